@@ -1,0 +1,32 @@
+"""melrecon: recover audio from Mel spectrograms (Griffin-Lim family and gradient descent, in JAX).
+
+>>> import melrecon
+>>> cfg = melrecon.MelConfig.preset("hifigan")
+>>> # mel = melrecon.mel_spectrogram(audio, cfg); out = melrecon.reconstruct(mel, cfg)
+"""
+
+from .config import PRESETS, MelConfig, ParameterError, get_config
+from .filters import mel_filterbank
+from .reconstruct import DEFAULT_METHOD, METHODS, Progress, Reconstruction, reconstruct
+from .transforms import compress, decompress, istft, mel_spectrogram, mel_to_linear, stft
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MelConfig",
+    "ParameterError",
+    "PRESETS",
+    "get_config",
+    "mel_filterbank",
+    "stft",
+    "istft",
+    "mel_spectrogram",
+    "compress",
+    "decompress",
+    "mel_to_linear",
+    "reconstruct",
+    "Reconstruction",
+    "Progress",
+    "METHODS",
+    "DEFAULT_METHOD",
+]

@@ -1,0 +1,18 @@
+"""Reconstruction methods, each a frozen dataclass with pure ``init`` / ``step`` / ``spectrogram``."""
+
+from .base import Algorithm, Problem
+from .gradient import OPTIMIZERS, STFTGradientDescent, WaveformGradientDescent, make_optimizer
+from .griffin_lim import GriffinLim, agla, fgla, gla
+
+__all__ = [
+    "Algorithm",
+    "Problem",
+    "GriffinLim",
+    "gla",
+    "fgla",
+    "agla",
+    "STFTGradientDescent",
+    "WaveformGradientDescent",
+    "make_optimizer",
+    "OPTIMIZERS",
+]

@@ -1,0 +1,90 @@
+"""What every reconstruction method shares: the problem it solves and the (init, step) protocol.
+
+A method is a frozen, hashable dataclass (its hyper-parameters are static, so a jitted loop compiles
+once per method, config and shape) with three pure functions:
+
+``init(problem, config, key, spec=None) -> state``
+    Start from a random (seeded) or given complex STFT ``spec``.
+``step(problem, config, state) -> (state, terms)``
+    One iteration. ``terms`` maps loss-term names to per-item values (shape ``batch``) evaluated at the
+    incoming state; they are stacked into the run's history.
+``spectrogram(problem, config, state) -> complex STFT``
+    The current estimate, whose inverse STFT is the method's output audio.
+
+``reconstruct`` runs ``step`` inside jitted ``lax.scan`` chunks; nothing here knows about files,
+progress bars or interrupts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from ..config import MelConfig
+
+__all__ = ["Problem", "Algorithm", "initial_spectrogram", "phase_of", "apply_magnitude"]
+
+
+class Problem(NamedTuple):
+    """The target of a reconstruction (a pytree of arrays).
+
+    Attributes
+    ----------
+    mel : (..., n_mels, frames)
+        Target Mel spectrogram, linear (decompressed), in the config's power.
+    magnitude : (..., n_fft // 2 + 1, frames)
+        An estimate of the full STFT magnitude behind ``mel`` (e.g. non-negative least squares).
+    """
+
+    mel: jax.Array
+    magnitude: jax.Array
+
+
+def phase_of(spec: jax.Array) -> jax.Array:
+    """Unit-modulus phase factor ``spec / |spec|`` (1 where ``spec`` is 0)."""
+    mag = jnp.abs(spec)
+    return jnp.where(mag > 0, spec / jnp.where(mag > 0, mag, 1.0), 1.0 + 0.0j)
+
+
+def apply_magnitude(mag: jax.Array, spec: jax.Array) -> jax.Array:
+    """Projection P2 of Griffin-Lim: magnitude ``mag`` with the phase of ``spec``."""
+    return mag * phase_of(spec)
+
+
+def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None, init_phase: str) -> jax.Array:
+    """The target magnitude with a random (seeded) or zero phase, or ``spec`` when given."""
+    if spec is not None:
+        return jnp.asarray(spec).astype(jnp.complex64)
+    mag = problem.magnitude
+    if init_phase == "zero":
+        return mag.astype(jnp.complex64)
+    angles = jax.random.uniform(key, mag.shape, jnp.float32, 0.0, 2.0 * jnp.pi)
+    return (mag * jnp.exp(1j * angles)).astype(jnp.complex64)
+
+
+class Algorithm:
+    """Protocol of a reconstruction method (subclasses are frozen dataclasses)."""
+
+    name: str = "algorithm"
+
+    def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None) -> Any:
+        raise NotImplementedError
+
+    def step(self, problem: Problem, config: MelConfig, state: Any) -> tuple[Any, dict[str, jax.Array]]:
+        raise NotImplementedError
+
+    def spectrogram(self, problem: Problem, config: MelConfig, state: Any) -> jax.Array:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """The hyper-parameters, for the result's settings."""
+        import dataclasses
+
+        out = {"name": self.name}
+        if dataclasses.is_dataclass(self):
+            for f in dataclasses.fields(self):
+                v = getattr(self, f.name)
+                out[f.name] = v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
+        return out

@@ -1,0 +1,214 @@
+"""Gradient descent with any optax optimizer: on the STFT (the original method) or on the waveform.
+
+:class:`STFTGradientDescent` (the seed's method)
+    Parameters are the STFT's magnitude and phase, ``X = s * m * exp(i phi)`` (``s``: the target
+    magnitude's RMS, so ``m`` is of order 1 whatever the level). The loss is
+    ``wc * ||P1(X) - X||^2 / ||X||^2 + wm * mel_error(|X|, M)``: STFT consistency plus Mel error. The
+    output is ``iSTFT(X)``.
+:class:`WaveformGradientDescent`
+    Parameters are the samples themselves; the loss is the Mel error of their STFT (consistent by
+    construction). With ``optimizer="lbfgs"`` this is L-BFGS with a zoom (strong-Wolfe) line search.
+
+Example
+-------
+>>> import jax, jax.numpy as jnp
+>>> from melrecon import MelConfig, transforms
+>>> from melrecon.algorithms import Problem, STFTGradientDescent
+>>> cfg = MelConfig.preset("seed")
+>>> mag = jnp.abs(transforms.stft(jnp.sin(0.05 * jnp.arange(4000.0)), cfg))
+>>> prob = Problem(mel=transforms.mel_from_magnitude(mag, cfg), magnitude=mag)
+>>> gd = STFTGradientDescent(optimizer="adam", learning_rate=1e-2)
+>>> state = gd.init(prob, cfg, jax.random.key(0))
+>>> state, terms = jax.jit(gd.step, static_argnums=1)(prob, cfg, state)
+>>> sorted(terms)
+['inconsistency', 'loss', 'mel_error']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ..config import MelConfig, ParameterError
+from ..losses import MEL_LOSSES, mel_error, project_consistent, sum_squares
+from ..transforms import istft, magnitude, stft, window
+from .base import Algorithm, Problem, initial_spectrogram
+
+__all__ = ["STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]
+
+OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd", "lbfgs")
+
+
+def make_optimizer(optimizer: Any, learning_rate: float | None) -> optax.GradientTransformation:
+    """An optax transformation from a name in :data:`OPTIMIZERS` or an optax instance (returned as is)."""
+    if isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    if optimizer == "lbfgs":
+        return optax.lbfgs(learning_rate=learning_rate)
+    if optimizer == "sgd":
+        return optax.sgd(learning_rate, momentum=0.9)
+    if optimizer in OPTIMIZERS:
+        return getattr(optax, optimizer)(learning_rate)
+    raise ParameterError(
+        f"optimizer={optimizer!r} is not supported; choose one of {OPTIMIZERS} or pass an optax "
+        f"GradientTransformation."
+    )
+
+
+def _check_common(obj) -> None:
+    if not (isinstance(obj.optimizer, optax.GradientTransformation) or obj.optimizer in OPTIMIZERS):
+        make_optimizer(obj.optimizer, obj.learning_rate)  # raises the message
+    if obj.learning_rate is not None:
+        lr = obj.learning_rate
+        if not isinstance(lr, (int, float)) or not lr > 0 or lr != lr or lr == float("inf"):
+            raise ParameterError(f"learning_rate={lr!r} must be a finite number > 0 (e.g. 1e-2).")
+    elif obj.optimizer != "lbfgs" and not isinstance(obj.optimizer, optax.GradientTransformation):
+        raise ParameterError(f"learning_rate=None is only allowed with optimizer='lbfgs' (line search).")
+    if obj.mel_loss not in MEL_LOSSES:
+        raise ParameterError(f"mel_loss={obj.mel_loss!r} is not supported; choose one of {MEL_LOSSES}.")
+
+
+def _descend(opt, loss_fn, params, opt_state, batch_shape):
+    """One optax update of ``params``; returns (params, opt_state, terms).
+
+    ``loss_fn(params) -> (scalar, terms)``. Optimizers with a line search (their state stores the value
+    and gradient at the current point) reuse those; their per-step terms are then the total loss only.
+    """
+    scalar_loss = lambda p: loss_fn(p)[0]  # noqa: E731
+    if optax.tree.get(opt_state, "value") is not None:
+        value, grad = optax.value_and_grad_from_state(scalar_loss)(params, state=opt_state)
+        terms = {"loss": jnp.broadcast_to(value, batch_shape)}
+    else:
+        (value, terms), grad = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    updates, opt_state = opt.update(grad, opt_state, params, value=value, grad=grad, value_fn=scalar_loss)
+    return optax.apply_updates(params, updates), opt_state, terms
+
+
+class GradientState(NamedTuple):
+    params: Any
+    opt_state: Any
+    scale: jax.Array
+
+
+@dataclass(frozen=True)
+class STFTGradientDescent(Algorithm):
+    """The seed's gradient descent over the STFT's magnitude and phase.
+
+    Parameters
+    ----------
+    optimizer : str or optax.GradientTransformation
+        A name from :data:`OPTIMIZERS` (default Adam) or any optax transformation.
+    learning_rate : float
+        Step size in units of the target's RMS magnitude (magnitude) and radians (phase).
+    consistency_weight, mel_weight : float
+        Weights of the two loss terms.
+    mel_loss : {"linear", "log", "sc"}
+        How the Mel error is measured (:func:`melrecon.losses.mel_error`).
+    init_phase : {"random", "zero"}
+        Phase when it starts on its own (in a pipeline it starts from the previous stage's STFT).
+    """
+
+    optimizer: Any = "adam"
+    learning_rate: float | None = 1e-2
+    consistency_weight: float = 1.0
+    mel_weight: float = 1.0
+    mel_loss: str = "linear"
+    init_phase: str = "random"
+    name: str = "gd"
+
+    def __post_init__(self):
+        _check_common(self)
+        for f in ("consistency_weight", "mel_weight"):
+            v = getattr(self, f)
+            if not isinstance(v, (int, float)) or not v >= 0:
+                raise ParameterError(f"{f}={v!r} must be a number >= 0.")
+
+    def _loss(self, problem: Problem, config: MelConfig, scale):
+        def loss_fn(params):
+            spec = self._spec(params, scale)
+            p = project_consistent(spec, config)
+            cons = sum_squares(p - spec) / jnp.maximum(sum_squares(spec), 1e-30)
+            mel = mel_error(scale * jnp.abs(params["mag"]), problem.mel, config, kind=self.mel_loss)
+            total = self.consistency_weight * cons + self.mel_weight * mel
+            return jnp.sum(total), {"loss": total, "inconsistency": jnp.sqrt(cons), "mel_error": mel}
+
+        return loss_fn
+
+    @staticmethod
+    def _spec(params, scale):
+        return (scale * params["mag"]) * jnp.exp(1j * params["phase"])
+
+    def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
+        spec = initial_spectrogram(problem, key, spec, self.init_phase)
+        mag = jnp.abs(spec)
+        scale = jnp.sqrt(jnp.mean(problem.magnitude ** 2, axis=(-2, -1), keepdims=True)) + 1e-12
+        params = {"mag": mag / scale, "phase": jnp.angle(spec)}
+        opt = make_optimizer(self.optimizer, self.learning_rate)
+        return GradientState(params=params, opt_state=opt.init(params), scale=scale)
+
+    def step(self, problem: Problem, config: MelConfig, state: GradientState):
+        opt = make_optimizer(self.optimizer, self.learning_rate)
+        loss_fn = self._loss(problem, config, state.scale)
+        params, opt_state, terms = _descend(opt, loss_fn, state.params, state.opt_state, problem.mel.shape[:-2])
+        return GradientState(params, opt_state, state.scale), terms
+
+    def spectrogram(self, problem: Problem, config: MelConfig, state: GradientState) -> jax.Array:
+        return self._spec(state.params, state.scale)
+
+
+@dataclass(frozen=True)
+class WaveformGradientDescent(Algorithm):
+    """Gradient descent on the samples, minimising the Mel error of their STFT.
+
+    Parameters
+    ----------
+    optimizer : str or optax.GradientTransformation
+        Default ``"lbfgs"`` (L-BFGS with a zoom line search, ``learning_rate=None``); ``"adam"`` etc.
+        need a ``learning_rate`` (in units of the estimated signal RMS).
+    mel_loss : {"linear", "log", "sc"}
+    init_noise : float
+        When starting on its own: std of the initial white noise, relative to the estimated signal RMS.
+    """
+
+    optimizer: Any = "lbfgs"
+    learning_rate: float | None = None
+    mel_loss: str = "linear"
+    init_noise: float = 1e-3
+    name: str = "waveform"
+
+    def __post_init__(self):
+        _check_common(self)
+
+    def _loss(self, problem: Problem, config: MelConfig, scale):
+        def loss_fn(params):
+            spec = stft(scale * params["signal"], config)
+            per_item = mel_error(magnitude(spec), problem.mel, config, kind=self.mel_loss)
+            return jnp.sum(per_item), {"loss": per_item, "mel_error": per_item}
+
+        return loss_fn
+
+    def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
+        w2 = float((window(config).astype("float64") ** 2).sum())
+        scale = jnp.sqrt(jnp.mean(problem.magnitude ** 2, axis=(-2, -1), keepdims=True) / w2)[..., 0] + 1e-12
+        n = config.n_samples(problem.mel.shape[-1])
+        if spec is not None:
+            signal = istft(jnp.asarray(spec), config, length=n) / scale
+        else:
+            shape = problem.mel.shape[:-2] + (n,)
+            signal = self.init_noise * jax.random.normal(key, shape, jnp.float32)
+        params = {"signal": signal}
+        opt = make_optimizer(self.optimizer, self.learning_rate)
+        return GradientState(params=params, opt_state=opt.init(params), scale=scale)
+
+    def step(self, problem: Problem, config: MelConfig, state: GradientState):
+        opt = make_optimizer(self.optimizer, self.learning_rate)
+        loss_fn = self._loss(problem, config, state.scale)
+        params, opt_state, terms = _descend(opt, loss_fn, state.params, state.opt_state, problem.mel.shape[:-2])
+        return GradientState(params, opt_state, state.scale), terms
+
+    def spectrogram(self, problem: Problem, config: MelConfig, state: GradientState) -> jax.Array:
+        return stft(state.scale * state.params["signal"], config)

@@ -1,0 +1,299 @@
+"""Analysis settings: the frozen, hashable :class:`MelConfig` and its presets.
+
+A :class:`MelConfig` fixes everything that turns audio into a Mel spectrogram: the STFT (sample rate,
+FFT size, window, hop, padding), the Mel filterbank (number of bands, frequency range, scale, norm),
+the exponent applied to the magnitude and the dynamic-range compression.  It is validated eagerly, in
+plain Python, so that a bad value is reported before JAX traces anything, and it is hashable, so it can
+be a static argument of a jitted function.
+
+Presets (``MelConfig.preset(name)`` or :data:`PRESETS`):
+
+``seed``
+    16 kHz, n_fft 512, hop 128, Hann, 128 bands, HTK formula, no filter norm, magnitude, no compression
+    (the setting of the original experiment).
+``hifigan``
+    22.05 kHz, n_fft 1024, win 1024, hop 256, 80 bands, 0-8 kHz, Slaney scale and norm, magnitude,
+    natural log of ``max(x, 1e-5)``; the signal is reflect-padded by ``(n_fft - hop) // 2`` on each
+    side and framed without centring (HiFi-GAN, Tacotron 2).
+``librosa``
+    ``librosa.feature.melspectrogram`` defaults: 22.05 kHz, n_fft 2048, hop 512, 128 bands, Slaney,
+    power 2, no compression, ``center=True``, ``pad_mode="constant"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["MelConfig", "ParameterError", "PRESETS", "get_config"]
+
+_WINDOWS = ("hann", "hamming", "blackman", "rectangular")
+_PAD_MODES = ("constant", "reflect")
+_SCALES = ("slaney", "htk")
+_NORMS = ("slaney", None)
+_COMPRESSIONS = ("none", "log", "log10", "db")
+_DEFAULT_FLOOR = {"none": 0.0, "log": 1e-5, "log10": 1e-5, "db": 1e-10}
+
+
+class ParameterError(ValueError):
+    """A parameter has a value melrecon cannot work with; the message names it and says what to do."""
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, (bool, float)) or not hasattr(value, "__index__"):
+        raise ParameterError(f"{name}={value!r} must be an integer (got {type(value).__name__}).")
+    value = operator.index(value)
+    if value < minimum:
+        raise ParameterError(f"{name}={value} must be >= {minimum}.")
+    return value
+
+
+def _check_float(name: str, value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}={value!r} must be a number.") from None
+    if not math.isfinite(out):
+        raise ParameterError(f"{name}={value!r} must be finite.")
+    return out
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    """Mel-spectrogram analysis settings (frozen and hashable; validated on construction).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sampling rate in Hz.
+    n_fft : int
+        FFT size; the STFT has ``n_fft // 2 + 1`` frequency bins.
+    hop_length : int
+        Samples between frames.
+    win_length : int or None
+        Window length (<= n_fft, zero-padded to n_fft in the centre). Default: ``n_fft``.
+    window : {"hann", "hamming", "blackman", "rectangular"}
+        Periodic window, as ``scipy.signal.get_window(..., fftbins=True)``.
+    center : bool
+        Pad ``n_fft // 2`` samples on each side so that frame ``t`` is centred on sample ``t * hop``.
+    pad_mode : {"constant", "reflect"}
+        How padding is filled.
+    pad : int or None
+        Samples padded on each side before framing; default ``n_fft // 2`` if ``center`` else 0.
+        HiFi-GAN and Tacotron 2 use ``center=False, pad=(n_fft - hop) // 2, pad_mode="reflect"``.
+    n_mels : int
+        Number of Mel bands.
+    fmin, fmax : float
+        Frequency range of the filterbank in Hz; ``fmax=None`` means ``sample_rate / 2``.
+    mel_scale : {"slaney", "htk"}
+        Hz <-> Mel formula.
+    norm : {"slaney", None}
+        Filter normalisation: ``"slaney"`` divides each triangle by its width (constant energy per
+        band), ``None`` leaves peaks at 1.
+    power : {1.0, 2.0}
+        Exponent of the STFT magnitude before the filterbank (1: magnitude, 2: power).
+    compression : {"none", "log", "log10", "db"}
+        Dynamic-range compression of the Mel spectrogram: ``log(max(x, floor))``,
+        ``log10(max(x, floor))`` or decibels (``10 log10`` of power, ``20 log10`` of magnitude).
+    floor : float or None
+        Clamp used by the compression; default 1e-5 for log/log10, 1e-10 for dB.
+    name : str
+        A label (the preset's name, or "custom").
+
+    Examples
+    --------
+    >>> from melrecon import MelConfig
+    >>> cfg = MelConfig.preset("hifigan")
+    >>> cfg.n_freq, cfg.n_mels
+    (513, 80)
+    >>> cfg.replace(n_mels=100).n_mels
+    100
+    """
+
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    win_length: int | None = None
+    window: str = "hann"
+    center: bool = True
+    pad_mode: str = "constant"
+    pad: int | None = None
+    n_mels: int = 80
+    fmin: float = 0.0
+    fmax: float | None = None
+    mel_scale: str = "slaney"
+    norm: str | None = "slaney"
+    power: float = 1.0
+    compression: str = "none"
+    floor: float | None = None
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        sr = _check_int("sample_rate", self.sample_rate)
+        n_fft = _check_int("n_fft", self.n_fft, 2)
+        hop = _check_int("hop_length", self.hop_length)
+        win = n_fft if self.win_length is None else _check_int("win_length", self.win_length)
+        if win > n_fft:
+            raise ParameterError(
+                f"win_length={win} is longer than n_fft={n_fft}; use win_length <= n_fft "
+                f"(or raise n_fft to at least {win})."
+            )
+        if hop > win:
+            raise ParameterError(
+                f"hop_length={hop} is larger than the window ({win} samples): samples between frames "
+                f"would never be analysed; use hop_length <= win_length (typically win_length // 4)."
+            )
+        window = str(self.window).lower()
+        if window == "hanning":
+            window = "hann"
+        if window not in _WINDOWS:
+            raise ParameterError(f"window={self.window!r} is not supported; choose one of {_WINDOWS}.")
+        if not isinstance(self.center, (bool, int)):
+            raise ParameterError(f"center={self.center!r} must be True or False.")
+        if self.pad_mode not in _PAD_MODES:
+            raise ParameterError(f"pad_mode={self.pad_mode!r} is not supported; choose one of {_PAD_MODES}.")
+        pad = (n_fft // 2 if self.center else 0) if self.pad is None else _check_int("pad", self.pad, 0)
+        if self.pad_mode == "reflect" and pad >= n_fft:
+            raise ParameterError(f"pad={pad} must be smaller than n_fft={n_fft} with pad_mode='reflect'.")
+        n_mels = _check_int("n_mels", self.n_mels)
+        fmin = _check_float("fmin", self.fmin)
+        nyquist = sr / 2.0
+        fmax = nyquist if self.fmax is None else _check_float("fmax", self.fmax)
+        if fmin < 0:
+            raise ParameterError(f"fmin={fmin} must be >= 0 Hz.")
+        if fmax > nyquist + 1e-6:
+            raise ParameterError(
+                f"fmax={fmax} Hz is above the Nyquist frequency sample_rate/2 = {nyquist} Hz; "
+                f"use fmax <= {nyquist} (or fmax=None)."
+            )
+        if fmin >= fmax:
+            raise ParameterError(f"fmin={fmin} Hz must be below fmax={fmax} Hz.")
+        scale = str(self.mel_scale).lower()
+        if scale not in _SCALES:
+            raise ParameterError(f"mel_scale={self.mel_scale!r} is not supported; choose 'slaney' or 'htk'.")
+        norm = self.norm
+        if isinstance(norm, str) and norm.lower() in ("none", ""):
+            norm = None
+        if norm not in _NORMS:
+            raise ParameterError(f"norm={self.norm!r} is not supported; choose 'slaney' or None.")
+        power = _check_float("power", self.power)
+        if power not in (1.0, 2.0):
+            raise ParameterError(f"power={self.power!r} must be 1 (magnitude) or 2 (power).")
+        comp = "none" if self.compression is None else str(self.compression).lower()
+        comp = {"ln": "log", "natural_log": "log", "decibel": "db", "dB": "db"}.get(comp, comp)
+        if comp not in _COMPRESSIONS:
+            raise ParameterError(
+                f"compression={self.compression!r} is not supported; choose one of {_COMPRESSIONS}."
+            )
+        floor = _DEFAULT_FLOOR[comp] if self.floor is None else _check_float("floor", self.floor)
+        if comp != "none" and floor <= 0:
+            raise ParameterError(f"floor={floor} must be > 0 with compression={comp!r} (e.g. 1e-5).")
+        s(self, "sample_rate", sr)
+        s(self, "n_fft", n_fft)
+        s(self, "hop_length", hop)
+        s(self, "win_length", win)
+        s(self, "window", window)
+        s(self, "center", bool(self.center))
+        s(self, "pad", pad)
+        s(self, "n_mels", n_mels)
+        s(self, "fmin", fmin)
+        s(self, "fmax", fmax)
+        s(self, "mel_scale", scale)
+        s(self, "norm", norm)
+        s(self, "power", power)
+        s(self, "compression", comp)
+        s(self, "floor", floor)
+        s(self, "name", str(self.name))
+        # Bands narrower than an FFT bin come out empty: warn as librosa does.
+        from .filters import empty_filter_count  # local: filters imports config
+
+        n_empty = empty_filter_count(self)
+        if n_empty:
+            warnings.warn(
+                f"n_mels={n_mels} is too many for n_fft={n_fft} between fmin={fmin} and fmax={fmax} Hz: "
+                f"{n_empty} Mel filter(s) are empty (all zero). Lower n_mels or raise n_fft.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def n_freq(self) -> int:
+        """Number of STFT frequency bins, ``n_fft // 2 + 1``."""
+        return self.n_fft // 2 + 1
+
+    def n_frames(self, n_samples: int) -> int:
+        """Frames the STFT of ``n_samples`` samples has under this config."""
+        padded = int(n_samples) + 2 * self.pad
+        if padded < self.n_fft:
+            raise ParameterError(
+                f"audio of {n_samples} samples is too short for n_fft={self.n_fft} with pad={self.pad}: "
+                f"give at least {self.n_fft - 2 * self.pad} samples."
+            )
+        return 1 + (padded - self.n_fft) // self.hop_length
+
+    def n_samples(self, n_frames: int) -> int:
+        """Length of the signal that ``n_frames`` frames describe (what iSTFT returns)."""
+        return (int(n_frames) - 1) * self.hop_length + self.n_fft - 2 * self.pad
+
+    def replace(self, **changes: Any) -> "MelConfig":
+        """A copy with some fields changed (named "custom" unless ``name`` is given)."""
+        changes.setdefault("name", "custom")
+        if "center" in changes and "pad" not in changes:
+            changes["pad"] = None
+        if "n_fft" in changes and "win_length" not in changes and self.win_length == self.n_fft:
+            changes["win_length"] = None
+        if "n_fft" in changes and "pad" not in changes and self.center:
+            changes["pad"] = None
+        if "sample_rate" in changes and "fmax" not in changes and self.fmax == self.sample_rate / 2:
+            changes["fmax"] = None
+        if "compression" in changes and "floor" not in changes:
+            changes["floor"] = None
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> "MelConfig":
+        """One of :data:`PRESETS` (``"seed"``, ``"hifigan"``, ``"librosa"``), optionally modified."""
+        cfg = get_config(name)
+        return cfg.replace(**overrides) if overrides else cfg
+
+
+PRESETS: dict[str, MelConfig] = {
+    "seed": MelConfig(
+        sample_rate=16000, n_fft=512, hop_length=128, n_mels=128, fmin=0.0, fmax=None,
+        mel_scale="htk", norm=None, power=1.0, compression="none", center=True, pad_mode="constant",
+        name="seed",
+    ),
+    "hifigan": MelConfig(
+        sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, n_mels=80, fmin=0.0,
+        fmax=8000.0, mel_scale="slaney", norm="slaney", power=1.0, compression="log", floor=1e-5,
+        center=False, pad=(1024 - 256) // 2, pad_mode="reflect", name="hifigan",
+    ),
+    "librosa": MelConfig(
+        sample_rate=22050, n_fft=2048, hop_length=512, n_mels=128, fmin=0.0, fmax=None,
+        mel_scale="slaney", norm="slaney", power=2.0, compression="none", center=True,
+        pad_mode="constant", name="librosa",
+    ),
+}
+
+
+def get_config(config: "MelConfig | str") -> MelConfig:
+    """Return ``config`` if it is a :class:`MelConfig`, else the preset of that name."""
+    if isinstance(config, MelConfig):
+        return config
+    if isinstance(config, str):
+        try:
+            return PRESETS[config.lower()]
+        except KeyError:
+            raise ParameterError(
+                f"preset={config!r} is unknown; choose one of {sorted(PRESETS)} or pass a MelConfig."
+            ) from None
+    raise ParameterError(f"config={config!r} must be a MelConfig or a preset name {sorted(PRESETS)}.")

@@ -1,0 +1,109 @@
+"""Mel filterbanks and Hz <-> Mel conversion (NumPy; the filterbank is a constant of the config).
+
+The formulas follow the two conventions in use: Slaney's Auditory Toolbox scale (linear below 1 kHz,
+logarithmic above), used by librosa by default and by HiFi-GAN, and the HTK formula
+``2595 log10(1 + f / 700)``.  Filters are triangles between neighbouring Mel-spaced centre frequencies,
+evaluated at the FFT bin frequencies; ``norm="slaney"`` scales each to unit area in Hz / 2.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import MelConfig
+
+__all__ = ["hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filterbank", "mel_filterbank_pinv"]
+
+_F_SP = 200.0 / 3.0
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = np.log(6.4) / 27.0
+
+
+def hz_to_mel(freqs, *, htk: bool = False) -> np.ndarray:
+    """Frequencies in Hz to Mel (Slaney scale by default, HTK formula with ``htk=True``)."""
+    f = np.asanyarray(freqs, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+    lin = f / _F_SP
+    log = _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP
+    return np.where(f >= _MIN_LOG_HZ, log, lin)
+
+
+def mel_to_hz(mels, *, htk: bool = False) -> np.ndarray:
+    """Mel to Hz, the inverse of :func:`hz_to_mel`."""
+    m = np.asanyarray(mels, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    lin = _F_SP * m
+    log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (m - _MIN_LOG_MEL))
+    return np.where(m >= _MIN_LOG_MEL, log, lin)
+
+
+def mel_frequencies(n_mels: int, *, fmin: float, fmax: float, htk: bool = False) -> np.ndarray:
+    """``n_mels`` frequencies (Hz) equally spaced on the Mel scale from ``fmin`` to ``fmax``."""
+    lo, hi = hz_to_mel(fmin, htk=htk), hz_to_mel(fmax, htk=htk)
+    return mel_to_hz(np.linspace(lo, hi, n_mels), htk=htk)
+
+
+def _filterbank64(sample_rate, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> np.ndarray:
+    fftfreqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+    edges = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)
+    width = np.diff(edges)
+    ramps = edges[:, None] - fftfreqs[None, :]
+    rising = -ramps[:-2] / width[:-1, None]
+    falling = ramps[2:] / width[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    if slaney_norm:
+        weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights
+
+
+@functools.lru_cache(maxsize=64)
+def _filterbank_cached(sample_rate, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> np.ndarray:
+    fb = _filterbank64(sample_rate, n_fft, n_mels, fmin, fmax, htk, slaney_norm).astype(np.float32)
+    fb.setflags(write=False)
+    return fb
+
+
+def _key(config: "MelConfig"):
+    return (config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax,
+            config.mel_scale == "htk", config.norm == "slaney")
+
+
+def mel_filterbank(config: "MelConfig") -> np.ndarray:
+    """The config's Mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32, read-only.
+
+    Equal to ``librosa.filters.mel(sr=, n_fft=, n_mels=, fmin=, fmax=, htk=, norm=)`` for the same
+    settings.
+    """
+    return _filterbank_cached(*_key(config))
+
+
+@functools.lru_cache(maxsize=64)
+def _pinv_cached(key) -> np.ndarray:
+    fb = _filterbank64(*key)
+    p = np.linalg.pinv(fb).astype(np.float32)
+    p.setflags(write=False)
+    return p
+
+
+def mel_filterbank_pinv(config: "MelConfig") -> np.ndarray:
+    """Moore-Penrose pseudo-inverse of the filterbank, shape ``(n_fft // 2 + 1, n_mels)``."""
+    return _pinv_cached(_key(config))
+
+
+def empty_filter_count(config: "MelConfig") -> int:
+    """How many Mel filters have no non-zero weight at any FFT bin (librosa warns about these).
+
+    As in librosa, a filter whose lower edge is 0 Hz is not counted (its peak may fall below bin 1).
+    """
+    key = _key(config)
+    fb = _filterbank64(*key)
+    sr, n_fft, n_mels, fmin, fmax, htk, _ = key
+    lower = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)[:-2]
+    return int(np.sum((fb.max(axis=1) <= 0) & (lower != 0)))

@@ -1,0 +1,95 @@
+"""Pure loss terms over STFTs and Mel spectrograms.
+
+Every function takes arrays with leading batch dimensions and returns one value per batch item
+(shape ``(...)``): the sums run over the last two axes (frequency, frames).  They are jittable and
+differentiable; the config is a static Python value.
+
+Terms:
+
+* :func:`stft_inconsistency`: ``||STFT(iSTFT(X)) - X|| / ||X||``, zero exactly for the STFT of a signal.
+* :func:`mel_error`: distance between ``mel(|X|)`` and a target linear Mel spectrogram, as
+  ``"linear"`` (squared error relative to the target's energy), ``"log"`` (mean squared difference of
+  ``log(mel + eps)``) or ``"sc"`` (spectral convergence ``||mel - M|| / ||M||``).
+* :func:`seed_loss`: the original experiment's objective, consistency plus Mel error, with weights.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .config import MelConfig, ParameterError
+from .transforms import istft, magnitude, mel_from_magnitude, stft
+
+__all__ = [
+    "sum_squares",
+    "project_consistent",
+    "stft_inconsistency",
+    "mel_error",
+    "spectral_convergence",
+    "seed_loss",
+    "MEL_LOSSES",
+]
+
+MEL_LOSSES = ("linear", "log", "sc")
+_LOG_EPS = 1e-5
+
+
+def sum_squares(x: jax.Array) -> jax.Array:
+    """Sum of ``|x|^2`` over the last two axes."""
+    if jnp.iscomplexobj(x):
+        sq = jnp.real(x) ** 2 + jnp.imag(x) ** 2
+    else:
+        sq = x * x
+    return jnp.sum(sq, axis=(-2, -1))
+
+
+def _safe_ratio(num: jax.Array, den: jax.Array) -> jax.Array:
+    return num / jnp.maximum(den, jnp.finfo(jnp.float32).tiny)
+
+
+def project_consistent(spec: jax.Array, config: MelConfig) -> jax.Array:
+    """``STFT(iSTFT(spec))``: the nearest consistent STFT (projection P1 of Griffin-Lim)."""
+    return stft(istft(spec, config), config)
+
+
+def stft_inconsistency(spec: jax.Array, config: MelConfig, *, relative: bool = True) -> jax.Array:
+    """``||STFT(iSTFT(X)) - X||`` (divided by ``||X||`` when ``relative``)."""
+    err = sum_squares(project_consistent(spec, config) - spec)
+    return jnp.sqrt(_safe_ratio(err, sum_squares(spec)) if relative else err)
+
+
+def spectral_convergence(estimate: jax.Array, reference: jax.Array) -> jax.Array:
+    """``||estimate - reference|| / ||reference||`` over the last two axes."""
+    return jnp.sqrt(_safe_ratio(sum_squares(estimate - reference), sum_squares(reference)))
+
+
+def mel_error(mag: jax.Array, target_mel: jax.Array, config: MelConfig, *, kind: str = "linear") -> jax.Array:
+    """Distance between the Mel spectrogram of magnitude ``mag`` and a linear target Mel ``target_mel``.
+
+    Parameters
+    ----------
+    mag : array (..., n_fft // 2 + 1, frames)
+        STFT magnitude (not raised to the config's power; this function does that).
+    target_mel : array (..., n_mels, frames)
+        Linear (uncompressed) Mel spectrogram, in the config's power.
+    kind : {"linear", "log", "sc"}
+        ``"linear"``: ``||mel - M||^2 / ||M||^2``; ``"log"``: mean of ``(log(mel + e) - log(M + e))^2``
+        with ``e = 1e-5 * max(M)``; ``"sc"``: ``||mel - M|| / ||M||``.
+    """
+    if kind not in MEL_LOSSES:
+        raise ParameterError(f"mel_loss={kind!r} is not supported; choose one of {MEL_LOSSES}.")
+    mel = mel_from_magnitude(mag, config)
+    if kind == "log":
+        eps = _LOG_EPS * jnp.max(target_mel, axis=(-2, -1), keepdims=True) + jnp.finfo(jnp.float32).tiny
+        d = jnp.log(mel + eps) - jnp.log(target_mel + eps)
+        return jnp.mean(d * d, axis=(-2, -1))
+    ratio = _safe_ratio(sum_squares(mel - target_mel), sum_squares(target_mel))
+    return ratio if kind == "linear" else jnp.sqrt(ratio)
+
+
+def seed_loss(spec: jax.Array, target_mel: jax.Array, config: MelConfig, *, consistency_weight: float = 1.0,
+              mel_weight: float = 1.0, mel_loss: str = "linear") -> jax.Array:
+    """The original objective: ``wc * ||P1(X) - X||^2 / ||X||^2 + wm * mel_error(|X|, M)``."""
+    cons = stft_inconsistency(spec, config) ** 2
+    return consistency_weight * cons + mel_weight * mel_error(magnitude(spec), target_mel, config, kind=mel_loss)

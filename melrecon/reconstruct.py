@@ -1,0 +1,498 @@
+"""``reconstruct``: run any method (or a pipeline of methods) on a Mel spectrogram.
+
+Every method runs in the same loop: jitted ``lax.scan`` chunks of its pure ``step`` (compiled once per
+method, config and shape, reused across chunks and calls), driven from Python so that a progress bar,
+a callback and Ctrl-C can act between chunks. After each chunk the output audio's Mel spectral
+convergence is measured and the best estimate so far is kept; an interrupt, a callback asking to stop or
+a non-finite loss ends the run and returns that best estimate.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .algorithms import Algorithm, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
+from .config import MelConfig, ParameterError, get_config
+from .losses import spectral_convergence
+from .transforms import decompress, istft, magnitude, mel_from_magnitude, mel_to_linear, stft
+from .validation import check_iterations, check_mel
+
+__all__ = ["reconstruct", "Reconstruction", "Progress", "METHODS", "DEFAULT_METHOD", "build_stages", "trace_count"]
+
+#: Single methods by name; a pipeline joins names with "+" ("gl" is an alias of "fgla").
+METHODS: dict[str, Callable[[], Algorithm]] = {
+    "gla": gla,
+    "fgla": fgla,
+    "gl": fgla,
+    "agla": agla,
+    "gd": STFTGradientDescent,
+    "waveform": lambda: WaveformGradientDescent(optimizer="adam", learning_rate=1e-3, name="waveform"),
+    "lbfgs": lambda: WaveformGradientDescent(optimizer="lbfgs", learning_rate=None, name="lbfgs"),
+}
+DEFAULT_METHOD = "gl+gd"
+_DEFAULT_ITERS = {"gla": 200, "fgla": 200, "gl": 200, "agla": 200, "gd": 500, "waveform": 500, "lbfgs": 200}
+
+_TRACES: collections.Counter = collections.Counter()
+_COMPILED: dict = {}
+
+
+def trace_count(name: str | None = None) -> int:
+    """How many times the chunk loop was traced (for one method name, or in all)."""
+    return sum(_TRACES.values()) if name is None else _TRACES[name]
+
+
+@dataclass
+class Progress:
+    """What a ``callback`` receives after each chunk."""
+
+    iteration: int
+    total: int
+    stage: int
+    stage_name: str
+    mel_sc: np.ndarray
+    best_mel_sc: np.ndarray
+    elapsed: float
+    history: dict[str, np.ndarray]
+
+
+@dataclass
+class Reconstruction:
+    """The result of :func:`reconstruct`.
+
+    Attributes
+    ----------
+    audio : float32 array (..., n_samples)
+        The best estimate's audio (inverse STFT).
+    sample_rate : int
+    config : MelConfig
+    method : str
+    history : dict of arrays (n_iterations, ...)
+        Every loss term of every step (NaN where a stage has no such term), plus ``"stage"`` (index of
+        the stage) and ``"time"`` (seconds since the start, excluding compilation).
+    evaluations : dict of arrays
+        At chunk ends: ``"iteration"``, ``"time"`` and ``"mel_sc"`` (Mel spectral convergence of the
+        output audio against the target).
+    stages : list of (name, first_iteration, stop_iteration)
+    mel_sc : array (...)
+        Mel spectral convergence of the returned audio.
+    best_iteration : int
+        Iterations done when the returned estimate was taken (the largest over a batch).
+    interrupted : bool
+        True when a KeyboardInterrupt (Ctrl-C) ended the run.
+    stop_reason : str or None
+        ``"interrupted"``, ``"callback"``, ``"non-finite"`` or None when the run completed.
+    seconds, compile_seconds : float
+        Wall-clock time of the iterations, and of compiling them.
+    settings : dict
+    spectrogram : complex64 array (..., n_fft // 2 + 1, frames)
+        The returned estimate's STFT before inversion.
+    """
+
+    audio: np.ndarray
+    sample_rate: int
+    config: MelConfig
+    method: str
+    history: dict[str, np.ndarray]
+    evaluations: dict[str, np.ndarray]
+    stages: list[tuple[str, int, int]]
+    mel_sc: np.ndarray
+    best_iteration: int
+    interrupted: bool
+    stop_reason: str | None
+    seconds: float
+    compile_seconds: float
+    settings: dict[str, Any]
+    spectrogram: np.ndarray = field(repr=False)
+
+    @property
+    def n_iterations(self) -> int:
+        return int(self.history["stage"].shape[0])
+
+    def save(self, path, **kwargs) -> None:
+        """Write the audio atomically (see :func:`melrecon.io.save_audio`)."""
+        from .io import save_audio
+
+        save_audio(path, self.audio, self.sample_rate, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------- stages
+_STAGE_OPTIONS = {
+    "alpha", "beta", "gamma", "init_phase", "optimizer", "learning_rate", "consistency_weight", "mel_weight",
+    "mel_loss", "init_noise",
+}
+
+
+def _with_options(algo: Algorithm, options: dict[str, Any]) -> Algorithm:
+    names = {f.name for f in dataclasses.fields(algo)}
+    usable = {k: v for k, v in options.items() if k in names and v is not None}
+    if "learning_rate" in usable and getattr(algo, "optimizer", None) == "lbfgs" and options.get("optimizer") is None:
+        usable.pop("learning_rate")  # the line search sets the step
+    return dataclasses.replace(algo, **usable) if usable else algo
+
+
+def build_stages(method, *, n_iter=None, gl_iters=None, gd_iters=None, **options) -> list[tuple[Algorithm, int]]:
+    """Resolve ``method`` into a list of ``(algorithm, iterations)`` stages.
+
+    ``method`` is a name from :data:`METHODS`, a pipeline such as ``"gl+gd"`` or ``"agla+lbfgs"``, an
+    :class:`~melrecon.algorithms.Algorithm`, or a list of ``(algorithm or name, iterations)``.
+    ``n_iter`` (an int, or one per stage) overrides the defaults; ``gl_iters`` applies to Griffin-Lim
+    stages and ``gd_iters`` to gradient stages. Other keyword options (``alpha``, ``learning_rate``,
+    ``optimizer``, ``mel_weight``, ...) go to every stage that has such a parameter.
+    """
+    unknown = set(options) - _STAGE_OPTIONS
+    if unknown:
+        raise ParameterError(f"unknown option(s) {sorted(unknown)}; known: {sorted(_STAGE_OPTIONS)}.")
+    if isinstance(method, Algorithm):
+        items: list = [(method, None)]
+    elif isinstance(method, str):
+        names = [m.strip().lower() for m in method.split("+")]
+        for n in names:
+            if n not in METHODS:
+                raise ParameterError(
+                    f"method={method!r}: unknown method {n!r}; choose from {sorted(METHODS)} or join them with "
+                    f"'+' (e.g. 'gl+gd')."
+                )
+        items = [(METHODS[n](), n) for n in names]
+    elif isinstance(method, (list, tuple)):
+        items = []
+        for entry in method:
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2):
+                raise ParameterError(f"method entries must be (algorithm or name, n_iter) pairs, got {entry!r}.")
+            algo, n = entry
+            if isinstance(algo, str):
+                if algo not in METHODS:
+                    raise ParameterError(f"unknown method {algo!r}; choose from {sorted(METHODS)}.")
+                algo = METHODS[algo]()
+            items.append((algo, check_iterations("n_iter", n)))
+    else:
+        raise ParameterError(f"method={method!r} must be a name such as 'gl+gd', an Algorithm or a list of stages.")
+
+    per_stage = n_iter if n_iter is None or isinstance(n_iter, (list, tuple)) else [n_iter] * len(items)
+    if per_stage is not None and len(per_stage) != len(items):
+        raise ParameterError(f"n_iter={n_iter!r} gives {len(per_stage)} counts for {len(items)} stage(s).")
+    stages = []
+    for i, (algo, n) in enumerate(items):
+        algo = _with_options(algo, options)
+        kind_iters = gl_iters if algo.name in ("gla", "fgla", "agla") else gd_iters
+        if isinstance(n, int) and not isinstance(n, bool):
+            count = n
+        elif kind_iters is not None:
+            count = kind_iters
+        elif per_stage is not None:
+            count = per_stage[i]
+        else:
+            count = _DEFAULT_ITERS.get(n if isinstance(n, str) else algo.name, 200)
+        stages.append((algo, check_iterations("n_iter", count)))
+    return stages
+
+
+# ----------------------------------------------------------------------------------------- jitted parts
+def _chunk_fn(algo: Algorithm, config: MelConfig, n_steps: int):
+    def run(problem: Problem, state, n_active):
+        _TRACES[algo.name] += 1  # runs at trace time only
+        template = jax.eval_shape(lambda s: algo.step(problem, config, s)[1], state)
+
+        def skip(s):
+            return s, jax.tree.map(lambda t: jnp.full(t.shape, jnp.nan, t.dtype), template)
+
+        def body(s, i):
+            return jax.lax.cond(i < n_active, lambda s_: algo.step(problem, config, s_), skip, s)
+
+        return jax.lax.scan(body, state, jnp.arange(n_steps))
+
+    return run
+
+
+def _signature(tree) -> tuple:
+    leaves, treedef = jax.tree.flatten(tree)
+    return treedef, tuple((tuple(x.shape), str(x.dtype)) for x in leaves)
+
+
+def _compiled_chunk(algo, config, n_steps, problem, state):
+    """The compiled chunk for this method, config and shape (compiled on first use, then cached)."""
+    key = (algo, config, n_steps, _signature((problem, state)))
+    fn = _COMPILED.get(key)
+    compile_s = 0.0
+    if fn is None:
+        t0 = time.perf_counter()
+        fn = jax.jit(_chunk_fn(algo, config, n_steps)).lower(problem, state, jnp.int32(0)).compile()
+        compile_s = time.perf_counter() - t0
+        if len(_COMPILED) > 64:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = fn
+    return fn, compile_s
+
+
+def _init(algo, config, problem, key, spec):
+    return jax.jit(algo.init, static_argnums=(1,))(problem, config, key, spec)
+
+
+def _evaluate_fn(algo: Algorithm, config: MelConfig):
+    def evaluate(problem: Problem, state):
+        spec = algo.spectrogram(problem, config, state)
+        consistent = stft(istft(spec, config), config)
+        sc = spectral_convergence(mel_from_magnitude(magnitude(consistent), config), problem.mel)
+        return spec, sc
+
+    return evaluate
+
+
+_EVALUATORS: dict = {}
+
+
+def _evaluate(algo, config, problem, state):
+    key = (algo, config)
+    fn = _EVALUATORS.get(key)
+    if fn is None:
+        fn = _EVALUATORS[key] = jax.jit(_evaluate_fn(algo, config))
+    return fn(problem, state)
+
+
+def _auto_chunk(problem: Problem) -> int:
+    elements = int(np.prod(problem.magnitude.shape))
+    return int(min(100, max(10, 5e7 // max(elements, 1))))
+
+
+# ----------------------------------------------------------------------------------------- the loop
+def reconstruct(
+    mel,
+    config: MelConfig | str = "hifigan",
+    *,
+    method: Any = DEFAULT_METHOD,
+    n_iter: int | Sequence[int] | None = None,
+    gl_iters: int | None = None,
+    gd_iters: int | None = None,
+    seed: int = 0,
+    init_magnitude: str = "nnls",
+    length: int | None = None,
+    callback: Callable[[Progress], Any] | None = None,
+    progress: bool = True,
+    chunk_size: int | None = None,
+    **options: Any,
+) -> Reconstruction:
+    """Reconstruct audio from a Mel spectrogram.
+
+    Parameters
+    ----------
+    mel : array, shape (..., n_mels, frames)
+        The Mel spectrogram in ``config``'s power and compression (leading dims: a batch of equal-length
+        mels).
+    config : MelConfig or preset name
+        The settings the mel was made with (default ``"hifigan"``).
+    method : str, Algorithm or list of (algorithm, n_iter)
+        ``"gl+gd"`` (default: fast Griffin-Lim, then gradient descent on the STFT), any single method of
+        :data:`METHODS` (``"gla"``, ``"fgla"``, ``"agla"``, ``"gd"``, ``"waveform"``, ``"lbfgs"``) or a
+        ``"+"``-joined pipeline.
+    n_iter, gl_iters, gd_iters : int
+        Iterations (see :func:`build_stages`); defaults: 200 GL, 500 GD.
+    seed : int
+        Seeds the random initial phase: the same inputs and seed give the same audio.
+    init_magnitude : {"nnls", "pinv"}
+        How the full-band magnitude is first estimated from the Mel bands.
+    length : int, optional
+        Output length in samples (default: what the frames describe, ``config.n_samples(frames)``).
+    callback : callable, optional
+        Called with a :class:`Progress` after every chunk; return ``False`` to stop (the best result is
+        returned). An exception it raises propagates, except KeyboardInterrupt, which ends the run like
+        Ctrl-C.
+    progress : bool
+        Show a ``tqdm`` progress bar.
+    chunk_size : int, optional
+        Steps per jitted chunk (default: 10-100 depending on size). Ctrl-C and callbacks act between
+        chunks.
+    **options
+        Hyper-parameters passed to the stages that have them: ``alpha``, ``beta``, ``gamma``,
+        ``learning_rate``, ``optimizer``, ``consistency_weight``, ``mel_weight``, ``mel_loss``, ...
+
+    Returns
+    -------
+    Reconstruction
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from melrecon import MelConfig, mel_spectrogram, reconstruct
+    >>> cfg = MelConfig.preset("seed")
+    >>> t = np.arange(8000) / 16000
+    >>> mel = np.asarray(mel_spectrogram(np.sin(2 * np.pi * 440 * t).astype(np.float32), cfg))
+    >>> out = reconstruct(mel, cfg, method="gl+gd", gl_iters=20, gd_iters=20, progress=False)
+    >>> out.audio.shape
+    (8000,)
+    """
+    cfg = get_config(config)
+    mel_np = check_mel(mel, cfg)
+    stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
+    if init_magnitude not in ("nnls", "pinv"):
+        raise ParameterError(f"init_magnitude={init_magnitude!r} must be 'nnls' or 'pinv'.")
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
+        raise ParameterError(f"seed={seed!r} must be an integer.")
+    if length is not None:
+        length = check_iterations("length", length, minimum=1)
+    if chunk_size is not None:
+        chunk_size = check_iterations("chunk_size", chunk_size, minimum=1)
+    method_name = method if isinstance(method, str) else "+".join(a.name for a, _ in stages)
+
+    mel_lin = decompress(jnp.asarray(mel_np), cfg)
+    problem = Problem(mel=mel_lin, magnitude=mel_to_linear(mel_lin, cfg, method=init_magnitude, compressed=False))
+    batch_shape = mel_np.shape[:-2]
+    chunk = chunk_size or _auto_chunk(problem)
+    total = sum(n for _, n in stages)
+    key = jax.random.key(int(seed))
+
+    history: dict[str, list] = collections.defaultdict(list)
+    evaluations: dict[str, list] = collections.defaultdict(list)
+    stage_spans: list[tuple[str, int, int]] = []
+    best_spec = None
+    best_sc = np.full(batch_shape, np.inf, np.float32)
+    best_iter = 0
+    done = 0
+    stop_reason = None
+    compile_s = 0.0
+    run_s = 0.0
+    spec = None
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=method_name, unit="it", leave=False)
+
+    def keep_best(spec_now, sc_now, it):
+        nonlocal best_spec, best_sc, best_iter
+        sc_host = np.asarray(sc_now, np.float32).reshape(batch_shape)
+        better = np.isfinite(sc_host) & (sc_host < best_sc)
+        if better.any():
+            if best_spec is None or better.all():
+                best_spec = spec_now
+            else:
+                mask = jnp.asarray(better)[..., None, None]
+                best_spec = jnp.where(mask, spec_now, best_spec)
+            best_sc = np.where(better, sc_host, best_sc)
+            best_iter = it
+        return sc_host
+
+    try:
+        for index, (algo, n_steps) in enumerate(stages):
+            key, sub = jax.random.split(key)
+            state = _init(algo, cfg, problem, sub, spec)
+            start = done
+            stage_spans.append((algo.name, start, start))
+            if index == 0:  # the starting point counts as a candidate
+                spec0, sc0 = _evaluate(algo, cfg, problem, state)
+                keep_best(spec0, sc0, 0)
+                evaluations["iteration"].append(0)
+                evaluations["time"].append(0.0)
+                evaluations["mel_sc"].append(np.asarray(sc0))
+            remaining = n_steps
+            while remaining > 0:
+                n_active = min(chunk, remaining)
+                fn, c_s = _compiled_chunk(algo, cfg, chunk, problem, state)
+                compile_s += c_s
+                t0 = time.perf_counter()
+                new_state, terms = fn(problem, state, jnp.int32(n_active))
+                spec_now, sc_now = _evaluate(algo, cfg, problem, new_state)
+                terms = jax.device_get(terms)
+                sc_host = np.asarray(sc_now)
+                dt = time.perf_counter() - t0
+                for name, values in terms.items():
+                    history[(index, name)].append(np.asarray(values)[:n_active])
+                history[(index, "time")].append(run_s + dt * (np.arange(1, n_active + 1) / n_active))
+                run_s += dt
+                finite = all(np.isfinite(np.asarray(v)[:n_active]).all() for v in terms.values())
+                if not finite or not np.isfinite(sc_host).all():
+                    done += n_active
+                    stage_spans[-1] = (algo.name, start, done)
+                    stop_reason = "non-finite"
+                    warnings.warn(
+                        f"the loss of stage {algo.name!r} became non-finite at iteration {done}; stopping and "
+                        f"returning the best finite estimate (iteration {best_iter}). Lower the learning rate.",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                    break
+                state = new_state
+                spec = spec_now
+                done += n_active
+                remaining -= n_active
+                stage_spans[-1] = (algo.name, start, done)
+                keep_best(spec_now, sc_now, done)
+                evaluations["iteration"].append(done)
+                evaluations["time"].append(run_s)
+                evaluations["mel_sc"].append(sc_host)
+                if bar is not None:
+                    bar.update(n_active)
+                    bar.set_postfix(stage=algo.name, mel_sc=f"{float(np.mean(sc_host)):.4f}")
+                if callback is not None:
+                    info = Progress(
+                        iteration=done, total=total, stage=index, stage_name=algo.name, mel_sc=sc_host,
+                        best_mel_sc=best_sc.copy(), elapsed=run_s,
+                        history=_assemble(history, stage_spans, batch_shape),
+                    )
+                    if callback(info) is False:
+                        stop_reason = "callback"
+                        break
+            if stop_reason is not None:
+                break
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+    finally:
+        if bar is not None:
+            bar.close()
+
+    if best_spec is None:  # interrupted before anything was evaluated
+        raise KeyboardInterrupt
+    out_len = cfg.n_samples(mel_np.shape[-1]) if length is None else length
+    audio = np.asarray(jax.device_get(istft(best_spec, cfg, length=out_len)), np.float32)
+    if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
+        raise FloatingPointError("reconstruction produced non-finite audio")
+    settings = {
+        "method": method_name,
+        "stages": [dict(algo.describe(), n_iter=n) for algo, n in stages],
+        "seed": int(seed),
+        "init_magnitude": init_magnitude,
+        "chunk_size": chunk,
+        "config": cfg.to_dict(),
+    }
+    return Reconstruction(
+        audio=audio,
+        sample_rate=cfg.sample_rate,
+        config=cfg,
+        method=method_name,
+        history=_assemble(history, stage_spans, batch_shape),
+        evaluations={k: np.asarray(v) for k, v in evaluations.items()},
+        stages=stage_spans,
+        mel_sc=best_sc if batch_shape else np.float32(best_sc),
+        best_iteration=int(best_iter),
+        interrupted=stop_reason == "interrupted",
+        stop_reason=stop_reason,
+        seconds=run_s,
+        compile_seconds=compile_s,
+        settings=settings,
+        spectrogram=np.asarray(best_spec),
+    )
+
+
+def _assemble(history: dict, spans: list, batch_shape: tuple) -> dict[str, np.ndarray]:
+    """Per-stage lists of chunk arrays -> one array per term over all iterations (NaN where absent)."""
+    names = sorted({name for (_, name) in history if name != "time"})
+    n_total = spans[-1][2] if spans else 0
+    out = {name: np.full((n_total, *batch_shape), np.nan, np.float32) for name in names}
+    out["stage"] = np.zeros(n_total, np.int32)
+    out["time"] = np.zeros(n_total, np.float64)
+    for index, (_, start, stop) in enumerate(spans):
+        out["stage"][start:stop] = index
+        for name in names + ["time"]:
+            parts = history.get((index, name))
+            if parts:
+                values = np.concatenate(parts)[: stop - start]
+                out[name][start:start + len(values)] = values
+    return out

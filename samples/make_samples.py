@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""Render the melrecon audio clips: the bundled sample and the development set.
+
+Every clip is mono, 22050 Hz, peak-normalised to 0.89 (about -1 dBFS), with
+leading/trailing silence trimmed to about 0.1 s, and written as 16-bit PCM WAV.
+
+Sources:
+  * speech -- flite and espeak-ng text-to-speech (sentences written for this project)
+  * music  -- MIDI files written by this script, rendered with fluidsynth and the
+              FluidR3_GM General MIDI soundfont
+  * noise  -- synthesised with numpy from a fixed seed (wind, rain, a tone sweep)
+
+Usage:
+  python samples/make_samples.py                  # full dev set -> samples/devset/
+  python samples/make_samples.py --only bundled   # samples/speech.wav
+  python samples/make_samples.py --only speech --only noise --out /tmp/clips
+
+Needs numpy, soundfile and soxr, plus the command-line tools
+flite, espeak-ng and fluidsynth (Debian/Ubuntu packages: flite, espeak-ng,
+fluidsynth, fluid-soundfont-gm). Only the tools for the selected groups are
+required; the noise group needs none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SR = 22050
+PEAK = 0.89  # about -1 dBFS
+EDGE_SILENCE_S = 0.1
+TRIM_THRESHOLD_DB = -45.0  # frame RMS relative to the loudest frame
+DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DEVSET_DIR = HERE / "devset"
+BUNDLED_PATH = HERE / "speech.wav"
+
+# tool -> Debian package that provides it
+TOOL_PACKAGES = {
+    "flite": "flite",
+    "espeak-ng": "espeak-ng",
+    "fluidsynth": "fluidsynth",
+}
+
+
+class ToolMissing(RuntimeError):
+    pass
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pkg = TOOL_PACKAGES[name]
+        raise ToolMissing(
+            f"'{name}' was not found on PATH. Install it with: sudo apt-get install {pkg}"
+        )
+    return path
+
+
+def run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}"
+        )
+
+
+# --------------------------------------------------------------------------
+# Post-processing shared by every clip
+# --------------------------------------------------------------------------
+
+
+def load_mono(path: Path) -> tuple[np.ndarray, int]:
+    x, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    return x.mean(axis=1), sr
+
+
+def to_sr(x: np.ndarray, sr: int) -> np.ndarray:
+    if sr == SR:
+        return x
+    return soxr.resample(x, sr, SR, quality="VHQ")
+
+
+def trim_silence(x: np.ndarray, sr: int = SR) -> np.ndarray:
+    """Cut leading/trailing silence, keeping (or padding to) EDGE_SILENCE_S each side."""
+    frame = int(0.010 * sr)
+    n_frames = len(x) // frame
+    if n_frames == 0:
+        raise ValueError("clip is too short")
+    rms = np.sqrt(np.mean(x[: n_frames * frame].reshape(n_frames, frame) ** 2, axis=1))
+    ref = rms.max()
+    if ref <= 0:
+        raise ValueError("clip is silent")
+    active = np.flatnonzero(rms > ref * 10 ** (TRIM_THRESHOLD_DB / 20))
+    start = active[0] * frame
+    stop = min(len(x), (active[-1] + 1) * frame)
+    pad = int(round(EDGE_SILENCE_S * sr))
+    lo = max(0, start - pad)
+    hi = min(len(x), stop + pad)
+    y = x[lo:hi].copy()
+    # short fades so the cut points never click
+    fade = int(0.005 * sr)
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))
+    y[:fade] *= ramp
+    y[-fade:] *= ramp[::-1]
+    # pad with digital silence where the source had less than EDGE_SILENCE_S
+    return np.concatenate([np.zeros(pad - (start - lo)), y, np.zeros(pad - (hi - stop))])
+
+
+def finish(x: np.ndarray, sr: int) -> np.ndarray:
+    x = to_sr(np.asarray(x, dtype=np.float64), sr)
+    x = x - x.mean()  # remove any DC offset
+    x = trim_silence(x)
+    return x * (PEAK / np.max(np.abs(x)))
+
+
+def write_clip(path: Path, x: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # explicit rounding, so the 16-bit file does not depend on libsndfile's conversion
+    pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+    sf.write(str(path), pcm, SR, subtype="PCM_16", format="WAV")
+
+
+# --------------------------------------------------------------------------
+# Speech
+# --------------------------------------------------------------------------
+
+
+def tts_flite(voice: str, text: str, tmp: Path) -> tuple[np.ndarray, int]:
+    exe = require_tool("flite")
+    out = tmp / f"flite_{voice}.wav"
+    run([exe, "-voice", voice, "-t", text, "-o", str(out)])
+    return load_mono(out)
+
+
+def tts_espeak(voice: str, text: str, tmp: Path, speed: int = 150) -> tuple[np.ndarray, int]:
+    exe = require_tool("espeak-ng")
+    out = tmp / "espeak.wav"
+    run([exe, "-v", voice, "-s", str(speed), "-w", str(out), text])
+    return load_mono(out)
+
+
+# --------------------------------------------------------------------------
+# Music: a minimal Standard MIDI File writer + fluidsynth
+# --------------------------------------------------------------------------
+
+PPQ = 480  # ticks per quarter note
+
+
+def _vlq(n: int) -> bytes:
+    """MIDI variable-length quantity."""
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return tag + struct.pack(">I", len(data)) + data
+
+
+@dataclass
+class Note:
+    start: float  # beats
+    dur: float  # beats
+    pitch: int  # MIDI note number
+    vel: int = 80
+
+
+@dataclass
+class Part:
+    channel: int
+    program: int  # General MIDI program number, 0-based
+    notes: list[Note]
+    volume: int = 100
+
+
+def _track(events: list[tuple[int, int, bytes]], end_tick: int) -> bytes:
+    # sort by time; at equal times note-offs (order 0) come before other events
+    events = sorted(events, key=lambda e: (e[0], e[1]))
+    data = bytearray()
+    now = 0
+    for tick, _, msg in events:
+        data += _vlq(tick - now) + msg
+        now = tick
+    data += _vlq(max(0, end_tick - now)) + b"\xff\x2f\x00"  # end of track
+    return _chunk(b"MTrk", bytes(data))
+
+
+def write_midi(path: Path, parts: list[Part], bpm: float, end_beats: float) -> None:
+    """Write a format-1 SMF: a tempo track plus one track per part."""
+    end_tick = int(round(end_beats * PPQ))
+    tempo = int(round(60_000_000 / bpm))
+    tracks = [
+        _track(
+            [
+                (0, 1, b"\xff\x51\x03" + tempo.to_bytes(3, "big")),
+                (0, 1, b"\xff\x58\x04\x04\x02\x18\x08"),  # 4/4
+            ],
+            end_tick,
+        )
+    ]
+    for p in parts:
+        ch = p.channel
+        ev = [
+            (0, 1, bytes([0xC0 | ch, p.program])),
+            (0, 1, bytes([0xB0 | ch, 7, p.volume])),  # channel volume
+        ]
+        for n in p.notes:
+            on = int(round(n.start * PPQ))
+            off = int(round((n.start + n.dur) * PPQ))
+            ev.append((on, 2, bytes([0x90 | ch, n.pitch, n.vel])))
+            ev.append((off, 0, bytes([0x80 | ch, n.pitch, 0])))
+        tracks.append(_track(ev, end_tick))
+    header = _chunk(b"MThd", struct.pack(">HHH", 1, len(tracks), PPQ))
+    path.write_bytes(header + b"".join(tracks))
+
+
+def render_midi(parts: list[Part], bpm: float, end_beats: float, tmp: Path,
+                soundfont: Path, length_s: float, fade_s: float = 0.4) -> tuple[np.ndarray, int]:
+    """Render with fluidsynth, then cut at length_s with a fade-out over the last fade_s."""
+    exe = require_tool("fluidsynth")
+    if not soundfont.is_file():
+        raise ToolMissing(
+            f"soundfont {soundfont} not found. Install it with: "
+            "sudo apt-get install fluid-soundfont-gm (or pass --soundfont PATH)"
+        )
+    mid = tmp / "clip.mid"
+    wav = tmp / "clip.wav"
+    write_midi(mid, parts, bpm, end_beats)
+    run([
+        exe, "-q", "-n", "-i",
+        "-a", "file",  # never open a sound card
+        "-F", str(wav), "-T", "wav", "-O", "float",
+        "-r", str(SR), "-g", "0.5",
+        "-o", "synth.cpu-cores=1",
+        str(soundfont), str(mid),
+    ])
+    x, sr = load_mono(wav)
+    n = min(len(x), int(round(length_s * sr)))
+    x = x[:n].copy()
+    m = int(round(fade_s * sr))
+    x[n - m:] *= 0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, m))
+    return x, sr
+
+
+# Each part function returns (parts, bpm, MIDI length in beats, clip length in seconds).
+
+def piano_parts() -> tuple[list[Part], float, float, float]:
+    """Acoustic grand piano (GM 1): C - Am - F - G - C chords under a short melody."""
+    C3, D3, E3, F3, G3, A3, B3 = 48, 50, 52, 53, 55, 57, 59
+    A2, F2, G2 = 45, 41, 43
+    C5, D5, E5, F5, G5, A5, B5, C6 = 72, 74, 76, 77, 79, 81, 83, 84
+    chords = [
+        (0.0, 1.5, (C3, E3, G3)),
+        (1.5, 1.5, (A2, E3, A3)),
+        (3.0, 1.0, (F2, C3, A3)),
+        (4.0, 1.0, (G2, D3, B3)),
+        (5.0, 1.5, (C3, E3, G3)),
+    ]
+    left = [Note(s, d, p, 62) for s, d, ps in chords for p in ps]
+    melody = [
+        (0.0, 1.0, E5, 84), (1.0, 0.5, G5, 78), (1.5, 1.0, C6, 90),
+        (2.5, 0.5, B5, 74), (3.0, 0.5, A5, 80), (3.5, 0.5, F5, 72),
+        (4.0, 0.5, D5, 76), (4.5, 0.5, B5 - 12, 70), (5.0, 1.5, C5, 82),
+    ]
+    right = [Note(s, d, p, v) for s, d, p, v in melody]
+    return [Part(0, 0, left + right)], 140.0, 6.5, 2.8
+
+
+def guitar_parts() -> tuple[list[Part], float, float, float]:
+    """Nylon-string guitar (GM 25): a plucked arpeggiated melody in A minor, in 8th notes."""
+    line = [57, 64, 69, 72, 71, 69, 64, 60,   # Am
+            62, 65, 69, 74, 72, 69, 65, 62]   # Dm
+    vels = [88, 66, 72, 84, 70, 74, 64, 68]
+    notes = [Note(i * 0.5, 0.9, p, vels[i % 8]) for i, p in enumerate(line[:12])]
+    notes.append(Note(6.0, 1.0, 69, 90))  # final note (A4) over a bass A2
+    notes.append(Note(6.0, 1.0, 45, 80))
+    return [Part(0, 24, notes)], 150.0, 7.0, 2.8
+
+
+def strings_parts() -> tuple[list[Part], float, float, float]:
+    """Violin (GM 41) melody with vibrato over a string-ensemble (GM 49) pad."""
+    pad = [Note(0.0, 2.0, p, 58) for p in (50, 57, 62)] + \
+          [Note(2.0, 2.0, p, 58) for p in (48, 55, 64)]
+    mel = [(0.0, 1.0, 74, 86), (1.0, 0.5, 76, 80), (1.5, 0.5, 77, 82),
+           (2.0, 1.0, 79, 90), (3.0, 1.0, 76, 84)]
+    violin = [Note(s, d, p, v) for s, d, p, v in mel]
+    return [Part(0, 48, pad, volume=85), Part(1, 40, violin, volume=110)], 100.0, 4.5, 2.8
+
+
+# --------------------------------------------------------------------------
+# Noise-like textures (numpy, fixed seeds)
+# --------------------------------------------------------------------------
+
+
+def _shaped_noise(rng: np.random.Generator, n: int, gain: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """White Gaussian noise shaped in the frequency domain by gain(f_hz)."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1.0 / SR)
+    g = np.zeros_like(f)
+    g[1:] = gain(f[1:])
+    y = np.fft.irfft(spec * g, n)
+    return y / np.max(np.abs(y))
+
+
+def _smooth_random(rng: np.random.Generator, n: int, n_points: int) -> np.ndarray:
+    """Slowly varying random curve in [0, 1] (cosine-interpolated control points)."""
+    pts = rng.uniform(0.0, 1.0, n_points)
+    t = np.linspace(0, n_points - 1, n)
+    i = np.minimum(t.astype(int), n_points - 2)
+    frac = t - i
+    w = 0.5 - 0.5 * np.cos(np.pi * frac)
+    return pts[i] * (1 - w) + pts[i + 1] * w
+
+
+def noise_wind() -> tuple[np.ndarray, int]:
+    """Pink-ish noise in three bands, each swelling in gusts like wind or breath."""
+    rng = np.random.default_rng(20240601)
+    dur = 2.8
+    n = int(dur * SR)
+    t = np.arange(n) / SR
+    pink = lambda f: 1.0 / np.sqrt(f)  # noqa: E731
+    low = _shaped_noise(rng, n, lambda f: pink(f) * (f < 500))
+    mid = _shaped_noise(rng, n, lambda f: pink(f) * ((f >= 300) & (f < 2500)))
+    high = _shaped_noise(rng, n, lambda f: pink(f) * (f >= 2000) * (f < 9000))
+    # gusts: three raised-cosine swells plus slow wobble per band
+    gust = np.zeros(n)
+    for centre, width, amp in ((0.6, 1.0, 0.8), (1.5, 0.9, 1.0), (2.25, 0.9, 0.6)):
+        u = np.clip((t - centre) / width * 2, -1, 1)
+        gust += amp * (0.5 + 0.5 * np.cos(np.pi * u))
+    x = (gust * (0.35 + 0.65 * _smooth_random(rng, n, 9)) * low
+         + gust ** 1.5 * (0.3 + 0.7 * _smooth_random(rng, n, 13)) * 0.6 * mid
+         + gust ** 2 * (0.2 + 0.8 * _smooth_random(rng, n, 17)) * 0.25 * high)
+    # fade in from and out to silence
+    env = np.clip(np.minimum(t / 0.3, (dur - t) / 0.3), 0, 1)
+    return x * env, SR
+
+
+def noise_rain() -> tuple[np.ndarray, int]:
+    """Rain/crackle texture: random droplet impulses over a soft noise bed."""
+    rng = np.random.default_rng(20240602)
+    dur = 2.8
+    n = int(dur * SR)
+    t = np.arange(n) / SR
+    x = np.zeros(n)
+    n_drops = rng.poisson(160 * dur)
+    times = rng.uniform(0.02, dur - 0.05, n_drops)
+    for t0 in times:
+        length = int(rng.uniform(0.002, 0.025) * SR)
+        k = np.arange(length)
+        decay = np.exp(-k / (length / rng.uniform(3.0, 6.0)))
+        # each drop: a short burst of noise plus a quickly falling "plink" tone
+        burst = rng.standard_normal(length) * decay
+        f0 = rng.uniform(1500, 6000)
+        plink = np.sin(2 * np.pi * np.cumsum(f0 * np.exp(-k / (0.6 * length))) / SR) * decay
+        amp = rng.lognormal(0.0, 0.7)  # many quiet drops, some loud ones
+        i0 = int(t0 * SR)
+        x[i0:i0 + length] += amp * (0.6 * burst + 0.4 * plink)
+    # emphasise highs a little (drops on a hard surface)
+    x = np.convolve(x, [1.0, -0.6], mode="same")
+    bed = _shaped_noise(rng, n, lambda f: f ** -0.5 * (f > 200) * (f < 8000))
+    x = x / np.max(np.abs(x)) + 0.06 * bed
+    env = np.clip(np.minimum(t / 0.15, (dur - t) / 0.25), 0, 1)
+    return x * env, SR
+
+
+def tone_chirp() -> tuple[np.ndarray, int]:
+    """Exponential sine sweep 110 Hz -> 7040 Hz with 2nd/3rd harmonics (band-limited)."""
+    dur = 2.2
+    n = int(dur * SR)
+    t = np.arange(n) / SR
+    f_lo, f_hi = 110.0, 7040.0
+    k = np.log(f_hi / f_lo) / dur
+    f = f_lo * np.exp(k * t)
+    phase = 2 * np.pi * f_lo * (np.exp(k * t) - 1) / k
+    x = np.zeros(n)
+    for h, amp in ((1, 1.0), (2, 0.35), (3, 0.2)):
+        # fade each harmonic out smoothly as it nears 10 kHz (no aliasing)
+        keep = np.clip((10000.0 - h * f) / 1000.0, 0, 1)
+        x += amp * keep * np.sin(h * phase)
+    env = np.clip(np.minimum(t / 0.03, (dur - t) / 0.05), 0, 1)
+    return x * env, SR
+
+
+# --------------------------------------------------------------------------
+# The clip list
+# --------------------------------------------------------------------------
+
+BUNDLED_TEXT = "The small boat drifted past the old stone bridge at noon."
+
+SPEECH = [
+    # (file name, engine, voice, text)
+    ("speech_flite_slt.wav", "flite", "slt",
+     "A warm breeze carried the smell of fresh bread across the square."),
+    ("speech_flite_awb.wav", "flite", "awb",
+     "She folded the blue letter and hid it under the lamp."),
+    ("speech_flite_rms.wav", "flite", "rms",
+     "Thick fog rolled over the hills before the sun came up."),
+    ("speech_flite_kal16.wav", "flite", "kal16",
+     "The clock on the wall ticked louder than the rain outside."),
+    ("speech_espeak_en-gb_f3.wav", "espeak", "en-gb+f3",
+     "Bring the silver kettle in from the garden shed, please."),
+    ("speech_espeak_en-us_m3.wav", "espeak", "en-us+m3",
+     "Four green apples sat in a bowl beside the open window."),
+]
+
+MUSIC = [
+    ("music_piano.wav", piano_parts),
+    ("music_guitar.wav", guitar_parts),
+    ("music_strings.wav", strings_parts),
+]
+
+NOISE = [
+    ("noise_wind.wav", noise_wind),
+    ("noise_rain.wav", noise_rain),
+    ("tone_chirp.wav", tone_chirp),
+]
+
+GROUPS = ("bundled", "speech", "music", "noise")
+
+
+def describe(path: Path) -> str:
+    y, sr = sf.read(str(path), dtype="float64")
+    peak = np.max(np.abs(y))
+    rms = np.sqrt(np.mean(y ** 2))
+    return (f"{path}  {len(y) / sr:5.2f} s  peak {peak:.3f} ({20 * np.log10(peak):+.1f} dBFS)  "
+            f"rms {20 * np.log10(rms):+.1f} dBFS  {path.stat().st_size / 1024:.0f} KiB")
+
+
+def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path) -> list[Path]:
+    # fail early, before rendering anything, if a needed tool is missing
+    if "bundled" in groups or "speech" in groups:
+        require_tool("flite")
+    if "speech" in groups:
+        require_tool("espeak-ng")
+    if "music" in groups:
+        require_tool("fluidsynth")
+
+    jobs: list[tuple[Path, Callable[[Path], tuple[np.ndarray, int]]]] = []
+    if "bundled" in groups:
+        jobs.append((bundled_path, lambda tmp: tts_flite("slt", BUNDLED_TEXT, tmp)))
+    if "speech" in groups:
+        for name, engine, voice, text in SPEECH:
+            fn = tts_flite if engine == "flite" else tts_espeak
+            jobs.append((out_dir / name, lambda tmp, fn=fn, v=voice, s=text: fn(v, s, tmp)))
+    if "music" in groups:
+        for name, make_parts in MUSIC:
+            def job(tmp, make_parts=make_parts):
+                parts, bpm, end, length_s = make_parts()
+                return render_midi(parts, bpm, end, tmp, soundfont, length_s)
+            jobs.append((out_dir / name, job))
+    if "noise" in groups:
+        for name, synth in NOISE:
+            jobs.append((out_dir / name, lambda tmp, synth=synth: synth()))
+
+    written = []
+    with tempfile.TemporaryDirectory(prefix="melrecon-samples-") as tmpdir:
+        for path, job in jobs:
+            x, sr = job(Path(tmpdir))
+            write_clip(path, finish(x, sr))
+            written.append(path)
+            print("wrote", describe(path), flush=True)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=DEFAULT_DEVSET_DIR,
+                    help="output folder for the dev set (default: samples/devset)")
+    ap.add_argument("--only", action="append", choices=GROUPS, default=None,
+                    help="render only this group (repeatable). 'bundled' writes samples/speech.wav. "
+                         "Default: speech, music and noise (the dev set)")
+    ap.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT,
+                    help=f"General MIDI soundfont for fluidsynth (default: {DEFAULT_SOUNDFONT})")
+    args = ap.parse_args(argv)
+    groups = args.only or ["speech", "music", "noise"]
+    try:
+        written = build(groups, args.out, BUNDLED_PATH, args.soundfont)
+    except ToolMissing as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    total = sum(p.stat().st_size for p in written)
+    print(f"{len(written)} file(s), {total / 1024:.0f} KiB in total")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
