@@ -90,6 +90,10 @@ def mel_error(mag: jax.Array, target_mel: jax.Array, config: MelConfig, *, kind:
 
 def seed_loss(spec: jax.Array, target_mel: jax.Array, config: MelConfig, *, consistency_weight: float = 1.0,
               mel_weight: float = 1.0, mel_loss: str = "linear") -> jax.Array:
-    """The original objective: ``wc * ||P1(X) - X||^2 / ||X||^2 + wm * mel_error(|X|, M)``."""
+    """The original objective: ``wc * ||P1(X) - X||^2 / ||X||^2 + wm * mel_error(|X|, M)``.
+
+    (:class:`~melrecon.algorithms.STFTGradientDescent` divides by the fixed target energy instead, so
+    that inflating ``X`` is never rewarded.)
+    """
     cons = stft_inconsistency(spec, config) ** 2
     return consistency_weight * cons + mel_weight * mel_error(magnitude(spec), target_mel, config, kind=mel_loss)

@@ -13,6 +13,7 @@ Sources:
 Usage:
   python samples/make_samples.py                  # full dev set -> samples/devset/
   python samples/make_samples.py --only bundled   # samples/speech.wav
+  python samples/make_samples.py --only bundled --only speech --out /tmp/check
   python samples/make_samples.py --only speech --only noise --out /tmp/clips
 
 Needs numpy, soundfile and soxr, plus the command-line tools
@@ -121,7 +122,6 @@ def trim_silence(x: np.ndarray, sr: int = SR) -> np.ndarray:
 
 def finish(x: np.ndarray, sr: int) -> np.ndarray:
     x = to_sr(np.asarray(x, dtype=np.float64), sr)
-    x = x - x.mean()  # remove any DC offset
     x = trim_silence(x)
     return x * (PEAK / np.max(np.abs(x)))
 
@@ -234,11 +234,6 @@ def render_midi(parts: list[Part], bpm: float, end_beats: float, tmp: Path,
                 soundfont: Path, length_s: float, fade_s: float = 0.4) -> tuple[np.ndarray, int]:
     """Render with fluidsynth, then cut at length_s with a fade-out over the last fade_s."""
     exe = require_tool("fluidsynth")
-    if not soundfont.is_file():
-        raise ToolMissing(
-            f"soundfont {soundfont} not found. Install it with: "
-            "sudo apt-get install fluid-soundfont-gm (or pass --soundfont PATH)"
-        )
     mid = tmp / "clip.mid"
     wav = tmp / "clip.wav"
     write_midi(mid, parts, bpm, end_beats)
@@ -328,25 +323,49 @@ def _smooth_random(rng: np.random.Generator, n: int, n_points: int) -> np.ndarra
     return pts[i] * (1 - w) + pts[i + 1] * w
 
 
+def _band(f: np.ndarray, lo: float, hi: float, order: int = 2) -> np.ndarray:
+    """Smooth (Butterworth-shaped) band-pass magnitude response."""
+    return 1.0 / np.sqrt((1 + (lo / f) ** (2 * order)) * (1 + (f / hi) ** (2 * order)))
+
+
 def noise_wind() -> tuple[np.ndarray, int]:
-    """Pink-ish noise in three bands, each swelling in gusts like wind or breath."""
+    """Wind/breath: pink-ish noise in gusts; stronger gusts are louder and brighter,
+    with a soft whistle resonance that rises and falls with them.
+
+    Synthesised frame by frame in the STFT domain (random phase, time-varying
+    spectral envelope) and overlap-added.
+    """
     rng = np.random.default_rng(20240601)
     dur = 2.8
     n = int(dur * SR)
-    t = np.arange(n) / SR
-    pink = lambda f: 1.0 / np.sqrt(f)  # noqa: E731
-    low = _shaped_noise(rng, n, lambda f: pink(f) * (f < 500))
-    mid = _shaped_noise(rng, n, lambda f: pink(f) * ((f >= 300) & (f < 2500)))
-    high = _shaped_noise(rng, n, lambda f: pink(f) * (f >= 2000) * (f < 9000))
-    # gusts: three raised-cosine swells plus slow wobble per band
-    gust = np.zeros(n)
-    for centre, width, amp in ((0.6, 1.0, 0.8), (1.5, 0.9, 1.0), (2.25, 0.9, 0.6)):
-        u = np.clip((t - centre) / width * 2, -1, 1)
+    n_fft, hop = 1024, 256
+    n_frames = (n - n_fft) // hop + 2
+    tf = (np.arange(n_frames) * hop + n_fft / 2) / SR  # frame centre times
+    # gusts: overlapping raised-cosine swells over a light breeze, with a slow wobble
+    gust = np.full(n_frames, 0.12)
+    for centre, width, amp in ((0.6, 1.2, 0.75), (1.45, 1.1, 1.0), (2.2, 1.1, 0.6)):
+        u = np.clip((tf - centre) / width * 2, -1, 1)
         gust += amp * (0.5 + 0.5 * np.cos(np.pi * u))
-    x = (gust * (0.35 + 0.65 * _smooth_random(rng, n, 9)) * low
-         + gust ** 1.5 * (0.3 + 0.7 * _smooth_random(rng, n, 13)) * 0.6 * mid
-         + gust ** 2 * (0.2 + 0.8 * _smooth_random(rng, n, 17)) * 0.25 * high)
+    gust *= 0.75 + 0.25 * _smooth_random(rng, n_frames, 12)
+    gust /= gust.max()
+
+    f = np.fft.rfftfreq(n_fft, 1.0 / SR)
+    f[0] = f[1]
+    win = np.hanning(n_fft + 1)[:-1]
+    x = np.zeros((n_frames - 1) * hop + n_fft)
+    norm = np.zeros_like(x)
+    for i, g in enumerate(gust):
+        cutoff = 350.0 + 3500.0 * g ** 1.5  # brighter when stronger
+        whistle_f = 450.0 + 650.0 * g
+        mag = (g / np.sqrt(f) * _band(f, 40.0, cutoff)
+               * (1.0 + 2.5 * g * np.exp(-0.5 * (np.log(f / whistle_f) / 0.08) ** 2)))
+        spec = mag * (rng.standard_normal(len(f)) + 1j * rng.standard_normal(len(f)))
+        frame = np.fft.irfft(spec, n_fft) * win
+        x[i * hop:i * hop + n_fft] += frame
+        norm[i * hop:i * hop + n_fft] += win ** 2
+    x = x[:n] / np.maximum(norm[:n], 1e-3)
     # fade in from and out to silence
+    t = np.arange(n) / SR
     env = np.clip(np.minimum(t / 0.3, (dur - t) / 0.3), 0, 1)
     return x * env, SR
 
@@ -373,7 +392,7 @@ def noise_rain() -> tuple[np.ndarray, int]:
         x[i0:i0 + length] += amp * (0.6 * burst + 0.4 * plink)
     # emphasise highs a little (drops on a hard surface)
     x = np.convolve(x, [1.0, -0.6], mode="same")
-    bed = _shaped_noise(rng, n, lambda f: f ** -0.5 * (f > 200) * (f < 8000))
+    bed = _shaped_noise(rng, n, lambda f: f ** -0.5 * _band(f, 200.0, 8000.0))
     x = x / np.max(np.abs(x)) + 0.06 * bed
     env = np.clip(np.minimum(t / 0.15, (dur - t) / 0.25), 0, 1)
     return x * env, SR
@@ -450,6 +469,11 @@ def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path)
         require_tool("espeak-ng")
     if "music" in groups:
         require_tool("fluidsynth")
+        if not soundfont.is_file():
+            raise ToolMissing(
+                f"soundfont {soundfont} not found. Install it with: "
+                "sudo apt-get install fluid-soundfont-gm (or pass --soundfont PATH)"
+            )
 
     jobs: list[tuple[Path, Callable[[Path], tuple[np.ndarray, int]]]] = []
     if "bundled" in groups:
@@ -480,8 +504,9 @@ def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=DEFAULT_DEVSET_DIR,
-                    help="output folder for the dev set (default: samples/devset)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="output folder (default: samples/devset for the dev set; "
+                         "the bundled clip goes to samples/speech.wav unless --out is given)")
     ap.add_argument("--only", action="append", choices=GROUPS, default=None,
                     help="render only this group (repeatable). 'bundled' writes samples/speech.wav. "
                          "Default: speech, music and noise (the dev set)")
@@ -490,7 +515,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     groups = args.only or ["speech", "music", "noise"]
     try:
-        written = build(groups, args.out, BUNDLED_PATH, args.soundfont)
+        out_dir = args.out if args.out is not None else DEFAULT_DEVSET_DIR
+        bundled = args.out / BUNDLED_PATH.name if args.out is not None else BUNDLED_PATH
+        written = build(groups, out_dir, bundled, args.soundfont)
     except ToolMissing as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -3,7 +3,7 @@
 :class:`STFTGradientDescent` (the seed's method)
     Parameters are the STFT's magnitude and phase, ``X = s * m * exp(i phi)`` (``s``: the target
     magnitude's RMS, so ``m`` is of order 1 whatever the level). The loss is
-    ``wc * ||P1(X) - X||^2 / ||X||^2 + wm * mel_error(|X|, M)``: STFT consistency plus Mel error. The
+    ``wc * ||P1(X) - X||^2 / ||A||^2 + wm * mel_error(|X|, M)`` (``A``: the target magnitude estimate): STFT consistency plus Mel error. The
     output is ``iSTFT(X)``.
 :class:`WaveformGradientDescent`
     Parameters are the samples themselves; the loss is the Mel error of their STFT (consistent by
@@ -128,10 +128,13 @@ class STFTGradientDescent(Algorithm):
                 raise ParameterError(f"{f}={v!r} must be a number >= 0.")
 
     def _loss(self, problem: Problem, config: MelConfig, scale):
+        energy = jnp.maximum(sum_squares(problem.magnitude), 1e-30)
+
         def loss_fn(params):
             spec = self._spec(params, scale)
             p = project_consistent(spec, config)
-            cons = sum_squares(p - spec) / jnp.maximum(sum_squares(spec), 1e-30)
+            # Relative to the (fixed) target energy: dividing by ||X|| would reward inflating X.
+            cons = sum_squares(p - spec) / energy
             mel = mel_error(scale * jnp.abs(params["mag"]), problem.mel, config, kind=self.mel_loss)
             total = self.consistency_weight * cons + self.mel_weight * mel
             return jnp.sum(total), {"loss": total, "inconsistency": jnp.sqrt(cons), "mel_error": mel}

@@ -1,0 +1,31 @@
+# melrecon: `make demo` and `make test` each set up the environment (once) and run.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lab bench-quality bench-speed system-deps notebooks-sync clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,metrics,notebooks]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian packages used by the browser test and the sample renderer (installed only when missing and root).
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: $(STAMP)
+	$(VENV)/bin/melrecon demo
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) .pytest_cache results/demo

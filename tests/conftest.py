@@ -1,0 +1,39 @@
+"""Shared fixtures: the seed recording from ../shared (skipped when absent), the bundled sample."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_AUDIO = REPO.parent / "shared" / "audio"
+SAMPLES = REPO / "samples"
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def shared_audio(name: str) -> Path:
+    """Path of a file in ../shared/audio, or skip the test cleanly when it is absent."""
+    path = SHARED_AUDIO / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared is not beside this checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def seed_audio() -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    x, sr = sf.read(str(shared_audio("seed_arctic_raw_16k.wav")), dtype="float32")
+    return x, sr
+
+
+@pytest.fixture(scope="session")
+def speech_sample() -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    x, sr = sf.read(str(SAMPLES / "speech.wav"), dtype="float32")
+    return x, sr
