@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .algorithms import Algorithm, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
+from .algorithms import Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
 from .config import MelConfig, ParameterError, get_config
 from .losses import spectral_convergence
 from .transforms import decompress, istft, magnitude, mel_from_magnitude, mel_to_linear, stft
@@ -37,9 +37,12 @@ METHODS: dict[str, Callable[[], Algorithm]] = {
     "gd": STFTGradientDescent,
     "waveform": lambda: WaveformGradientDescent(optimizer="adam", learning_rate=1e-3, name="waveform"),
     "lbfgs": lambda: WaveformGradientDescent(optimizer="lbfgs", learning_rate=None, name="lbfgs"),
+    "melgl": MelGriffinLim,
 }
 DEFAULT_METHOD = "gl+gd"
 _DEFAULT_ITERS = {"gla": 200, "fgla": 200, "gl": 200, "agla": 200, "gd": 500, "waveform": 500, "lbfgs": 200}
+
+_GL_NAMES = ("gla", "fgla", "agla", "melgl", "admm")
 
 _TRACES: collections.Counter = collections.Counter()
 _COMPILED: dict = {}
@@ -127,7 +130,7 @@ class Reconstruction:
 # --------------------------------------------------------------------------------------------- stages
 _STAGE_OPTIONS = {
     "alpha", "beta", "gamma", "init_phase", "optimizer", "learning_rate", "consistency_weight", "mel_weight",
-    "mel_loss", "init_noise",
+    "mel_loss", "init_noise", "exponent", "outside",
 }
 
 
@@ -182,7 +185,7 @@ def build_stages(method, *, n_iter=None, gl_iters=None, gd_iters=None, **options
     stages = []
     for i, (algo, n) in enumerate(items):
         algo = _with_options(algo, options)
-        kind_iters = gl_iters if algo.name in ("gla", "fgla", "agla") else gd_iters
+        kind_iters = gl_iters if algo.name in _GL_NAMES else gd_iters
         if isinstance(n, int) and not isinstance(n, bool):
             count = n
         elif kind_iters is not None:

@@ -3,6 +3,7 @@
 from .base import Algorithm, Problem
 from .gradient import OPTIMIZERS, STFTGradientDescent, WaveformGradientDescent, make_optimizer
 from .griffin_lim import GriffinLim, agla, fgla, gla
+from .mel_griffin_lim import MelGriffinLim, mel_projection
 
 __all__ = [
     "Algorithm",
@@ -15,4 +16,6 @@ __all__ = [
     "WaveformGradientDescent",
     "make_optimizer",
     "OPTIMIZERS",
+    "MelGriffinLim",
+    "mel_projection",
 ]

@@ -41,6 +41,8 @@ from .base import Algorithm, Problem, initial_spectrogram
 __all__ = ["STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd", "lbfgs")
+#: History size of the "lbfgs" optimizer.
+LBFGS_MEMORY = 100
 
 
 def make_optimizer(optimizer: Any, learning_rate: float | None) -> optax.GradientTransformation:
@@ -48,7 +50,8 @@ def make_optimizer(optimizer: Any, learning_rate: float | None) -> optax.Gradien
     if isinstance(optimizer, optax.GradientTransformation):
         return optimizer
     if optimizer == "lbfgs":
-        return optax.lbfgs(learning_rate=learning_rate)
+        # History 100 and a zoom (strong-Wolfe) line search: the L-BFGS of Decorsiere et al. (2015).
+        return optax.lbfgs(learning_rate=learning_rate, memory_size=LBFGS_MEMORY)
     if optimizer == "sgd":
         return optax.sgd(learning_rate, momentum=0.9)
     if optimizer in OPTIMIZERS:
@@ -181,6 +184,7 @@ class WaveformGradientDescent(Algorithm):
     learning_rate: float | None = None
     mel_loss: str = "linear"
     init_noise: float = 1e-3
+    exponent: float = 1.0
     name: str = "waveform"
 
     def __post_init__(self):
@@ -189,7 +193,15 @@ class WaveformGradientDescent(Algorithm):
     def _loss(self, problem: Problem, config: MelConfig, scale):
         def loss_fn(params):
             spec = stft(scale * params["signal"], config)
-            per_item = mel_error(magnitude(spec), problem.mel, config, kind=self.mel_loss)
+            if self.exponent != 1.0:
+                from ..transforms import mel_from_magnitude
+                mel = mel_from_magnitude(magnitude(spec), config)
+                e = 1e-6 * jnp.max(problem.mel, axis=(-2, -1), keepdims=True)
+                a = (mel + e) ** self.exponent
+                b = (problem.mel + e) ** self.exponent
+                per_item = sum_squares(a - b) / sum_squares(b)
+            else:
+                per_item = mel_error(magnitude(spec), problem.mel, config, kind=self.mel_loss)
             return jnp.sum(per_item), {"loss": per_item, "mel_error": per_item}
 
         return loss_fn
