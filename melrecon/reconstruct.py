@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .algorithms import Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
+from .algorithms import ADMMGriffinLim, Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
 from .config import MelConfig, ParameterError, get_config
 from .losses import spectral_convergence
 from .transforms import decompress, istft, magnitude, mel_from_magnitude, mel_to_linear, stft
@@ -38,11 +38,13 @@ METHODS: dict[str, Callable[[], Algorithm]] = {
     "waveform": lambda: WaveformGradientDescent(optimizer="adam", learning_rate=1e-3, name="waveform"),
     "lbfgs": lambda: WaveformGradientDescent(optimizer="lbfgs", learning_rate=None, name="lbfgs"),
     "melgl": MelGriffinLim,
+    "admm": ADMMGriffinLim,
+    "meladmm": lambda: ADMMGriffinLim(magnitude="mel", name="meladmm"),
 }
 DEFAULT_METHOD = "gl+gd"
 _DEFAULT_ITERS = {"gla": 200, "fgla": 200, "gl": 200, "agla": 200, "gd": 500, "waveform": 500, "lbfgs": 200}
 
-_GL_NAMES = ("gla", "fgla", "agla", "melgl", "admm")
+_GL_NAMES = ("gla", "fgla", "agla", "melgl", "admm", "meladmm")
 
 _TRACES: collections.Counter = collections.Counter()
 _COMPILED: dict = {}
@@ -130,7 +132,7 @@ class Reconstruction:
 # --------------------------------------------------------------------------------------------- stages
 _STAGE_OPTIONS = {
     "alpha", "beta", "gamma", "init_phase", "optimizer", "learning_rate", "consistency_weight", "mel_weight",
-    "mel_loss", "init_noise", "exponent", "outside",
+    "mel_loss", "init_noise", "exponent", "outside", "magnitude",
 }
 
 

@@ -1,5 +1,6 @@
 """Reconstruction methods, each a frozen dataclass with pure ``init`` / ``step`` / ``spectrogram``."""
 
+from .admm import ADMMGriffinLim
 from .base import Algorithm, Problem
 from .gradient import OPTIMIZERS, STFTGradientDescent, WaveformGradientDescent, make_optimizer
 from .griffin_lim import GriffinLim, agla, fgla, gla
@@ -18,4 +19,5 @@ __all__ = [
     "OPTIMIZERS",
     "MelGriffinLim",
     "mel_projection",
+    "ADMMGriffinLim",
 ]

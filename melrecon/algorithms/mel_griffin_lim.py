@@ -15,9 +15,10 @@ makes it approximate), so the harmonic fine structure is left to the consistency
     t_n = P_C(P_M(c_{n-1})),   c_n = t_n + alpha (t_n - t_{n-1}).
 
 Bins no Mel band covers (above ``fmax``, below ``fmin``) are not constrained by ``P_M``; ``outside``
-chooses what happens to them: ``"zero"`` (default: silence, as the Mel spectrogram says nothing of them
-and noise there only hurts), ``"free"`` (consistency decides) or ``"estimate"`` (kept at the magnitude
-estimate).
+chooses what happens to them: ``"free"`` (default: consistency decides; they hold only what the
+overlap of neighbouring frames and bins puts there), ``"zero"`` (silence) or ``"estimate"`` (kept at the
+magnitude estimate, which is 0 there for NNLS). On speech at the ``hifigan`` preset ``"free"`` measured
+best by a small margin (``docs/quality.md``).
 
 Example
 -------
@@ -58,7 +59,7 @@ def _uncovered(config: MelConfig) -> np.ndarray:
     return (np.asarray(mel_filterbank(config)).sum(axis=0) <= 0)[:, None]
 
 
-def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside: str = "zero") -> jax.Array:
+def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside: str = "free") -> jax.Array:
     """``P_M``: the nearest magnitude (in ``|X|^power``) whose Mel spectrogram is the target, with the
     phase of ``spec`` kept. ``spec``: complex (..., n_freq, frames); returns the same shape."""
     fb = jnp.asarray(mel_filterbank(config))
@@ -98,7 +99,7 @@ class MelGriffinLim(Algorithm):
     """
 
     alpha: float = 0.99
-    outside: str = "zero"
+    outside: str = "free"
     init_phase: str = "random"
     name: str = "melgl"
 
