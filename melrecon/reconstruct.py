@@ -41,8 +41,13 @@ METHODS: dict[str, Callable[[], Algorithm]] = {
     "admm": ADMMGriffinLim,
     "meladmm": lambda: ADMMGriffinLim(magnitude="mel", name="meladmm"),
 }
-DEFAULT_METHOD = "gl+gd"
-_DEFAULT_ITERS = {"gla": 200, "fgla": 200, "gl": 200, "agla": 200, "gd": 500, "waveform": 500, "lbfgs": 200}
+#: The default: Mel-consistent fast Griffin-Lim, 500 iterations (``melgl``, the best PESQ and Mel distance at
+#: a real-time factor well under the L-BFGS peer's in ``benchmarks/quality.py``; see docs/quality.md).
+DEFAULT_METHOD = "melgl"
+_DEFAULT_ITERS = {
+    "gla": 200, "fgla": 200, "gl": 200, "agla": 200, "gd": 500, "waveform": 500, "lbfgs": 200,
+    "melgl": 500, "admm": 300, "meladmm": 300,
+}
 
 _GL_NAMES = ("gla", "fgla", "agla", "melgl", "admm", "meladmm")
 
@@ -294,11 +299,13 @@ def reconstruct(
     config : MelConfig or preset name
         The settings the mel was made with (default ``"hifigan"``).
     method : str, Algorithm or list of (algorithm, n_iter)
-        ``"gl+gd"`` (default: fast Griffin-Lim, then gradient descent on the STFT), any single method of
-        :data:`METHODS` (``"gla"``, ``"fgla"``, ``"agla"``, ``"gd"``, ``"waveform"``, ``"lbfgs"``) or a
-        ``"+"``-joined pipeline.
+        ``"melgl"`` (default: fast Griffin-Lim between the Mel-constraint set and the consistent STFTs,
+        500 iterations), any single method of :data:`METHODS` (``"gla"``, ``"fgla"``, ``"agla"``,
+        ``"admm"``, ``"meladmm"``, ``"gd"``, ``"waveform"``, ``"lbfgs"``) or a ``"+"``-joined pipeline
+        such as ``"gl+gd"`` (the seed's method).
     n_iter, gl_iters, gd_iters : int
-        Iterations (see :func:`build_stages`); defaults: 200 GL, 500 GD.
+        Iterations (see :func:`build_stages`); defaults: 500 ``melgl``, 200 GL, 300 ADMM, 500 GD,
+        200 L-BFGS.
     seed : int
         Seeds the random initial phase: the same inputs and seed give the same audio.
     init_magnitude : {"nnls", "pinv"}
