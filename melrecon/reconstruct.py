@@ -41,12 +41,14 @@ METHODS: dict[str, Callable[[], Algorithm]] = {
     "admm": ADMMGriffinLim,
     "meladmm": lambda: ADMMGriffinLim(magnitude="mel", name="meladmm"),
 }
-#: The default: Mel-consistent fast Griffin-Lim, 500 iterations (``melgl``, the best PESQ and Mel distance at
-#: a real-time factor well under the L-BFGS peer's in ``benchmarks/quality.py``; see docs/quality.md).
-DEFAULT_METHOD = "melgl"
+#: The default: 300 iterations of ADMM between the Mel-constraint set and the consistent STFTs, then 200 of
+#: Mel-consistent fast Griffin-Lim (the best PESQ and Mel distance, at a real-time factor under the L-BFGS
+#: peer's, in ``benchmarks/quality.py``; see docs/quality.md).
+DEFAULT_METHOD = "meladmm+melgl"
+#: Iterations per method, or per stage for a pipeline named here.
 _DEFAULT_ITERS = {
     "gla": 200, "fgla": 200, "gl": 200, "agla": 200, "gd": 500, "waveform": 500, "lbfgs": 200,
-    "melgl": 500, "admm": 300, "meladmm": 300,
+    "melgl": 500, "admm": 300, "meladmm": 300, "meladmm+melgl": (300, 200),
 }
 
 _GL_NAMES = ("gla", "fgla", "agla", "melgl", "admm", "meladmm")
@@ -187,6 +189,8 @@ def build_stages(method, *, n_iter=None, gl_iters=None, gd_iters=None, **options
         raise ParameterError(f"method={method!r} must be a name such as 'gl+gd', an Algorithm or a list of stages.")
 
     per_stage = n_iter if n_iter is None or isinstance(n_iter, (list, tuple)) else [n_iter] * len(items)
+    if per_stage is None and isinstance(method, str) and isinstance(_DEFAULT_ITERS.get(method.lower()), tuple):
+        per_stage = list(_DEFAULT_ITERS[method.lower()])
     if per_stage is not None and len(per_stage) != len(items):
         raise ParameterError(f"n_iter={n_iter!r} gives {len(per_stage)} counts for {len(items)} stage(s).")
     stages = []
@@ -299,12 +303,12 @@ def reconstruct(
     config : MelConfig or preset name
         The settings the mel was made with (default ``"hifigan"``).
     method : str, Algorithm or list of (algorithm, n_iter)
-        ``"melgl"`` (default: fast Griffin-Lim between the Mel-constraint set and the consistent STFTs,
-        500 iterations), any single method of :data:`METHODS` (``"gla"``, ``"fgla"``, ``"agla"``,
+        ``"meladmm+melgl"`` (default: ADMM, then fast Griffin-Lim, between the Mel-constraint set and
+        the consistent STFTs; 300 + 200 iterations), any single method of :data:`METHODS` (``"gla"``, ``"fgla"``, ``"agla"``,
         ``"admm"``, ``"meladmm"``, ``"gd"``, ``"waveform"``, ``"lbfgs"``) or a ``"+"``-joined pipeline
         such as ``"gl+gd"`` (the seed's method).
     n_iter, gl_iters, gd_iters : int
-        Iterations (see :func:`build_stages`); defaults: 500 ``melgl``, 200 GL, 300 ADMM, 500 GD,
+        Iterations (see :func:`build_stages`); defaults: 300 + 200 for the default, 500 ``melgl``, 200 GL, 300 ADMM, 500 GD,
         200 L-BFGS.
     seed : int
         Seeds the random initial phase: the same inputs and seed give the same audio.
