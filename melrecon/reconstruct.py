@@ -448,8 +448,13 @@ def reconstruct(
         if bar is not None:
             bar.close()
 
-    if best_spec is None:  # interrupted before anything was evaluated
-        raise KeyboardInterrupt
+    if best_spec is None:
+        if stop_reason != "non-finite":  # interrupted before anything was evaluated
+            raise KeyboardInterrupt
+        raise FloatingPointError(
+            "every estimate of this run was non-finite (not even the starting point could be measured); "
+            "check the mel's scale and lower the learning rate."
+        )
     out_len = cfg.n_samples(mel_np.shape[-1]) if length is None else length
     audio = np.asarray(jax.device_get(istft(best_spec, cfg, length=out_len)), np.float32)
     if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
