@@ -166,15 +166,15 @@ def check_audio(audio, config: MelConfig | None = None, *, name: str = "audio", 
     if arr.size == 0:
         raise ParameterError(f"{name} has shape {tuple(arr.shape)}: it is empty; pass at least one frame of samples.")
     n = arr.shape[-1]
+    if arr.ndim >= 2 and n <= _MAX_CHANNELS and arr.shape[-2] >= 16 * n and (config is None or n < config.n_fft):
+        raise ParameterError(
+            f"{name} has shape {tuple(arr.shape)}: it looks like (samples, channels) as soundfile "
+            f"returns it, but the time axis must be the last one. Pass {name}.mean(axis=-1) for mono or "
+            f"{name}.T to process each channel."
+        )
     if config is not None:
         need = min_samples(config)
         if n < need:
-            if arr.ndim >= 2 and n <= _MAX_CHANNELS and arr.shape[-2] >= need:
-                raise ParameterError(
-                    f"{name} has shape {tuple(arr.shape)}: it looks like (samples, channels) as soundfile "
-                    f"returns it, but the time axis must be the last one. Pass {name}.mean(axis=-1) for mono or "
-                    f"{name}.T to process each channel."
-                )
             raise ParameterError(
                 f"{name} has {n} samples on its last axis, too short for n_fft={config.n_fft} with "
                 f"pad={config.pad}: give at least {need} samples (pad with zeros, or use a smaller n_fft)."
