@@ -198,9 +198,10 @@ def test_silence_gives_the_floor_not_nan():
 ALL_METHODS = ["gla", "fgla", "agla", "gd", "waveform", "lbfgs", "gl+gd"]
 
 
-@pytest.mark.parametrize("cfg", [SEED, HIFI], ids=lambda c: c.name)
 @pytest.mark.parametrize("method", ALL_METHODS)
-def test_all_zero_audio_gives_silence_with_every_method(cfg, method):
+def test_all_zero_audio_gives_silence_with_every_method(method):
+    # hifigan: a log mel at its floor everywhere (the linear seed preset is covered just below)
+    cfg = HIFI
     n = 3 * cfg.hop_length + cfg.n_fft
     mel = np.asarray(mr.mel_spectrogram(np.zeros(n, np.float32), cfg))
     iters = dict(gl_iters=3, gd_iters=3) if "+" in method else dict(n_iter=4)
@@ -407,19 +408,19 @@ def test_loss_gradients_are_finite_at_zero(name):
 
 
 @pytest.mark.parametrize("method", ["gla", "fgla", "agla", "gd", "waveform", "lbfgs"])
-@pytest.mark.parametrize("target", ["zero-mel", "zero-magnitude-only"])
-def test_method_steps_stay_finite_at_zero(method, target):
+def test_method_steps_stay_finite_at_zero(method):
     algo = mr.METHODS[method]()
-    mel = ZERO_MEL if target == "zero-mel" else jnp.ones_like(ZERO_MEL)
-    problem = Problem(mel=mel, magnitude=jnp.zeros(ZERO_SPEC.shape, jnp.float32))
-    state = algo.init(problem, SEED, jax.random.key(0))
     step = jax.jit(algo.step, static_argnums=1)
-    for _ in range(3):
-        state, terms = step(problem, SEED, state)
-    for leaf in jax.tree.leaves((state, terms)):
-        if jnp.issubdtype(leaf.dtype, jnp.inexact):
-            assert np.isfinite(np.asarray(leaf)).all()
-    assert np.isfinite(np.asarray(algo.spectrogram(problem, SEED, state))).all()
+    # an all-zero target, and a zero magnitude estimate under a non-zero mel
+    for mel in (ZERO_MEL, jnp.ones_like(ZERO_MEL)):
+        problem = Problem(mel=mel, magnitude=jnp.zeros(ZERO_SPEC.shape, jnp.float32))
+        state = algo.init(problem, SEED, jax.random.key(0))
+        for _ in range(3):
+            state, terms = step(problem, SEED, state)
+        for leaf in jax.tree.leaves((state, terms)):
+            if jnp.issubdtype(leaf.dtype, jnp.inexact):
+                assert np.isfinite(np.asarray(leaf)).all()
+        assert np.isfinite(np.asarray(algo.spectrogram(problem, SEED, state))).all()
 
 
 @pytest.mark.parametrize("method", ["gd", "waveform"])
