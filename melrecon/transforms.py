@@ -274,7 +274,7 @@ def mel_to_linear(mel: jax.Array, config: MelConfig | str, *, method: str = "nnl
     if method not in ("nnls", "pinv"):
         raise ParameterError(f"method={method!r} is not supported; choose 'nnls' or 'pinv'.")
     n_iter = check_iterations("n_iter", n_iter, minimum=0)
-    mel = check_mel(mel, cfg, compressed=compressed)
+    mel = check_mel(mel, cfg, compressed=compressed, reconstruct=False)
     mel_lin = decompress(mel, cfg) if compressed else jnp.asarray(mel)
     mel_lin = mel_lin.astype(jnp.float32)
     if method == "pinv":

@@ -36,6 +36,11 @@ __all__ = [
 
 # float32 overflows past 3.4e38: a spectrogram whose sum of squares would exceed this cannot be measured.
 _MAX_ENERGY = 1e36
+# Audio peaks: above _LOUD a warning (not normalised to [-1, 1]?), above _TOO_LOUD a ParameterError (the
+# spectrogram's energy would overflow float32 in the losses).
+_LOUD = 16.0
+_TOO_LOUD = 1e6
+_F32_MAX = float(np.finfo(np.float32).max)
 # Channels counts that make an (n, c) array look like a soundfile (samples, channels) layout.
 _MAX_CHANNELS = 8
 
@@ -179,6 +184,13 @@ def check_audio(audio, config: MelConfig | None = None, *, name: str = "audio", 
                 f"{name} has {n} samples on its last axis, too short for n_fft={config.n_fft} with "
                 f"pad={config.pad}: give at least {need} samples (pad with zeros, or use a smaller n_fft)."
             )
+    if np.issubdtype(dtype, np.floating) and dtype.itemsize > 4 and not is_traced(arr) and _all_finite(arr):
+        big = _peak(arr)
+        if big > _TOO_LOUD:  # refuse before the cast to float32 overflows
+            raise ParameterError(
+                f"{name} peaks at {big:.4g}: samples are expected in [-1, 1], and spectrograms of a signal this "
+                f"loud overflow float32. Normalise it (e.g. {name} / np.abs({name}).max())."
+            )
     if np.issubdtype(dtype, np.integer):
         arr = _int_to_float(arr, dtype, name)
     elif dtype != np.float32 and dtype.itemsize < 4:
@@ -190,9 +202,28 @@ def check_audio(audio, config: MelConfig | None = None, *, name: str = "audio", 
             f"{_nonfinite_message(name, arr)}; clean the signal first, e.g. np.nan_to_num({name}, nan=0.0, "
             f"posinf=1.0, neginf=-1.0)."
         )
+    peak = _peak(arr)
+    if peak > _TOO_LOUD:
+        raise ParameterError(
+            f"{name} peaks at {peak:.4g}: samples are expected in [-1, 1], and spectrograms of a signal this "
+            f"loud overflow float32. Normalise it (e.g. {name} / np.abs({name}).max())."
+        )
+    if peak > _LOUD:
+        warnings.warn(
+            f"{name} peaks at {peak:.4g}, far outside [-1, 1]: are these integer PCM values stored as floats? "
+            f"If so divide by 32768 (16-bit) or 2**31 (32-bit).", UserWarning, stacklevel=3,
+        )
     if _is_jax_array(arr):
         return arr
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _peak(arr) -> float:
+    if _is_jax_array(arr):
+        import jax.numpy as jnp
+
+        return float(jnp.max(jnp.abs(arr)))
+    return float(np.max(np.abs(arr)))
 
 
 def _int_to_float(arr, dtype, name):
@@ -240,13 +271,14 @@ def check_spectrogram(spec, config: MelConfig, *, name: str = "spec"):
 
 
 # -------------------------------------------------------------------------------------------------- mel
-def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = True):
+def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = True, reconstruct: bool = True):
     """Validate a Mel spectrogram ``(..., n_mels, frames)``; return it as float32 NumPy.
 
     Checks dtype, rank, the number of bands against ``config.n_mels``, the number of frames (at least
     :func:`min_frames`), finiteness, and values that cannot come from the configured compression
     (negative linear values, decibels where a natural log is configured, values too large for a
-    log). With ``compressed=False`` the mel is linear whatever the config's compression. On a traced
+    log). With ``compressed=False`` the mel is linear whatever the config's compression. With
+    ``reconstruct=False`` one frame is enough (no signal length is derived from it). On a traced
     array only dtype and shape are checked (and it is returned as is).
     """
     what = "a real array of shape (..., n_mels, frames)"
@@ -268,7 +300,7 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
         )
     if n_frames < 1 or arr.size == 0:
         raise ParameterError(f"{name} has shape {tuple(arr.shape)}: no frames to reconstruct; give at least 1 frame.")
-    need = min_frames(config)
+    need = min_frames(config) if reconstruct else 1
     if n_frames < need:
         raise ParameterError(
             f"{name} has {n_frames} frame(s), too few for n_fft={config.n_fft}, hop_length={config.hop_length}, "
@@ -276,8 +308,16 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
         )
     if is_traced(arr):
         return arr
-    arr = np.asarray(arr).astype(np.float32, copy=False)
+    original = np.asarray(arr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = original.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all() and np.isfinite(original).all():
+        raise ParameterError(
+            f"{name} reaches {float(np.abs(original).max()):.4g}, beyond float32 (max {_F32_MAX:.3g}); it cannot be "
+            f"a Mel spectrogram of audio in [-1, 1]. Check its scale and compression."
+        )
     if not np.isfinite(arr).all():
+        arr = original
         raise ParameterError(
             f"{_nonfinite_message(name, arr)}; clean it first (e.g. np.nan_to_num with the compression's "
             f"floor) — a log of 0 gives -inf: clamp before the log (np.log(np.maximum(mel, 1e-5)))."
