@@ -19,8 +19,8 @@ import melrecon as mr
 from melrecon import MelConfig, ParameterError
 from melrecon.validation import check_audio, check_mel, min_frames, min_samples
 
-FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
-FEWER = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+FEW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+FEWER = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 CHEAP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 LENGTHS = [1, 100, 1000, 3000]
