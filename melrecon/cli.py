@@ -191,6 +191,7 @@ def cmd_demo(args) -> int:
     runs = [("GL", "fgla", dict(n_iter=args.gl_iters)),
             ("GL+GD", "gl+gd", dict(gl_iters=args.gl_iters, gd_iters=args.gd_iters))]
     rows = []
+    written: list[str] = []
     interrupted = False
     try:
         for name in presets:
@@ -206,7 +207,9 @@ def cmd_demo(args) -> int:
                 wall = time.perf_counter() - t0
                 results[label] = res
                 with _hold_sigint() as held:
-                    io.save_audio(out / f"{name}_{label.lower().replace('+', '_')}.wav", res.audio, cfg.sample_rate)
+                    wav = io.save_audio(out / f"{name}_{label.lower().replace('+', '_')}.wav", res.audio,
+                                        cfg.sample_rate)
+                written.append(wav.name)
                 m = metrics.evaluate(audio, res.audio, cfg)
                 iters = "+".join(str(e - s) for _, s, e in res.stages)
                 rows.append(dict(preset=name, method=label, iters=iters, seconds=wall, **m))
@@ -216,6 +219,7 @@ def cmd_demo(args) -> int:
             fig.suptitle(f"{Path(args.input).name} — preset {name}")
             with _hold_sigint() as held, io.atomic_path(out / f"{name}.png") as tmp:
                 fig.savefig(tmp, dpi=110, format="png")
+            written.append(f"{name}.png")
             import matplotlib.pyplot as plt
 
             plt.close(fig)
@@ -234,7 +238,7 @@ def cmd_demo(args) -> int:
         with io.atomic_path(out / "metrics.json") as tmp:
             tmp.write_text(json.dumps(rows, indent=2))
     print(table)
-    print(f"\nwrote {out}/ (wavs, {', '.join(p + '.png' for p in presets)}, metrics.md, metrics.json)")
+    print(f"\nwrote {out}/ ({', '.join(written + ['metrics.md', 'metrics.json'])})")
     return EXIT_INTERRUPTED if interrupted or held else 0
 
 

@@ -70,11 +70,14 @@ MEL_CASES = [
 
 @pytest.mark.parametrize("case", MEL_CASES, ids=[c[0] for c in MEL_CASES])
 def test_bad_mel_is_refused_before_tracing(case, seed_mel, hifi_mel):
-    _, cfg, make, fragments = case
+    name, cfg, make, fragments = case
     bad = make(seed_mel, hifi_mel)
-    for call in (lambda: check_mel(bad, cfg),
-                 lambda: mr.mel_to_linear(bad, cfg),
-                 lambda: mr.reconstruct(bad, cfg, method="gla", n_iter=2, progress=False)):
+    calls = [lambda: check_mel(bad, cfg), lambda: mr.reconstruct(bad, cfg, method="gla", n_iter=2, progress=False)]
+    if name == "too-few-frames":  # one frame has a magnitude, it just describes no samples
+        assert np.asarray(mr.mel_to_linear(bad, cfg)).shape == (cfg.n_freq, 1)
+    else:
+        calls.append(lambda: mr.mel_to_linear(bad, cfg))
+    for call in calls:
         traces = trace_count()
         with pytest.raises(ParameterError) as info:
             call()
