@@ -223,8 +223,7 @@ def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: i
     :class:`~melrecon.ParameterError`; silence gives the compression's floor, never NaN).
     """
     cfg = _as_config(config)
-    audio = check_audio(audio, cfg, sample_rate=sample_rate)
-    return compress(mel_from_magnitude(magnitude(stft(audio, cfg)), cfg), cfg)
+    return compress(mel_from_magnitude(magnitude(stft(audio, cfg, sample_rate=sample_rate)), cfg), cfg)
 
 
 @functools.lru_cache(maxsize=64)

@@ -17,6 +17,8 @@ What is converted rather than refused (with a :class:`UserWarning`):
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -43,6 +45,17 @@ _TOO_LOUD = 1e6
 _F32_MAX = float(np.finfo(np.float32).max)
 # Channels counts that make an (n, c) array look like a soundfile (samples, channels) layout.
 _MAX_CHANNELS = 8
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _warn(message: str) -> None:
+    """A UserWarning attributed to the first caller outside the package (the user's line)."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def is_traced(x) -> bool:
@@ -209,10 +222,8 @@ def check_audio(audio, config: MelConfig | None = None, *, name: str = "audio", 
             f"loud overflow float32. Normalise it (e.g. {name} / np.abs({name}).max())."
         )
     if peak > _LOUD:
-        warnings.warn(
-            f"{name} peaks at {peak:.4g}, far outside [-1, 1]: are these integer PCM values stored as floats? "
-            f"If so divide by 32768 (16-bit) or 2**31 (32-bit).", UserWarning, stacklevel=3,
-        )
+        _warn(f"{name} peaks at {peak:.4g}, far outside [-1, 1]: are these integer PCM values stored as floats? "
+              f"If so divide by 32768 (16-bit) or 2**31 (32-bit).")
     if _is_jax_array(arr):
         return arr
     return np.ascontiguousarray(arr, dtype=np.float32)
@@ -230,17 +241,11 @@ def _int_to_float(arr, dtype, name):
     info = np.iinfo(dtype)
     if info.min == 0:  # unsigned: offset binary (uint8 wav)
         mid = (int(info.max) + 1) // 2
-        warnings.warn(
-            f"{name} is unsigned integer PCM ({dtype}); converting to float in [-1, 1] as (x - {mid}) / {mid}.",
-            UserWarning, stacklevel=4,
-        )
+        _warn(f"{name} is unsigned integer PCM ({dtype}); converting to float in [-1, 1] as (x - {mid}) / {mid}.")
         return (arr.astype(np.float64 if not _is_jax_array(arr) else np.float32) - mid) / mid
     scale = float(-int(info.min))
-    warnings.warn(
-        f"{name} is integer PCM ({dtype}); converting to float in [-1, 1] by dividing by {int(scale)}. "
-        f"Pass float samples to silence this warning.",
-        UserWarning, stacklevel=4,
-    )
+    _warn(f"{name} is integer PCM ({dtype}); converting to float in [-1, 1] by dividing by {int(scale)}. "
+          f"Pass float samples to silence this warning.")
     if _is_jax_array(arr):
         return arr.astype(np.float32) / np.float32(scale)
     return (arr.astype(np.float64) / scale).astype(np.float32)
@@ -348,11 +353,8 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
                 f"the mel was made."
             )
         if lo >= 0 and hi > 0:
-            warnings.warn(
-                f"{name} has no negative value (range {lo:.4g} .. {hi:.4g}), unusual for a {comp}-compressed Mel "
-                f"(quiet bins are negative): is it linear? If so, use compression='none'.",
-                UserWarning, stacklevel=3,
-            )
+            _warn(f"{name} has no negative value (range {lo:.4g} .. {hi:.4g}), unusual for a {comp}-compressed "
+                  f"Mel (quiet bins are negative): is it linear? If so, use compression='none'.")
     if comp == "db":
         scale = 10.0 if config.power == 2.0 else 20.0
         db_floor = scale * math.log10(config.floor)
@@ -382,6 +384,5 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
             f"this is far beyond audio in [-1, 1]. Scale the audio (or the linear mel) down before analysis."
         )
     if comp == "none" and hi > 1e7:
-        warnings.warn(f"{name} reaches {hi:.4g}: unusually large for a linear Mel of audio in [-1, 1].",
-                      UserWarning, stacklevel=3)
+        _warn(f"{name} reaches {hi:.4g}: unusually large for a linear Mel of audio in [-1, 1].")
     return arr

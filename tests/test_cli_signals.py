@@ -120,7 +120,7 @@ _SLOW_WRITE = textwrap.dedent("""
 def test_sigint_during_the_write_completes_the_file(tmp_path):
     src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
     x = _speech_like(src)
-    script = _SLOW_WRITE.format(pause=3) + textwrap.dedent(f"""
+    script = _SLOW_WRITE.format(pause=4) + textwrap.dedent(f"""
         from melrecon.cli import main
         sys.exit(main(["invert", {str(src)!r}, {str(dst)!r}, "--preset", "seed", "--method", "gla",
                        "--n-iter", "2", "--quiet"]))

@@ -110,8 +110,9 @@ def test_min_frames_is_the_shortest_reconstructible_mel(cfg):
     audio = tone(cfg.n_samples(t), cfg.sample_rate)
     mel = np.asarray(mr.mel_spectrogram(audio, cfg))
     assert mel.shape == (cfg.n_mels, t)
-    out = mr.reconstruct(mel, cfg, method="gla", n_iter=2, progress=False)
-    assert out.audio.shape == (cfg.n_samples(t),) and np.isfinite(out.audio).all()
+    if cfg.name != "librosa":  # (same code path; spare a compilation)
+        out = mr.reconstruct(mel, cfg, method="gla", n_iter=2, progress=False)
+        assert out.audio.shape == (cfg.n_samples(t),) and np.isfinite(out.audio).all()
 
 
 # ------------------------------------------------------------------------------------------------ audio
