@@ -139,9 +139,6 @@ def cmd_invert(args) -> int:
     summary = f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, " \
               f"{result.n_iterations} iterations in {result.seconds:.1f} s, Mel SC {float(np.mean(result.mel_sc)):.4f})"
     print(summary)
-    if result.stop_reason == "non-finite":
-        print(f"melrecon: warning: the loss diverged; wrote the best finite estimate (iteration "
-              f"{result.best_iteration}). Lower --lr.", file=sys.stderr)
     if result.interrupted or held:
         print("melrecon: interrupted; the best result so far was written.", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from melrecon import ParameterError, io
-from melrecon.cli import EXIT_USAGE, main
+from melrecon.cli import EXIT_FAILURE, EXIT_USAGE, main
 
 SR = 16000
 
@@ -285,3 +285,34 @@ def test_cli_demo_bad_arguments(tmp_path, capsys):
     assert code == EXIT_USAGE and "preset='nope' is unknown" in err
     code, err = _run(["demo", "--input", str(tmp_path / "none.wav"), "--out", str(tmp_path / "d"), "--quiet"], capsys)
     assert code == EXIT_USAGE and "does not exist" in err
+
+
+def test_cli_write_failure_exits_1_and_leaves_the_destination(tmp_path, capsys, monkeypatch):
+    src, dst = tmp_path / "a.wav", tmp_path / "o.wav"
+    sf.write(str(src), tone(), SR)
+    dst.write_bytes(b"old")
+
+    def disk_full(file, *args, **kwargs):
+        with open(file, "wb") as fh:
+            fh.write(b"partial")
+        raise OSError(28, "No space left on device", str(file))
+
+    monkeypatch.setattr(sf, "write", disk_full)
+    code, err = _run(["invert", str(src), str(dst), "--preset", "seed", "--method", "gla", "--n-iter", "2",
+                      "--quiet"], capsys)
+    assert code == EXIT_FAILURE
+    assert "melrecon: error: No space left on device" in err and "Traceback" not in err
+    assert dst.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "o.wav"]
+
+
+@pytest.mark.filterwarnings("default::RuntimeWarning")  # the CLI reports it (pyproject makes it an error)
+def test_cli_diverging_run_writes_the_best_finite_estimate(tmp_path, capsys):
+    src, dst = tmp_path / "a.wav", tmp_path / "o.wav"
+    sf.write(str(src), tone(), SR)
+    code, err = _run(["invert", str(src), str(dst), "--preset", "seed", "--method", "gd", "--n-iter", "40",
+                      "--lr", "1e6", "--optimizer", "sgd", "--quiet"], capsys)
+    assert code == 0
+    assert "melrecon: warning: the loss of stage 'gd' became non-finite" in err
+    y, sr = sf.read(str(dst), dtype="float32")
+    assert sr == SR and y.shape == (SR,) and np.isfinite(y).all() and np.abs(y).max() > 0.01
