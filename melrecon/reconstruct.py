@@ -333,8 +333,10 @@ def reconstruct(
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     if init_magnitude not in ("nnls", "pinv"):
         raise ParameterError(f"init_magnitude={init_magnitude!r} must be 'nnls' or 'pinv'.")
-    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
-        raise ParameterError(f"seed={seed!r} must be an integer.")
+    if isinstance(seed, bool) or not hasattr(seed, "__index__") or not -2**63 <= int(seed) < 2**63:
+        raise ParameterError(f"seed={seed!r} must be an integer (64-bit).")
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} must be callable (it receives a Progress), or None.")
     if length is not None:
         length = check_iterations("length", length, minimum=1)
     if chunk_size is not None:

@@ -75,6 +75,15 @@ def test_load_audio_no_samples(tmp_path):
         io.load_audio(p)
 
 
+def test_load_audio_non_finite_samples(tmp_path):
+    p = tmp_path / "nan.wav"
+    x = tone()
+    x[5] = np.nan
+    sf.write(str(p), x, SR, subtype="FLOAT")
+    with pytest.raises(ParameterError, match="contains non-finite samples"):
+        io.load_audio(p)
+
+
 def test_load_audio_stereo_is_mixed_down_with_warning(tmp_path):
     p = tmp_path / "st.wav"
     left, right = tone(), tone(f=880.0)

@@ -368,6 +368,8 @@ def test_reasonable_config_does_not_warn():
     ({"method": "gla", "lr": 0.1}, "unknown option(s) ['lr']"),
     ({"init_magnitude": "zeros"}, "init_magnitude='zeros'"),
     ({"seed": 1.5}, "seed=1.5"),
+    ({"seed": 2**70}, "seed=1180591620717411303424"),
+    ({"callback": "print"}, "callback='print' must be callable"),
     ({"length": 0}, "length=0"),
     ({"chunk_size": 0}, "chunk_size=0"),
 ])
