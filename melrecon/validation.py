@@ -363,6 +363,9 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
                 f"{name} reaches {hi:.4g} dB, more than any audio in [-1, 1] gives; it does not look like decibels. "
                 f"Check the config's compression (and power)."
             )
+        if lo > -15 and hi < 15 and hi - lo < 20:
+            _warn(f"{name} spans only {lo:.4g} .. {hi:.4g} dB, narrow for decibels (quiet bins reach far lower): is "
+                  f"it a natural log or log10? If so, use compression='log' or 'log10'.")
         if lo < db_floor - 100:
             raise ParameterError(
                 f"{name} goes down to {lo:.4g} dB, far below the floor {db_floor:.4g} dB of floor={config.floor:g}; "

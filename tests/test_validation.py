@@ -103,6 +103,35 @@ def test_valid_mels_pass_unchanged(seed_mel, hifi_mel):
         assert check_mel(np.ones((2, 128, 5), np.int64), SEED).shape == (2, 128, 5)
 
 
+def test_mels_from_other_pipelines_in_the_wrong_compression(speech_sample):
+    import librosa
+
+    x, sr = speech_sample
+    assert sr == HIFI.sample_rate
+    x = x[: sr // 2]
+    log_mel = np.asarray(mr.mel_spectrogram(x, HIFI))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_mel(log_mel, HIFI)  # the right compression: silent
+    linear = librosa.feature.melspectrogram(y=x, sr=sr, n_fft=1024, hop_length=256, n_mels=80, fmax=8000, power=1.0)
+    # decibels (librosa's usual display scaling) where a natural log is configured
+    for db in (librosa.amplitude_to_db(linear, ref=np.max), librosa.amplitude_to_db(linear)):
+        with pytest.raises(ParameterError, match="looks like decibels"):
+            mr.reconstruct(db, HIFI, method="gla", n_iter=1, progress=False)
+    # a linear mel where a natural log is configured
+    with pytest.raises(ParameterError, match="looks linear"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_mel(linear * 100, HIFI)
+    with pytest.warns(UserWarning, match="is it linear"):
+        check_mel(linear / linear.max() * 10 + 1.0, HIFI)
+    # a log or dB mel where a linear one is configured
+    with pytest.raises(ParameterError, match="negative values"):
+        check_mel(log_mel, HIFI.replace(compression="none"))
+    # a natural-log mel where decibels are configured
+    with pytest.warns(UserWarning, match="narrow for decibels.*is it a natural log"):
+        check_mel(np.maximum(log_mel, -11), HIFI.replace(compression="db"))
+
+
 @pytest.mark.parametrize("cfg", [SEED, HIFI, LIBROSA], ids=lambda c: c.name)
 def test_min_frames_is_the_shortest_reconstructible_mel(cfg):
     t = min_frames(cfg)
