@@ -112,7 +112,15 @@ def check_output_path(path, *, overwrite: bool = True, suffixes: tuple[str, ...]
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process umask, read without changing it where Linux allows (setting it is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
@@ -137,7 +145,8 @@ def atomic_path(path, *, overwrite: bool = True):
     try:
         yield Path(tmp)
         mode = (os.stat(dest).st_mode & 0o7777) if dest.exists() else (0o666 & ~_umask())
-        os.chmod(tmp, mode)
+        with contextlib.suppress(OSError):  # some file systems have no modes
+            os.chmod(tmp, mode)
         with open(tmp, "rb") as fh:  # the data must be on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
