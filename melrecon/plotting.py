@@ -178,7 +178,7 @@ def loss_figure(results: Mapping[str, object], *, title: str = "", terms: Sequen
 
 def live_loss_figure(history: Mapping[str, np.ndarray], *, total: int, title: str = "",
                      evaluations: tuple[Sequence[int], Sequence[float]] | None = None,
-                     figsize: tuple[float, float] = (6.4, 3.4)):
+                     figsize: tuple[float, float] = (7.4, 4.0)):
     """The loss curves of a run in progress (``Progress.history``), x axis fixed to ``total`` iterations.
 
     Used by the workbench's live plot: every per-step term on a log axis, the stage switches, and (with
@@ -380,7 +380,7 @@ def players_html(items: Mapping[str, object], sample_rate: int, *, notes: Mappin
     cells = []
     for label, item in items.items():
         audio = getattr(item, "audio", item)
-        player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
+        player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_().replace("<audio ", "<audio style='width:100%' ", 1)
         note = (notes or {}).get(label, "")
         cells.append(f"<div style='padding:4px 8px;border:1px solid #ddd;border-radius:6px;margin:3px'>"
                      f"<b>{_html.escape(label)}</b><br>{player}<div style='font-size:11px'>{_html.escape(note)}</div>"

@@ -220,8 +220,8 @@ class Workbench:
                                     tooltip="stop after the current chunk and keep the best result so far")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="", layout=W.Layout(width="380px"))
         self.status = W.HTML(value="")
-        self.loss_image = W.Image(format="png", layout=W.Layout(width="600px"))
-        self.spec_image = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.loss_image = W.Image(format="png", layout=W.Layout(width="666px", height="auto"))
+        self.spec_image = W.Image(format="png", layout=W.Layout(max_width="1000px", height="auto"))
         self.players = W.HBox(layout=W.Layout(flex_flow="row wrap"))
 
         for widget, css in ((self.gl_iters, "mr-gl-iters"), (self.gd_iters, "mr-gd-iters"),
@@ -236,9 +236,9 @@ class Workbench:
             W.HTML("<b>Gradient stages</b>"), self.optimizer, self.learning_rate, self.consistency_weight,
             self.mel_weight, self.mel_loss, self.seed,
             W.HBox([self.run_button, self.stop_button]), self.progress, self.status,
-        ], layout=W.Layout(width="400px"))
+        ], layout=W.Layout(width="400px", flex="0 0 400px"))
         self.ui = W.VBox([
-            W.HBox([controls, self.loss_image]),
+            W.HBox([controls, self.loss_image], layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
             W.HTML("<b>A/B: original and results</b> (players at the real level, clipped to ±1)"),
             self.players,
             self.spec_image,
@@ -479,8 +479,8 @@ class Workbench:
             self.result = result
             self.results = (self.results + [(job.label, result, m)])[-self.keep:]
             fig = loss_figure({"": result}, title=f"{job.label} — {result.n_iterations} iterations in {result.seconds:.1f} s",
-                              figsize=(9.0, 3.4))
-            self._set_loss_png(figure_png(fig, dpi=72))
+                              figsize=(7.4, 4.0))
+            self._set_loss_png(figure_png(fig, dpi=90))
             self._show_board(job)
             self.progress.bar_style = "success" if result.stop_reason is None else "warning"
             how = {None: "done", "callback": "stopped", "interrupted": "interrupted",
@@ -550,15 +550,15 @@ class Workbench:
                 fig = Figure(figsize=(12.0, 2.6), layout="constrained")
                 plot_spectrogram(fig.add_subplot(), mel_db(self.result.audio, job.config), job.config,
                                  title=f"{job.label} (Mel dB)")
-            self.spec_image.value = figure_png(fig, dpi=72)
+            self.spec_image.value = figure_png(fig, dpi=80)
 
 
 def _card(title: str, audio, sample_rate: int, info_html: str):
     import ipywidgets as W
     from IPython.display import Audio
 
-    player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
-    box = W.HTML(f"<div style='padding:6px 10px;border:1px solid #ddd;border-radius:6px;margin:4px;width:300px'>"
+    player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_().replace("<audio ", "<audio style='width:100%' ", 1)
+    box = W.HTML(f"<div style='padding:6px 10px;border:1px solid #ddd;border-radius:6px;margin:4px;width:270px'>"
                  f"<b>{html.escape(title)}</b><br>{player}<div style='font-size:12px'>{info_html}</div></div>")
     box.add_class("mr-card")
     return box
@@ -567,7 +567,8 @@ def _card(title: str, audio, sample_rate: int, info_html: str):
 def _metrics_html(m: dict, res) -> str:
     names = (("mel_sc", "Mel SC", ".4f"), ("lsd", "LSD", ".2f"), ("mel_db", "Mel dist dB", ".2f"),
              ("pesq", "PESQ-wb", ".2f"), ("stoi", "STOI", ".3f"), ("seconds", "seconds", ".1f"))
-    rows = "".join(f"<tr><td>{t}</td><td style='text-align:right'>{format(m[k], f)}</td></tr>"
-                   for k, t, f in names if k in m and np.isfinite(m[k]))
+    cells = [f"<td>{t}</td><td style='text-align:right;padding-right:10px'><b>{format(m[k], f)}</b></td>"
+             for k, t, f in names if k in m and np.isfinite(m[k])]
+    rows = "".join("<tr>" + "".join(cells[i:i + 2]) + "</tr>" for i in range(0, len(cells), 2))
     stop = "" if res.stop_reason is None else f" <i>({res.stop_reason})</i>"
-    return f"{res.n_iterations} iterations{stop}<table>{rows}</table>"
+    return f"{res.n_iterations} iterations{stop}<table style='line-height:1.1'>{rows}</table>"
