@@ -164,6 +164,8 @@ def loss_figure(results: Mapping[str, object], *, title: str = "", terms: Sequen
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     plot_loss_terms(ax1, results, x="iteration", terms=terms)
     plot_loss_terms(ax2, results, x="time", terms=terms)
+    if terms is not None and len(terms) == 0:
+        ax1.set_ylabel("Mel SC of the output")
     ax2.set_ylabel("")
     if len(results) > 1:  # one legend for both panels, below them
         handles, labels = ax1.get_legend_handles_labels()
@@ -380,7 +382,8 @@ def players_html(items: Mapping[str, object], sample_rate: int, *, notes: Mappin
     cells = []
     for label, item in items.items():
         audio = getattr(item, "audio", item)
-        player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_().replace("<audio ", "<audio style='width:100%' ", 1)
+        player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
+        player = player.replace("<audio ", "<audio style='width:100%' ", 1)
         note = (notes or {}).get(label, "")
         cells.append(f"<div style='padding:4px 8px;border:1px solid #ddd;border-radius:6px;margin:3px'>"
                      f"<b>{_html.escape(label)}</b><br>{player}<div style='font-size:11px'>{_html.escape(note)}</div>"

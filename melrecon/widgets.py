@@ -121,7 +121,8 @@ def _read_upload(name: str, content: bytes) -> Source:
                              f"or a .npy/.npz Mel.") from None
     if data.shape[0] == 0 or not np.isfinite(data).all():
         raise ParameterError(f"{name}: no samples, or non-finite samples.")
-    return Source(name=f"upload: {name}", audio=np.ascontiguousarray(data.mean(axis=1), np.float32), sample_rate=int(sr))
+    mono = np.ascontiguousarray(data.mean(axis=1), np.float32)
+    return Source(name=f"upload: {name}", audio=mono, sample_rate=int(sr))
 
 
 @dataclasses.dataclass
@@ -478,7 +479,8 @@ class Workbench:
             m["seconds"] = result.seconds
             self.result = result
             self.results = (self.results + [(job.label, result, m)])[-self.keep:]
-            fig = loss_figure({"": result}, title=f"{job.label} — {result.n_iterations} iterations in {result.seconds:.1f} s",
+            title = f"{job.label} — {result.n_iterations} iterations in {result.seconds:.1f} s"
+            fig = loss_figure({"": result}, title=title,
                               figsize=(7.4, 4.0))
             self._set_loss_png(figure_png(fig, dpi=90))
             self._show_board(job)
@@ -557,7 +559,8 @@ def _card(title: str, audio, sample_rate: int, info_html: str):
     import ipywidgets as W
     from IPython.display import Audio
 
-    player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_().replace("<audio ", "<audio style='width:100%' ", 1)
+    player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
+    player = player.replace("<audio ", "<audio style='width:100%' ", 1)
     box = W.HTML(f"<div style='padding:6px 10px;border:1px solid #ddd;border-radius:6px;margin:4px;width:270px'>"
                  f"<b>{html.escape(title)}</b><br>{player}<div style='font-size:12px'>{info_html}</div></div>")
     box.add_class("mr-card")

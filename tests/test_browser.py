@@ -167,9 +167,8 @@ def _drive(page, url: str, log: Path) -> None:
         fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
     page.goto(url, wait_until="domcontentloaded")
-    wait("JupyterLab to open the notebook", lambda: page.evaluate(
-        "() => !!(window.jupyterapp && jupyterapp.shell.currentWidget && jupyterapp.shell.currentWidget.sessionContext)"),
-        90)
+    opened = "() => !!(window.jupyterapp && jupyterapp.shell.currentWidget && jupyterapp.shell.currentWidget.sessionContext)"
+    wait("JupyterLab to open the notebook", lambda: page.evaluate(opened), 90)
     kernel_idle = ("() => { const w = jupyterapp.shell.currentWidget; const k = w.sessionContext.session && "
                    "w.sessionContext.session.kernel; return !!k && k.status === 'idle'; }")
     wait("the kernel to start", lambda: page.evaluate(kernel_idle), 90)
