@@ -114,6 +114,11 @@ def test_workbench_in_jupyterlab(tmp_path):
     runtime, settings = tmp_path / "runtime", tmp_path / "settings"
     runtime.mkdir()
     _write_settings(settings)
+    # Open the .ipynb as a plain notebook: no jupytext pairing (which would refuse to open a notebook newer
+    # than its differing .py, or write the .py), no language-server scanning.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {"jupyterlab_jupytext": False, "jupyter_lsp": False}}}))
     env = dict(os.environ)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
@@ -124,8 +129,7 @@ def test_workbench_in_jupyterlab(tmp_path):
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=", "--LabApp.extension_manager=readonly",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True",
-           "--LanguageServerManager.autodetect=False"]
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     watched = [REPO / NOTEBOOK, REPO / NOTEBOOK.replace(".ipynb", ".py")]
@@ -157,12 +161,21 @@ def _drive(page, url: str, log: Path) -> None:
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
         pytest.fail(f"{msg} (screenshot: results/browser/failure.png; server log tail:\n{log.read_text()[-2000:]})")
 
+    def cell_error() -> str:
+        """The text of a traceback shown in the notebook (error outputs carry ANSI-coloured spans)."""
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                              ":has(.ansi-red-fg)")
+        return errors.first.inner_text()[-1500:] if errors.count() else ""
+
     def wait(what: str, fn, timeout: float, poll: float = 0.25):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = fn()
             if value:
                 return value
+            error = cell_error()
+            if error:
+                fail(f"a cell raised an error while waiting for {what}:\n{error}")
             page.wait_for_timeout(poll * 1000)
         fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
@@ -180,8 +193,6 @@ def _drive(page, url: str, log: Path) -> None:
     status = page.locator(".mr-status")
     wait("the scripted run of the last cell", lambda: "done: #1" in status.inner_text(), 150)
     wait("all cells to finish", lambda: page.evaluate(kernel_idle), 60)
-    if page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] .ansi-red-fg").count():
-        fail("a cell raised an error")
 
     # drag the GD-iterations slider handle to about 5% of its track (0..3000: ~150 iterations)
     page.locator(".mr-workbench").scroll_into_view_if_needed()
