@@ -249,3 +249,16 @@ def _drive(page, url: str, log: Path) -> None:
     page.wait_for_timeout(300)
     page.locator(".mr-workbench").screenshot(path=str(SHOTS / "workbench.png"))
     page.screenshot(path=str(SHOTS / "lab.png"))
+
+    # the file picker: upload a wav of one's own; it becomes the selected clip and the original's player
+    import numpy as np
+    import soundfile as sf
+
+    wav = log.parent / "my_clip.wav"
+    t = np.arange(16000) / 16000
+    sf.write(wav, (0.2 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 16000)
+    with page.expect_file_chooser(timeout=15_000) as chooser:
+        page.locator(".mr-upload").click()
+    chooser.value.set_files(str(wav))
+    wait("the uploaded clip to be selected", lambda: "loaded my_clip.wav" in status.inner_text(), 30)
+    assert "my_clip.wav" in page.locator(".mr-players").inner_text()
