@@ -35,7 +35,7 @@ GD_ITERS = 30 if FAST else 500
 # %%
 # %matplotlib inline
 import numpy as np
-from IPython.display import HTML, Markdown, display
+from IPython.display import Markdown, display
 
 import melrecon
 from melrecon import io, metrics, plotting
