@@ -27,5 +27,10 @@ test: $(STAMP) system-deps
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
+# Re-pair notebooks/NN_name.ipynb with notebooks/NN_name.py (jupytext; the newer file wins), outputs cleared.
+notebooks-sync: $(STAMP)
+	$(VENV)/bin/jupytext --sync notebooks/*.py
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
+
 clean:
 	rm -rf $(VENV) .pytest_cache results/demo
