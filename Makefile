@@ -25,7 +25,7 @@ test: $(STAMP) system-deps
 	$(PY) -m pytest
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
 
 # Re-pair notebooks/NN_name.ipynb with notebooks/NN_name.py (jupytext; the newer file wins), outputs cleared.
 notebooks-sync: $(STAMP)
