@@ -336,7 +336,7 @@ def reconstruct(
     >>> mel = np.asarray(mel_spectrogram(np.sin(2 * np.pi * 440 * t).astype(np.float32), cfg))
     >>> out = reconstruct(mel, cfg, method="gl+gd", gl_iters=20, gd_iters=20, progress=False)
     >>> out.audio.shape
-    (8000,)
+    (7936,)
     """
     cfg = get_config(config)
     mel_np = check_mel(mel, cfg)
