@@ -246,8 +246,14 @@ def _compiled_chunk(algo, config, n_steps, problem, state):
     return fn, compile_s
 
 
+_INITS: dict = {}
+
+
 def _init(algo, config, problem, key, spec):
-    return jax.jit(algo.init, static_argnums=(1,))(problem, config, key, spec)
+    fn = _INITS.get((algo, config))
+    if fn is None:
+        fn = _INITS[(algo, config)] = jax.jit(lambda p, k, s: algo.init(p, config, k, s))
+    return fn(problem, key, spec)
 
 
 def _evaluate_fn(algo: Algorithm, config: MelConfig):
@@ -287,6 +293,7 @@ def reconstruct(
     gd_iters: int | None = None,
     seed: int = 0,
     init_magnitude: str = "nnls",
+    init: Any = None,
     length: int | None = None,
     callback: Callable[[Progress], Any] | None = None,
     progress: bool = True,
@@ -314,6 +321,9 @@ def reconstruct(
         Seeds the random initial phase: the same inputs and seed give the same audio.
     init_magnitude : {"nnls", "pinv"}
         How the full-band magnitude is first estimated from the Mel bands.
+    init : array, optional
+        A starting point for the first stage instead of the random (or ``init_phase="zero"``) phase: a
+        real array of phases in radians, or a complex STFT, shape ``(..., n_fft // 2 + 1, frames)``.
     length : int, optional
         Output length in samples (default: what the frames describe, ``config.n_samples(frames)``).
     callback : callable, optional
@@ -342,23 +352,30 @@ def reconstruct(
     >>> mel = np.asarray(mel_spectrogram(np.sin(2 * np.pi * 440 * t).astype(np.float32), cfg))
     >>> out = reconstruct(mel, cfg, method="gl+gd", gl_iters=20, gd_iters=20, progress=False)
     >>> out.audio.shape
-    (8000,)
+    (7936,)
     """
     cfg = get_config(config)
     mel_np = check_mel(mel, cfg)
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     if init_magnitude not in ("nnls", "pinv"):
         raise ParameterError(f"init_magnitude={init_magnitude!r} must be 'nnls' or 'pinv'.")
-    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
-        raise ParameterError(f"seed={seed!r} must be an integer.")
+    if isinstance(seed, bool) or not hasattr(seed, "__index__") or not -2**63 <= int(seed) < 2**63:
+        raise ParameterError(f"seed={seed!r} must be an integer (64-bit).")
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} must be callable (it receives a Progress), or None.")
     if length is not None:
         length = check_iterations("length", length, minimum=1)
     if chunk_size is not None:
         chunk_size = check_iterations("chunk_size", chunk_size, minimum=1)
     method_name = method if isinstance(method, str) else "+".join(a.name for a, _ in stages)
+    init_arr = None if init is None else _check_init(init, mel_np.shape, cfg)
 
     mel_lin = decompress(jnp.asarray(mel_np), cfg)
     problem = Problem(mel=mel_lin, magnitude=mel_to_linear(mel_lin, cfg, method=init_magnitude, compressed=False))
+    spec = None
+    if init_arr is not None:  # phases get the estimated magnitude; a complex STFT is used as it is
+        spec = (jnp.asarray(init_arr, jnp.complex64) if np.iscomplexobj(init_arr)
+                else problem.magnitude * jnp.exp(1j * jnp.asarray(init_arr, jnp.float32)))
     batch_shape = mel_np.shape[:-2]
     chunk = chunk_size or _auto_chunk(problem)
     total = sum(n for _, n in stages)
@@ -374,7 +391,6 @@ def reconstruct(
     stop_reason = None
     compile_s = 0.0
     run_s = 0.0
-    spec = None
 
     bar = None
     if progress:
@@ -464,8 +480,13 @@ def reconstruct(
         if bar is not None:
             bar.close()
 
-    if best_spec is None:  # interrupted before anything was evaluated
-        raise KeyboardInterrupt
+    if best_spec is None:
+        if stop_reason != "non-finite":  # interrupted before anything was evaluated
+            raise KeyboardInterrupt
+        raise FloatingPointError(
+            "every estimate of this run was non-finite (not even the starting point could be measured); "
+            "check the mel's scale and lower the learning rate."
+        )
     out_len = cfg.n_samples(mel_np.shape[-1]) if length is None else length
     audio = np.asarray(jax.device_get(istft(best_spec, cfg, length=out_len)), np.float32)
     if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
@@ -495,6 +516,16 @@ def reconstruct(
         settings=settings,
         spectrogram=np.asarray(best_spec),
     )
+
+
+def _check_init(init, mel_shape: tuple, cfg: MelConfig) -> np.ndarray:
+    arr = np.asarray(init)
+    want = (*mel_shape[:-2], cfg.n_freq, mel_shape[-1])
+    if arr.shape != want:
+        raise ParameterError(f"init has shape {arr.shape}; it must match the STFT of the mel, {want}.")
+    if not (np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all()):
+        raise ParameterError("init must hold finite phases (radians) or a finite complex STFT.")
+    return arr
 
 
 def _assemble(history: dict, spans: list, batch_shape: tuple) -> dict[str, np.ndarray]:
