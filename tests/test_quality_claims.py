@@ -13,7 +13,7 @@ from melrecon import MelConfig, mel_spectrogram, reconstruct
 from melrecon.io import load_audio
 from melrecon.metrics import evaluate, mel_spectral_convergence, pesq_wb
 
-from conftest import shared_audio
+from .conftest import shared_audio
 
 SEED = MelConfig.preset("seed")
 
