@@ -20,7 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .algorithms import ADMMGriffinLim, Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
+from .algorithms import (
+    ADMMGriffinLim, Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla,
+)
 from .config import MelConfig, ParameterError, get_config
 from .losses import spectral_convergence
 from .transforms import decompress, istft, magnitude, mel_from_magnitude, mel_to_linear, stft
@@ -311,12 +313,12 @@ def reconstruct(
         The settings the mel was made with (default ``"hifigan"``).
     method : str, Algorithm or list of (algorithm, n_iter)
         ``"meladmm+melgl"`` (default: ADMM, then fast Griffin-Lim, between the Mel-constraint set and
-        the consistent STFTs; 300 + 200 iterations), any single method of :data:`METHODS` (``"gla"``, ``"fgla"``, ``"agla"``,
-        ``"admm"``, ``"meladmm"``, ``"gd"``, ``"waveform"``, ``"lbfgs"``) or a ``"+"``-joined pipeline
-        such as ``"gl+gd"`` (the seed's method).
+        the consistent STFTs; 300 + 200 iterations), any single method of :data:`METHODS` (``"gla"``,
+        ``"fgla"``, ``"agla"``, ``"melgl"``, ``"admm"``, ``"meladmm"``, ``"gd"``, ``"waveform"``,
+        ``"lbfgs"``) or a ``"+"``-joined pipeline such as ``"gl+gd"`` (the seed's method).
     n_iter, gl_iters, gd_iters : int
-        Iterations (see :func:`build_stages`); defaults: 300 + 200 for the default, 500 ``melgl``, 200 GL, 300 ADMM, 500 GD,
-        200 L-BFGS.
+        Iterations (see :func:`build_stages`); defaults: 300 + 200 for the default, 500 ``melgl``,
+        200 GL, 300 ADMM, 500 GD, 200 L-BFGS. ``gl_iters`` also sets the Mel-constrained stages.
     seed : int
         Seeds the random initial phase: the same inputs and seed give the same audio.
     init_magnitude : {"nnls", "pinv"}
