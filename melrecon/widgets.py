@@ -36,7 +36,8 @@ __all__ = ["Workbench", "Source", "sample_paths", "seed_recording", "results_dir
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Methods offered by the workbench's dropdown (single methods and common pipelines).
-METHOD_CHOICES = ("gl+gd", "fgla", "gla", "agla", "gd", "waveform", "lbfgs", "gl+lbfgs", "agla+gd", "gl+waveform")
+METHOD_CHOICES = ("gl+gd", "meladmm+melgl", "melgl", "meladmm", "admm", "fgla", "gla", "agla", "gd", "waveform", "lbfgs",
+                  "gl+lbfgs", "agla+gd", "gl+waveform")
 _GL_NAMES = ("gla", "fgla", "gl", "agla")
 _MAX_SECONDS = 20.0  # longer clips are cropped (a notebook workbench, not a batch tool)
 

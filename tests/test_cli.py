@@ -49,12 +49,12 @@ def test_invert_reports_a_mismatched_mel(tmp_path, capsys):
 
 def test_demo_writes_its_files(tmp_path, capsys):
     code = main(["demo", "--out", str(tmp_path), "--presets", "seed", "--gl-iters", "10", "--gd-iters", "20",
-                 "--quiet"])
+                 "--default-iters", "10", "--quiet"])
     assert code == 0
     names = {p.name for p in tmp_path.iterdir()}
     assert {"seed_gl.wav", "seed_gl_gd.wav", "seed.png", "metrics.md", "metrics.json"} <= names
     rows = json.loads((tmp_path / "metrics.json").read_text())
-    assert [r["method"] for r in rows] == ["GL", "GL+GD"]
+    assert [r["method"] for r in rows] == ["GL", "GL+GD", "default"]
     assert rows[1]["mel_sc"] < rows[0]["mel_sc"]  # the claim the demo exists to show
     assert "| seed | GL+GD |" in capsys.readouterr().out
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
