@@ -13,6 +13,7 @@ index gathers or scatters.  Other hops fall back to an index gather and a scatte
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,8 @@ from .filters import mel_filterbank, mel_filterbank_pinv
 
 __all__ = [
     "window",
+    "Layout",
+    "batch_layout",
     "stft",
     "istft",
     "magnitude",
@@ -105,7 +108,125 @@ def _as_config(config) -> MelConfig:
     return get_config(config)
 
 
-def stft(audio: jax.Array, config: MelConfig | str) -> jax.Array:
+class Layout(NamedTuple):
+    """Where each item of a padded batch is valid (a pytree of arrays; see :func:`batch_layout`).
+
+    Items of different lengths share one padded shape (``T`` frames, ``n = config.n_samples(T)``
+    samples); these arrays make the STFT / iSTFT of every item behave exactly as for the item alone.
+
+    Attributes
+    ----------
+    src : int32 (..., L)
+        For each position of the padded analysis signal (``L = (T - 1) * hop + n_fft``), the sample of
+        the item's signal it copies (the config's reflect / constant padding at the item's own end).
+    pad_gain : float32 (..., L)
+        1 where that position carries signal, 0 in constant padding and beyond the item.
+    env_gain : float32 (..., L)
+        ``pad_gain`` times the item's own inverse window envelope at ``src`` (used after overlap-add).
+    frame_mask : float32 (..., T, 1)
+        1 for the item's frames, 0 for padding frames.
+    """
+
+    src: jax.Array
+    pad_gain: jax.Array
+    env_gain: jax.Array
+    frame_mask: jax.Array
+
+
+def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index map and validity of ``pad(signal[:n])`` (config's padding), extended with zeros to ``total``."""
+    pad = config.pad
+    k = np.arange(total) - pad
+    if config.pad_mode == "reflect" and pad:
+        period = 2 * (n - 1) if n > 1 else 1
+        m = np.mod(k, period)
+        src = np.where(m < n, m, period - m)
+        valid = (np.arange(total) < n + 2 * pad).astype(np.float32)
+    else:
+        src = np.clip(k, 0, n - 1)
+        valid = ((k >= 0) & (k < n)).astype(np.float32)
+    return src.astype(np.int32), valid
+
+
+def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layout:
+    """The :class:`Layout` of items with ``n_frames`` (a sequence) frames padded to ``padded_frames``."""
+    cfg = _as_config(config)
+    total = (padded_frames - 1) * cfg.hop_length + cfg.n_fft
+    srcs, pads, envs, masks = [], [], [], []
+    for t in n_frames:
+        t = int(t)
+        if not 1 <= t <= padded_frames:
+            raise ParameterError(f"an item of {t} frames does not fit a batch of {padded_frames} frames.")
+        n = cfg.n_samples(t)
+        src, valid = _pad_source(cfg, n, total)
+        inv_env = np.zeros(total, np.float32)
+        inv_env[: (t - 1) * cfg.hop_length + cfg.n_fft] = _inverse_envelope(cfg, t)
+        srcs.append(src)
+        pads.append(valid)
+        envs.append(valid * inv_env[np.clip(src + cfg.pad, 0, total - 1)])
+        masks.append((np.arange(padded_frames) < t).astype(np.float32)[:, None])
+    return Layout(*(jnp.asarray(np.stack(a)) for a in (srcs, pads, envs, masks)))
+
+
+def _analyse_tm(padded: jax.Array, cfg: MelConfig, n_frames: int, mask=None) -> jax.Array:
+    """rfft of the windowed frames of an already padded signal -> (..., T, F)."""
+    spec = jnp.fft.rfft(_frames(padded, cfg.n_fft, cfg.hop_length, n_frames) * window(cfg), axis=-1)
+    return spec if mask is None else spec * mask
+
+
+def _stft_tm(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+    """STFT in time-major layout ``(..., frames, n_fft // 2 + 1)`` (the internal fast path)."""
+    if layout is not None:
+        n_frames = layout.frame_mask.shape[-2]
+        padded = jnp.take_along_axis(audio, layout.src, axis=-1) * layout.pad_gain
+        return _analyse_tm(padded, cfg, n_frames, layout.frame_mask)
+    n_frames = cfg.n_frames(audio.shape[-1])
+    if cfg.pad:
+        widths = [(0, 0)] * (audio.ndim - 1) + [(cfg.pad, cfg.pad)]
+        audio = jnp.pad(audio, widths, mode=cfg.pad_mode)
+    return _analyse_tm(audio, cfg, n_frames)
+
+
+def _overlap_add_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+    """Windowed overlap-add of the inverse FFTs, ``(..., T, F) -> (..., (T - 1) * hop + n_fft)``."""
+    if layout is not None:
+        spec_tm = spec_tm * layout.frame_mask
+    frames = jnp.fft.irfft(spec_tm, n=cfg.n_fft, axis=-1) * window(cfg)
+    return _overlap_add(frames, cfg.hop_length)
+
+
+def _istft_tm(spec_tm: jax.Array, cfg: MelConfig, length: int | None = None) -> jax.Array:
+    """Inverse of :func:`_stft_tm` (no layout): ``(..., T, F) -> (..., length)``."""
+    n_frames = spec_tm.shape[-2]
+    y = _overlap_add_tm(spec_tm, cfg) * _inverse_envelope(cfg, n_frames)
+    out_len = cfg.n_samples(n_frames) if length is None else int(length)
+    y = y[..., cfg.pad:cfg.pad + out_len]
+    if y.shape[-1] < out_len:
+        y = jnp.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, out_len - y.shape[-1])])
+    return y
+
+
+def _istft_padded_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout) -> jax.Array:
+    """Each item's iSTFT, re-padded for analysis: ``(..., T, F) -> (..., (T - 1) * hop + n_fft)``.
+
+    Item ``i``'s signal (alone: ``istft`` of its own frames) is ``out[..., pad:pad + n_i]``.
+    """
+    n_frames = spec_tm.shape[-2]
+    y = _overlap_add_tm(spec_tm, cfg, layout)
+    y = y[..., cfg.pad:cfg.pad + cfg.n_samples(n_frames)]
+    return jnp.take_along_axis(y, layout.src, axis=-1) * layout.env_gain
+
+
+def _project_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+    """``STFT(iSTFT(.))`` in time-major layout, with the config's padding (per item under a layout)."""
+    n_frames = spec_tm.shape[-2]
+    if layout is not None:
+        padded = _istft_padded_tm(spec_tm, cfg, layout)
+        return _analyse_tm(padded, cfg, n_frames, layout.frame_mask)
+    return _stft_tm(_istft_tm(spec_tm, cfg), cfg)
+
+
+def stft(audio: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
     """Short-time Fourier transform.
 
     Parameters
@@ -113,6 +234,9 @@ def stft(audio: jax.Array, config: MelConfig | str) -> jax.Array:
     audio : array, shape (..., n_samples)
         Real signal(s); leading dimensions are batch dimensions.
     config : MelConfig or preset name
+    layout : Layout, optional
+        For a padded batch of items of different lengths (:func:`batch_layout`): each item is analysed
+        as if alone and its padding frames are zero.
 
     Returns
     -------
@@ -124,16 +248,13 @@ def stft(audio: jax.Array, config: MelConfig | str) -> jax.Array:
     audio = jnp.asarray(audio)
     if not jnp.issubdtype(audio.dtype, jnp.floating):
         audio = audio.astype(jnp.float32)
-    n_frames = cfg.n_frames(audio.shape[-1])
-    if cfg.pad:
-        widths = [(0, 0)] * (audio.ndim - 1) + [(cfg.pad, cfg.pad)]
-        audio = jnp.pad(audio, widths, mode=cfg.pad_mode)
-    frames = _frames(audio, cfg.n_fft, cfg.hop_length, n_frames) * window(cfg)
-    spec = jnp.fft.rfft(frames, axis=-1)
-    return jnp.swapaxes(spec, -1, -2)
+    if layout is None:
+        cfg.n_frames(audio.shape[-1])  # validates the length eagerly
+    return jnp.swapaxes(_stft_tm(audio, cfg, layout), -1, -2)
 
 
-def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None) -> jax.Array:
+def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None,
+          layout: Layout | None = None) -> jax.Array:
     """Inverse STFT by weighted overlap-add (the least-squares inverse of :func:`stft`).
 
     Parameters
@@ -142,6 +263,9 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
     config : MelConfig or preset name
     length : int, optional
         Output length; default ``config.n_samples(n_frames)``. Shorter trims, longer zero-pads.
+    layout : Layout, optional
+        For a padded batch (:func:`batch_layout`): item ``i``'s samples ``[:config.n_samples(T_i)]``
+        equal its inverse STFT alone (the rest is unspecified); ``length`` must then be None.
 
     Returns
     -------
@@ -154,14 +278,18 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
             f"spec has {spec.shape[-2]} frequency bins on axis -2 but n_fft={cfg.n_fft} needs "
             f"{cfg.n_freq}; pass an STFT of shape (..., n_fft // 2 + 1, frames)."
         )
-    n_frames = spec.shape[-1]
-    frames = jnp.fft.irfft(jnp.swapaxes(spec, -1, -2), n=cfg.n_fft, axis=-1) * window(cfg)
-    y = _overlap_add(frames, cfg.hop_length) * _inverse_envelope(cfg, n_frames)
-    out_len = cfg.n_samples(n_frames) if length is None else int(length)
-    y = y[..., cfg.pad:cfg.pad + out_len]
-    if y.shape[-1] < out_len:
-        y = jnp.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, out_len - y.shape[-1])])
-    return y
+    spec_tm = jnp.swapaxes(spec, -1, -2)
+    if layout is not None:
+        if length is not None:
+            raise ParameterError("length must be None with a layout (each item keeps its own length).")
+        padded = _istft_padded_tm(spec_tm, cfg, layout)
+        return padded[..., cfg.pad:cfg.pad + cfg.n_samples(spec.shape[-1])]
+    return _istft_tm(spec_tm, cfg, length)
+
+
+def project_consistent_tm(spec_tm: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
+    """``STFT(iSTFT(spec))`` for a time-major spectrogram ``(..., frames, n_fft // 2 + 1)``."""
+    return _project_tm(spec_tm, _as_config(config), layout)
 
 
 def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
