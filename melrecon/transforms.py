@@ -75,15 +75,27 @@ def _inverse_envelope(config: MelConfig, n_frames: int) -> np.ndarray:
     return inv
 
 
-def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int) -> jax.Array:
-    """(..., L) -> (..., n_frames, n_fft), frame t = x[t*hop : t*hop + n_fft]."""
+def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int, win=None) -> jax.Array:
+    """(..., L) -> (..., n_frames, n_fft), frame t = x[t*hop : t*hop + n_fft] (times ``win`` if given).
+
+    With ``hop | n_fft`` the frames are a sum of zero-padded shifted hop blocks, which XLA fuses (with
+    the window) into one pass; a concatenate would be materialised first.
+    """
     if n_fft % hop == 0:
         r = n_fft // hop
-        blocks = x[..., : (n_frames + r - 1) * hop]
-        blocks = blocks.reshape(*x.shape[:-1], n_frames + r - 1, hop)
-        return jnp.concatenate([blocks[..., k:k + n_frames, :] for k in range(r)], axis=-1)
+        lead = x.shape[:-1]
+        blocks = x[..., : (n_frames + r - 1) * hop].reshape(*lead, n_frames + r - 1, hop)
+        nd = len(lead)
+        out = None
+        for k in range(r):
+            piece = jnp.pad(blocks[..., k:k + n_frames, None, :], [(0, 0)] * nd + [(0, 0), (k, r - 1 - k), (0, 0)])
+            out = piece if out is None else out + piece
+        if win is not None:
+            out = out * np.asarray(win).reshape(r, hop)
+        return out.reshape(*lead, n_frames, n_fft)
     idx = np.arange(n_frames)[:, None] * hop + np.arange(n_fft)[None, :]
-    return x[..., idx]
+    out = x[..., idx]
+    return out if win is None else out * win
 
 
 def _overlap_add(frames: jax.Array, hop: int) -> jax.Array:
@@ -170,7 +182,7 @@ def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layou
 
 def _analyse_tm(padded: jax.Array, cfg: MelConfig, n_frames: int, mask=None) -> jax.Array:
     """rfft of the windowed frames of an already padded signal -> (..., T, F)."""
-    spec = jnp.fft.rfft(_frames(padded, cfg.n_fft, cfg.hop_length, n_frames) * window(cfg), axis=-1)
+    spec = jnp.fft.rfft(_frames(padded, cfg.n_fft, cfg.hop_length, n_frames, window(cfg)), axis=-1)
     return spec if mask is None else spec * mask
 
 
@@ -223,7 +235,19 @@ def _project_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None
     if layout is not None:
         padded = _istft_padded_tm(spec_tm, cfg, layout)
         return _analyse_tm(padded, cfg, n_frames, layout.frame_mask)
-    return _stft_tm(_istft_tm(spec_tm, cfg), cfg)
+    if cfg.pad_mode == "reflect" and cfg.n_samples(n_frames) <= cfg.pad:  # reflections of reflections
+        return _stft_tm(_istft_tm(spec_tm, cfg), cfg)
+    # iSTFT, trim and re-pad in place: only the ``pad`` samples at each end change (no full copies).
+    y = _overlap_add_tm(spec_tm, cfg) * _inverse_envelope(cfg, n_frames)
+    pad, total = cfg.pad, y.shape[-1]
+    if pad:
+        if cfg.pad_mode == "reflect":
+            left = jnp.flip(y[..., pad + 1:2 * pad + 1], -1)
+            right = jnp.flip(y[..., total - 2 * pad - 1:total - pad - 1], -1)
+        else:
+            left = right = jnp.zeros((*y.shape[:-1], pad), y.dtype)
+        y = y.at[..., :pad].set(left).at[..., total - pad:].set(right)
+    return _analyse_tm(y, cfg, n_frames)
 
 
 def stft(audio: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:

@@ -112,11 +112,14 @@ class GriffinLim(Algorithm):
         x = _with_magnitude(state.magnitude, state.c)
         p = project_consistent_tm(x, config, layout=problem.layout)
         # ||P1(x) - x|| / ||x||: how far the magnitude-constrained estimate is from a real signal's STFT.
-        err = jnp.sum(jnp.abs(p - x) ** 2, axis=(-2, -1))
+        diff = p - x
+        err = jnp.sum(jnp.real(diff) ** 2 + jnp.imag(diff) ** 2, axis=(-2, -1))
         terms = {"inconsistency": jnp.sqrt(err / jnp.maximum(state.energy, 1e-30))}
         t = p if self.gamma == 1.0 else (1.0 - self.gamma) * state.d + self.gamma * p
         if self.alpha:
             c = (1.0 + self.alpha) * t - self.alpha * state.t_prev
+            # Reading t_prev where t is stored lets XLA write the new t_prev in place (saves one copy).
+            t = t + 0.0 * state.t_prev
         else:
             c = t
         d = t + self.beta * (t - state.t_prev) if self.gamma != 1.0 else state.d
