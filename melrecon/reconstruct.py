@@ -232,7 +232,14 @@ def _chunk_fn(algo: Algorithm, config: MelConfig, n_steps: int, batched: bool = 
 
 def _signature(tree) -> tuple:
     leaves, treedef = jax.tree.flatten(tree)
-    return treedef, tuple((tuple(x.shape), str(x.dtype)) for x in leaves)
+    return treedef, tuple((tuple(x.shape), str(x.dtype), _sharding_key(x)) for x in leaves)
+
+
+def _sharding_key(x) -> str:
+    sharding = getattr(x, "sharding", None)
+    if sharding is None or len(getattr(sharding, "device_set", ())) < 2:
+        return ""
+    return repr(sharding)
 
 
 def _compiled_chunk(algo, config, n_steps, problem, state, batched=False):
@@ -311,6 +318,7 @@ def reconstruct(
     chunk_size: int | None = None,
     batch_size: int = 32,
     max_buckets: int = 4,
+    bucket_frames: int | None = None,
     **options: Any,
 ):
     """Reconstruct audio from a Mel spectrogram.
@@ -351,6 +359,13 @@ def reconstruct(
         With a list of mels: most items per padded batch (default 32).
     max_buckets : int
         With a list of mels: most distinct padded lengths (default 4).
+    bucket_frames : int, optional
+        With a list of mels: pad every batch to this many frames (at least the longest mel) instead of
+        choosing bucket lengths, e.g. to reuse one compilation over many calls.
+
+    With a list of mels and several local JAX devices (``jax.local_devices()``), every padded batch is
+    split along its batch axis over the devices (batches are filled up to a multiple of the device
+    count).
     **options
         Hyper-parameters passed to the stages that have them: ``alpha``, ``beta``, ``gamma``,
         ``learning_rate``, ``optimizer``, ``consistency_weight``, ``mel_weight``, ``mel_loss``, ...
@@ -385,6 +400,12 @@ def reconstruct(
             raise ParameterError("length is not supported with a list of mels (each item keeps its own length).")
         batch_size = check_iterations("batch_size", batch_size, minimum=1)
         max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
+        if bucket_frames is not None:
+            bucket_frames = check_iterations("bucket_frames", bucket_frames, minimum=1)
+            longest = max(m.shape[-1] for m in mels)
+            if bucket_frames < longest:
+                raise ParameterError(f"bucket_frames={bucket_frames} is shorter than the longest mel ({longest} "
+                                     f"frames); pass at least {longest} or None.")
     else:
         mel_np = check_mel(mel, cfg)
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
@@ -407,7 +428,7 @@ def reconstruct(
     run = functools.partial(_run, cfg=cfg, stages=stages, seed=int(seed), init_magnitude=init_magnitude,
                             callback=callback, progress=progress, chunk_size=chunk_size, method_name=method_name)
     if is_list:
-        return _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets)
+        return _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames)
 
     mel_lin = decompress(jnp.asarray(mel_np), cfg)
     problem = Problem(mel=mel_lin, magnitude=mel_to_linear(mel_lin, cfg, method=init_magnitude, compressed=False))
@@ -436,36 +457,51 @@ def reconstruct(
     )
 
 
-def plan_buckets(n_frames: Sequence[int], *, batch_size: int = 32, max_buckets: int = 4) -> list[tuple[int, list[int]]]:
+def plan_buckets(n_frames: Sequence[int], *, batch_size: int = 32, max_buckets: int = 4, multiple: int = 1,
+                 bucket_frames: int | None = None) -> list[tuple[int, list[int]]]:
     """Group items by length: ``[(padded_frames, [item indices]), ...]``, one entry per padded batch.
 
     Items are sorted by length and cut into at most ``max_buckets`` groups of about equal count; a
     group's padded length is its longest item rounded up to a multiple of 8 frames. A group larger than
     ``batch_size`` is split into equal-size batches (so every batch of a bucket has the same shape and
     reuses one compilation; the last batch is filled up with repeats of its items, dropped afterwards).
+    Batch sizes are rounded up to a multiple of ``multiple`` (the device count). With ``bucket_frames``
+    every batch is padded to that length (one bucket).
     """
     order = sorted(range(len(n_frames)), key=lambda i: n_frames[i])
-    n_groups = min(max_buckets, len(order))
+    n_groups = 1 if bucket_frames is not None else min(max_buckets, len(order))
     bounds = [round(k * len(order) / n_groups) for k in range(n_groups + 1)]
     plan = []
     for g in range(n_groups):
         members = order[bounds[g]:bounds[g + 1]]
         if not members:
             continue
-        padded = -(-max(n_frames[i] for i in members) // 8) * 8
+        padded = bucket_frames or -(-max(n_frames[i] for i in members) // 8) * 8
         n_batches = -(-len(members) // batch_size)
-        size = -(-len(members) // n_batches)
+        per_batch = -(-len(members) // n_batches)
+        size = -(-per_batch // multiple) * multiple
         for k in range(n_batches):
-            plan.append((padded, members[k * size:(k + 1) * size], size))
+            plan.append((padded, members[k * per_batch:(k + 1) * per_batch], size))
     return [(padded, idx) if len(idx) == size else (padded, idx + [idx[j % len(idx)] for j in range(size - len(idx))])
             for padded, idx, size in plan]
 
 
-def _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets) -> list[Reconstruction]:
+def _batch_sharding():
+    """Split the leading (batch) axis over all local devices, or None with one device."""
+    devices = jax.local_devices()
+    if len(devices) < 2:
+        return None, 1
+    mesh = jax.sharding.Mesh(np.array(devices), ("batch",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch")), len(devices)
+
+
+def _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames=None):
     from .transforms import batch_layout
 
     frames = [m.shape[-1] for m in mels]
-    plan = plan_buckets(frames, batch_size=batch_size, max_buckets=max_buckets)
+    sharding, n_devices = _batch_sharding()
+    plan = plan_buckets(frames, batch_size=batch_size, max_buckets=max_buckets, multiple=n_devices,
+                        bucket_frames=bucket_frames)
     results: list[Reconstruction | None] = [None] * len(mels)
     for padded, members in plan:
         mel_lin = np.zeros((len(members), cfg.n_mels, padded), np.float32)
@@ -475,10 +511,12 @@ def _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buc
         layout = batch_layout(cfg, [frames[i] for i in members], padded)
         mag = mel_to_linear(mel_lin, cfg, method=settings["init_magnitude"], compressed=False)
         problem = Problem(mel=mel_lin, magnitude=mag, layout=layout)
+        if sharding is not None:
+            problem = jax.device_put(problem, sharding)
         out = run(problem, batched=True)
         padded_audio = np.asarray(jax.device_get(istft(out.best_spec, cfg, layout=layout)), np.float32)
         history = _assemble(out.history, out.spans, (len(members),))
-        batch_info = {"size": len(members), "padded_frames": int(padded)}
+        batch_info = {"size": len(members), "padded_frames": int(padded), "devices": n_devices}
         for row, i in enumerate(members):
             if results[i] is not None:  # a repeat that filled up the batch
                 continue
