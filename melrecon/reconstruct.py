@@ -312,6 +312,7 @@ def reconstruct(
     gd_iters: int | None = None,
     seed: int = 0,
     init_magnitude: str = "nnls",
+    init: Any = None,
     length: int | None = None,
     callback: Callable[[Progress], Any] | None = None,
     progress: bool = True,
@@ -344,6 +345,9 @@ def reconstruct(
         Seeds the random initial phase: the same inputs and seed give the same audio.
     init_magnitude : {"nnls", "pinv"}
         How the full-band magnitude is first estimated from the Mel bands.
+    init : array, optional
+        A starting point for the first stage instead of the random (or ``init_phase="zero"``) phase: a
+        real array of phases in radians, or a complex STFT, shape ``(..., n_fft // 2 + 1, frames)``.
     length : int, optional
         Output length in samples (default: what the frames describe, ``config.n_samples(frames)``).
     callback : callable, optional
@@ -425,6 +429,9 @@ def reconstruct(
         "init_magnitude": init_magnitude,
         "config": cfg.to_dict(),
     }
+    if init is not None and is_list:
+        raise ParameterError("init is not supported with a list of mels; invert such items one by one.")
+    init_arr = None if init is None else _check_init(init, mel_np.shape, cfg)
     run = functools.partial(_run, cfg=cfg, stages=stages, seed=int(seed), init_magnitude=init_magnitude,
                             callback=callback, progress=progress, chunk_size=chunk_size, method_name=method_name)
     if is_list:
@@ -432,7 +439,11 @@ def reconstruct(
 
     mel_lin = decompress(jnp.asarray(mel_np), cfg)
     problem = Problem(mel=mel_lin, magnitude=mel_to_linear(mel_lin, cfg, method=init_magnitude, compressed=False))
-    out = run(problem, batched=False)
+    spec = None
+    if init_arr is not None:  # phases get the estimated magnitude; a complex STFT is used as it is
+        spec = (jnp.asarray(init_arr, jnp.complex64) if np.iscomplexobj(init_arr)
+                else problem.magnitude * jnp.exp(1j * jnp.asarray(init_arr, jnp.float32)))
+    out = run(problem, batched=False, init_spec=spec)
     out_len = cfg.n_samples(mel_np.shape[-1]) if length is None else length
     audio = np.asarray(jax.device_get(istft(out.best_spec, cfg, length=out_len)), np.float32)
     if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
@@ -566,7 +577,7 @@ class _RunOutput:
 
 
 def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, callback, progress, chunk_size,
-         method_name) -> _RunOutput:
+         method_name, init_spec=None) -> _RunOutput:
     """Run the stages on one problem (or one padded batch); keep the best estimate by output Mel SC."""
     batch_shape = problem.mel.shape[:-2]
     chunk = chunk_size or _auto_chunk(problem)
@@ -583,7 +594,6 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
     stop_reason = None
     compile_s = 0.0
     run_s = 0.0
-    spec = None
 
     bar = None
     if progress:
@@ -679,6 +689,16 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
     return _RunOutput(best_spec=best_spec, best_sc=best_sc, best_iter=best_iter, history=history,
                       evaluations=evaluations, spans=stage_spans, stop_reason=stop_reason, run_s=run_s,
                       compile_s=compile_s, chunk=chunk)
+
+
+def _check_init(init, mel_shape: tuple, cfg: MelConfig) -> np.ndarray:
+    arr = np.asarray(init)
+    want = (*mel_shape[:-2], cfg.n_freq, mel_shape[-1])
+    if arr.shape != want:
+        raise ParameterError(f"init has shape {arr.shape}; it must match the STFT of the mel, {want}.")
+    if not (np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all()):
+        raise ParameterError("init must hold finite phases (radians) or a finite complex STFT.")
+    return arr
 
 
 def _assemble(history: dict, spans: list, batch_shape: tuple) -> dict[str, np.ndarray]:
