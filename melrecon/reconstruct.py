@@ -479,6 +479,8 @@ def plan_buckets(n_frames: Sequence[int], *, batch_size: int = 32, max_buckets: 
     Batch sizes are rounded up to a multiple of ``multiple`` (the device count). With ``bucket_frames``
     every batch is padded to that length (one bucket).
     """
+    if len(n_frames) == 0:
+        return []
     order = sorted(range(len(n_frames)), key=lambda i: n_frames[i])
     n_groups = 1 if bucket_frames is not None else min(max_buckets, len(order))
     bounds = [round(k * len(order) / n_groups) for k in range(n_groups + 1)]
@@ -594,6 +596,7 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
     stop_reason = None
     compile_s = 0.0
     run_s = 0.0
+    spec = init_spec
 
     bar = None
     if progress:
