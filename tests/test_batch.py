@@ -64,9 +64,9 @@ def test_short_item_in_batch_with_long_item_equals_alone(speech22k, preset, meth
 
 def test_list_results_in_input_order_and_distinct_from_padding(speech22k):
     cfg = MelConfig.preset("hifigan")
-    lengths = [9000, 4000, 15000, 6000, 12000]
+    lengths = [9000, 4000, 15000, 6000]
     mels = [_mel(speech22k[:n], cfg) for n in lengths]
-    out = reconstruct(mels, cfg, method="gla", n_iter=5, progress=False, batch_size=2, max_buckets=2)
+    out = reconstruct(mels, cfg, method="gla", n_iter=3, progress=False, batch_size=2, max_buckets=2)
     assert [r.audio.shape[-1] for r in out] == [cfg.n_samples(m.shape[-1]) for m in mels]
     assert [r.spectrogram.shape for r in out] == [(cfg.n_freq, m.shape[-1]) for m in mels]
     assert all(np.isfinite(r.audio).all() and r.mel_sc < 1.0 for r in out)
@@ -123,7 +123,8 @@ def test_batch_folder_writes_every_file_and_reports_failures(tmp_path, speech22k
     expected = _make_folder(src, speech22k, cfg)
     (src / "broken.wav").write_bytes(b"RIFF not really")
     np.save(src / "wrong_bands.npy", np.zeros((40, 30), np.float32))
-    rc = cli_main(["batch", str(src), str(dst), "--method", "gl", "--n-iter", "8", "--batch-size", "3", "--quiet"])
+    rc = cli_main(["batch", str(src), str(dst), "--method", "gl", "--n-iter", "8", "--batch-size", "3",
+                   "--max-buckets", "2", "--quiet"])
     assert rc == 1  # some files failed, the others were written
     report = capsys.readouterr().out
     assert "8 written" in report and "2 failed" in report and "broken.wav" in report and "wrong_bands.npy" in report
@@ -188,8 +189,8 @@ from melrecon import MelConfig, mel_spectrogram, reconstruct
 x, _ = sf.read(sys.argv[1], dtype="float32")
 cfg = MelConfig.preset("hifigan")
 mels = [np.asarray(mel_spectrogram(x[:n], cfg)) for n in (5000, 8000, 11000)]
-batch = reconstruct(mels, cfg, method="gla+gd", n_iter=[6, 4], progress=False, max_buckets=1)
-alone = [reconstruct(m, cfg, method="gla+gd", n_iter=[6, 4], progress=False) for m in mels]
+batch = reconstruct(mels, cfg, method="gla", n_iter=8, progress=False, max_buckets=1)
+alone = [reconstruct(m, cfg, method="gla", n_iter=8, progress=False) for m in mels]
 print(json.dumps({
     "devices": len(jax.local_devices()),
     "batch": [r.settings["batch"] for r in batch],
