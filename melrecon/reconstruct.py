@@ -298,7 +298,7 @@ def _evaluate(algo, config, problem, state, batched=False):
 
 def _auto_chunk(problem: Problem) -> int:
     elements = int(np.prod(problem.magnitude.shape))
-    return int(min(100, max(10, 5e7 // max(elements, 1))))
+    return int(min(100, max(10, 1e8 // max(elements, 1))))
 
 
 # ----------------------------------------------------------------------------------------- the loop
