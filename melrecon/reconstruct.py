@@ -23,8 +23,9 @@ import numpy as np
 
 from .algorithms import Algorithm, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
 from .config import MelConfig, ParameterError, get_config
-from .losses import project_consistent, spectral_convergence
-from .transforms import decompress, istft, magnitude, mel_from_magnitude, mel_to_linear, stft
+from .filters import mel_filterbank
+from .losses import spectral_convergence
+from .transforms import decompress, istft, magnitude, mel_to_linear, project_consistent_tm
 from .validation import check_iterations, check_mel
 
 __all__ = [
@@ -276,11 +277,19 @@ def _init(algo, config, problem, key, spec, batched=False):
 
 
 def _evaluate_fn(algo: Algorithm, config: MelConfig, batched: bool):
+    """``(problem, state) -> (time-major STFT estimate, Mel SC of its output audio)``.
+
+    Time-major throughout (the layout of the fast projection); the estimate is transposed back to
+    ``(..., F, frames)`` only when a stage ends or the result is returned.
+    """
+    fb_t = np.ascontiguousarray(mel_filterbank(config).T)
+
     def evaluate(problem: Problem, state):
-        spec = algo.spectrogram(problem, config, state)
-        consistent = project_consistent(spec, config, layout=problem.layout)
-        sc = spectral_convergence(mel_from_magnitude(magnitude(consistent), config), problem.mel)
-        return spec, sc
+        spec_tm = jnp.swapaxes(algo.spectrogram(problem, config, state), -1, -2)
+        consistent = project_consistent_tm(spec_tm, config, layout=problem.layout)
+        mag = magnitude(consistent, config.power)
+        sc = spectral_convergence(mag @ fb_t, jnp.swapaxes(problem.mel, -1, -2))
+        return spec_tm, sc
 
     return jax.vmap(evaluate) if batched else evaluate
 
@@ -596,7 +605,7 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
     stop_reason = None
     compile_s = 0.0
     run_s = 0.0
-    spec = init_spec
+    spec_tm = None if init_spec is None else jnp.swapaxes(init_spec, -1, -2)  # time-major estimates
 
     bar = None
     if progress:
@@ -621,6 +630,7 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
     try:
         for index, (algo, n_steps) in enumerate(stages):
             key, sub = jax.random.split(key)
+            spec = None if spec_tm is None else jnp.swapaxes(spec_tm, -1, -2)
             state = _init(algo, cfg, problem, sub, spec, batched)
             start = done
             stage_spans.append((algo.name, start, start))
@@ -659,7 +669,7 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
                     )
                     break
                 state = new_state
-                spec = spec_now
+                spec_tm = spec_now
                 done += n_active
                 remaining -= n_active
                 stage_spans[-1] = (algo.name, start, done)
@@ -689,7 +699,7 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
 
     if best_spec is None:  # interrupted before anything was evaluated
         raise KeyboardInterrupt
-    return _RunOutput(best_spec=best_spec, best_sc=best_sc, best_iter=best_iter, history=history,
+    return _RunOutput(best_spec=jnp.swapaxes(best_spec, -1, -2), best_sc=best_sc, best_iter=best_iter, history=history,
                       evaluations=evaluations, spans=stage_spans, stop_reason=stop_reason, run_s=run_s,
                       compile_s=compile_s, chunk=chunk)
 
