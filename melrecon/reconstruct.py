@@ -211,22 +211,33 @@ def _chunk_fn(algo: Algorithm, config: MelConfig, n_steps: int, batched: bool = 
     """Up to ``n_steps`` steps in a ``fori_loop`` with a traced trip count (no per-step branch).
 
     The per-step terms go into a NaN-filled ``(n_steps, ...)`` buffer, so any count ``<= n_steps``
-    runs the same compiled loop.
+    runs the same compiled loop. Methods with ``unroll = 2`` (Griffin-Lim) run two steps per loop
+    iteration (and a last single step when the count is odd): a loop-carried buffer can then be
+    written in place instead of being copied each step.
     """
     step = _step_fn(algo, config, batched)
+    unroll = int(getattr(algo, "unroll", 1))
 
     def run(problem: Problem, state, n_active):
         _TRACES[algo.name] += 1  # runs at trace time only
         template = jax.eval_shape(lambda s: step(problem, s)[1], state)
         buffer = jax.tree.map(lambda t: jnp.full((n_steps, *t.shape), jnp.nan, t.dtype), template)
+        count = jnp.minimum(n_active, n_steps)
 
-        def body(i, carry):
+        def one(i, carry):
             s, buf = carry
             s, terms = step(problem, s)
             buf = jax.tree.map(lambda b, v: jax.lax.dynamic_update_index_in_dim(b, v, i, 0), buf, terms)
             return s, buf
 
-        return jax.lax.fori_loop(0, jnp.minimum(n_active, n_steps), body, (state, buffer))
+        if unroll < 2:
+            return jax.lax.fori_loop(0, count, one, (state, buffer))
+
+        def pair(j, carry):
+            return one(2 * j + 1, one(2 * j, carry))
+
+        carry = jax.lax.fori_loop(0, count // 2, pair, (state, buffer))
+        return jax.lax.cond(count % 2 == 1, lambda c: one(count - 1, c), lambda c: c, carry)
 
     return run
 

@@ -85,6 +85,9 @@ class GriffinLim(Algorithm):
     init_phase: str = "random"
     name: str = "fgla"
 
+    #: The chunk loop runs two steps per iteration (lets XLA update the momentum buffers in place).
+    unroll = 2
+
     def __post_init__(self):
         for field in ("alpha", "beta", "gamma"):
             v = getattr(self, field)
