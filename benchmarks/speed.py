@@ -139,10 +139,12 @@ def case_gd(preset: str, seconds: float, method: str, n_iter: int) -> dict:
     t0 = time.perf_counter()
     warm = reconstruct(mel, cfg, method=method, n_iter=n_iter, progress=False)
     warm_wall = time.perf_counter() - t0
-    return dict(kind="gd", preset=preset, clip_s=seconds, method=method, n_iter=n_iter, melrecon_s=warm.seconds,
-                melrecon_wall_s=warm_wall, compile_s=first.compile_seconds, first_call_overhead_s=first_wall - warm_wall,
-                melrecon_peak_mb=_peak_mb(), melrecon_tput=seconds * n_iter / warm.seconds,
-                steps_per_s=n_iter / warm.seconds)
+    done = warm.n_iterations  # a line search may stop early (non-finite step): count what ran
+    return dict(kind="gd", preset=preset, clip_s=seconds, method=method, n_iter=n_iter, done_iter=done,
+                stop_reason=warm.stop_reason, melrecon_s=warm.seconds, melrecon_wall_s=warm_wall,
+                compile_s=first.compile_seconds, first_call_overhead_s=first_wall - warm_wall,
+                melrecon_peak_mb=_peak_mb(), melrecon_tput=seconds * done / warm.seconds,
+                steps_per_s=done / warm.seconds)
 
 
 def case_pipeline(preset: str, seconds: float, gl_iters: int, gd_iters: int) -> dict:
@@ -281,10 +283,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
     gd = [r for r in rows if r.get("kind") == "gd"]
     if gd:
         out.append("\n## Gradient descent step rates\n")
-        out.append("| preset | clip | method | iterations | steps/s | tput | compile (s) | first-call overhead (s) | peak MB |")
+        out.append("| preset | clip | method | iterations (done) | steps/s | tput | compile (s) | first-call overhead (s) | peak MB |")
         out.append("|---|---|---|---|---|---|---|---|---|")
         for r in gd:
-            out.append(f"| {r['preset']} | {r['clip_s']} s | {r['method']} | {r['n_iter']} | {r['steps_per_s']:.2f} | "
+            out.append(f"| {r['preset']} | {r['clip_s']} s | {r['method']} | {r['n_iter']} ({r['done_iter']}) | {r['steps_per_s']:.2f} | "
                        f"{r['melrecon_tput']:.0f} | {r['compile_s']:.2f} | {r['first_call_overhead_s']:.2f} | "
                        f"{r['melrecon_peak_mb']:.0f} |")
     pipe = [r for r in rows if r.get("kind") == "pipeline"]
