@@ -214,6 +214,8 @@ def invert_folder(
                 if bar is not None:
                     bar.update(len(unique))
                 continue
+            if any(r.interrupted for r in results):  # not finished: writing it would mark it done
+                raise KeyboardInterrupt
             for row, i in enumerate(members):
                 if i not in unique:
                     continue
@@ -235,8 +237,6 @@ def invert_folder(
             summary.buckets.append({"padded_frames": int(padded), "size": len(members),
                                     "seconds": time.perf_counter() - t0,
                                     "compile_seconds": results[0].compile_seconds})
-            if results[0].interrupted:
-                raise KeyboardInterrupt
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
