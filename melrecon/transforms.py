@@ -128,21 +128,27 @@ class Layout(NamedTuple):
 
     Attributes
     ----------
-    src : int32 (..., L)
+    src : int32 (..., L) or (..., 0)
         For each position of the padded analysis signal (``L = (T - 1) * hop + n_fft``), the sample of
         the item's signal it copies (the config's reflect / constant padding at the item's own end).
+        Empty when no item is shorter than the padding: positions then map to themselves and only the
+        ``pad`` samples at each end are rewritten (no gather over the whole signal).
     pad_gain : float32 (..., L)
-        1 where that position carries signal, 0 in constant padding and beyond the item.
+        1 where that position carries signal, 0 in constant padding and beyond the item (without
+        ``src``: 1 on the item's own samples only, the reflected ends are written afterwards).
     env_gain : float32 (..., L)
         ``pad_gain`` times the item's own inverse window envelope at ``src`` (used after overlap-add).
     frame_mask : float32 (..., T, 1)
         1 for the item's frames, 0 for padding frames.
+    n_samples : int32 (...)
+        Each item's signal length.
     """
 
     src: jax.Array
     pad_gain: jax.Array
     env_gain: jax.Array
     frame_mask: jax.Array
+    n_samples: jax.Array
 
 
 def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.ndarray]:
@@ -164,20 +170,53 @@ def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layou
     """The :class:`Layout` of items with ``n_frames`` (a sequence) frames padded to ``padded_frames``."""
     cfg = _as_config(config)
     total = (padded_frames - 1) * cfg.hop_length + cfg.n_fft
+    lengths = [cfg.n_samples(int(t)) for t in n_frames]
+    gather = cfg.pad_mode == "reflect" and cfg.pad > 0 and min(lengths) <= cfg.pad
     srcs, pads, envs, masks = [], [], [], []
-    for t in n_frames:
+    for t, n in zip(n_frames, lengths):
         t = int(t)
         if not 1 <= t <= padded_frames:
             raise ParameterError(f"an item of {t} frames does not fit a batch of {padded_frames} frames.")
-        n = cfg.n_samples(t)
-        src, valid = _pad_source(cfg, n, total)
         inv_env = np.zeros(total, np.float32)
         inv_env[: (t - 1) * cfg.hop_length + cfg.n_fft] = _inverse_envelope(cfg, t)
+        if gather:
+            src, valid = _pad_source(cfg, n, total)
+            envs.append(valid * inv_env[np.clip(src + cfg.pad, 0, total - 1)])
+        else:  # identity map; reflected ends are written by _reflect_ends
+            src = np.zeros(0, np.int32)
+            valid = np.zeros(total, np.float32)
+            valid[cfg.pad:cfg.pad + n] = 1.0
+            envs.append(valid * inv_env)
         srcs.append(src)
         pads.append(valid)
-        envs.append(valid * inv_env[np.clip(src + cfg.pad, 0, total - 1)])
         masks.append((np.arange(padded_frames) < t).astype(np.float32)[:, None])
-    return Layout(*(jnp.asarray(np.stack(a)) for a in (srcs, pads, envs, masks)))
+    arrays = (np.stack(a) for a in (srcs, pads, envs, masks, np.asarray(lengths, np.int32)))
+    return Layout(*(jnp.asarray(a) for a in arrays))
+
+
+def _reflect_ends(padded: jax.Array, cfg: MelConfig, n_samples: jax.Array) -> jax.Array:
+    """Write the reflect padding of items whose samples sit at ``[pad, pad + n)`` of ``padded``."""
+    pad = cfg.pad
+    if cfg.pad_mode != "reflect" or not pad:
+        return padded
+
+    def one(row, n):
+        row = row.at[:pad].set(jnp.flip(row[pad + 1:2 * pad + 1]))
+        right = jnp.flip(jax.lax.dynamic_slice(row, (n - 1,), (pad,)))
+        return jax.lax.dynamic_update_slice(row, right, (pad + n,))
+
+    if n_samples.ndim == 0:
+        return one(padded, n_samples)
+    flat = jax.vmap(one)(padded.reshape(-1, padded.shape[-1]), n_samples.reshape(-1))
+    return flat.reshape(padded.shape)
+
+
+def _padded_signal(audio: jax.Array, cfg: MelConfig, layout: Layout) -> jax.Array:
+    """Each item's samples ``audio[..., :n_i]`` padded as the config pads (zeros beyond)."""
+    if layout.src.shape[-1]:
+        return jnp.take_along_axis(audio, layout.src, axis=-1) * layout.pad_gain
+    widths = [(0, 0)] * (audio.ndim - 1) + [(cfg.pad, cfg.pad)]
+    return _reflect_ends(jnp.pad(audio, widths) * layout.pad_gain, cfg, layout.n_samples)
 
 
 def _analyse_tm(padded: jax.Array, cfg: MelConfig, n_frames: int, mask=None) -> jax.Array:
@@ -190,8 +229,7 @@ def _stft_tm(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> 
     """STFT in time-major layout ``(..., frames, n_fft // 2 + 1)`` (the internal fast path)."""
     if layout is not None:
         n_frames = layout.frame_mask.shape[-2]
-        padded = jnp.take_along_axis(audio, layout.src, axis=-1) * layout.pad_gain
-        return _analyse_tm(padded, cfg, n_frames, layout.frame_mask)
+        return _analyse_tm(_padded_signal(audio, cfg, layout), cfg, n_frames, layout.frame_mask)
     n_frames = cfg.n_frames(audio.shape[-1])
     if cfg.pad:
         widths = [(0, 0)] * (audio.ndim - 1) + [(cfg.pad, cfg.pad)]
@@ -225,6 +263,8 @@ def _istft_padded_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout) -> jax.
     """
     n_frames = spec_tm.shape[-2]
     y = _overlap_add_tm(spec_tm, cfg, layout)
+    if not layout.src.shape[-1]:  # positions map to themselves: scale, then rewrite the reflected ends
+        return _reflect_ends(y * layout.env_gain, cfg, layout.n_samples)
     y = y[..., cfg.pad:cfg.pad + cfg.n_samples(n_frames)]
     return jnp.take_along_axis(y, layout.src, axis=-1) * layout.env_gain
 
