@@ -117,7 +117,7 @@ def invert_folder(
     config: MelConfig | str = "hifigan",
     *,
     method: Any = "gl+gd",
-    batch_size: int = 16,
+    batch_size: int | None = None,
     max_buckets: int = 4,
     overwrite: bool = False,
     mel_key: str | None = None,
@@ -134,8 +134,8 @@ def invert_folder(
     method : str
         As for :func:`melrecon.reconstruct`; other keyword options (``n_iter``, ``gl_iters``,
         ``gd_iters``, ``seed``, ``learning_rate``, ...) are passed on.
-    batch_size : int
-        Most items per padded batch.
+    batch_size : int, optional
+        Most items per padded batch (default 4 on a CPU, 32 on accelerators).
     max_buckets : int
         Most distinct padded lengths (each costs one compilation per stage).
     overwrite : bool
@@ -149,14 +149,14 @@ def invert_folder(
     -------
     BatchSummary
     """
-    from .reconstruct import _batch_sharding, plan_buckets, reconstruct
+    from .reconstruct import _batch_sharding, default_batch_size, plan_buckets, reconstruct
     from .validation import check_iterations
 
     cfg = get_config(config)
     src_root, dst_root = Path(in_dir), Path(out_dir)
     if not src_root.is_dir():
         raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
-    batch_size = check_iterations("batch_size", batch_size, minimum=1)
+    batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
     max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
     dst_root.mkdir(parents=True, exist_ok=True)
     for stale in dst_root.rglob(_PART_GLOB):  # left by a killed run; never a finished output

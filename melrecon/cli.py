@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz mels)")
     bat.add_argument("output", help="output folder (IN/a/b.npy -> OUT/a/b.wav; existing outputs are skipped)")
     _add_method_args(bat)
-    bat.add_argument("--batch-size", type=int, default=16, help="most files per padded batch (default 16)")
+    bat.add_argument("--batch-size", type=int, default=None,
+                     help="most files per padded batch (default 4 on a CPU, 32 on a GPU)")
     bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
     bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
