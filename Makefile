@@ -25,7 +25,12 @@ test: $(STAMP) system-deps
 	$(PY) -m pytest
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
+
+# Re-pair notebooks/NN_name.ipynb with notebooks/NN_name.py (jupytext; the newer file wins), outputs cleared.
+notebooks-sync: $(STAMP)
+	$(VENV)/bin/jupytext --sync notebooks/*.py
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache results/demo

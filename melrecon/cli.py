@@ -1,15 +1,21 @@
 """The ``melrecon`` command: ``invert`` a file, ``batch`` a folder, run the ``demo``.
 
-Exit status: 0 on success, 2 on a usage or input error (the message names the parameter and the fix),
-130 when interrupted by Ctrl-C (SIGINT), after writing the best result so far; ``batch`` exits with 1
-when some files failed (listed in its summary).
+Exit status: 0 on success; 1 when the work failed for another reason (a file could not be written,
+the reconstruction diverged, some files of a ``batch`` failed: listed in its summary); 2 on a usage or input error (the message names the parameter and the
+fix); 130 when interrupted by Ctrl-C (SIGINT), after writing the best result so far. Every file is
+written through a temporary file and renamed into place; a Ctrl-C during that write is held until the
+file is complete.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -18,6 +24,7 @@ import numpy as np
 
 from .config import PRESETS, ParameterError, get_config
 
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -81,9 +88,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _error(msg: str) -> int:
+def _error(msg: str, status: int = EXIT_USAGE) -> int:
     print(f"melrecon: error: {msg}", file=sys.stderr)
-    return EXIT_USAGE
+    return status
+
+
+@contextlib.contextmanager
+def _hold_sigint():
+    """Hold Ctrl-C (SIGINT) while a result is being written; yields a list that records any received.
+
+    The write completes; the caller then exits with status 130.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"melrecon: warning: {message}", file=sys.stderr)
 
 
 def cmd_invert(args) -> int:
@@ -93,10 +128,15 @@ def cmd_invert(args) -> int:
 
     cfg = get_config(args.preset)
     src, dst = Path(args.input), Path(args.output)
-    if dst.suffix.lower() not in io.AUDIO_SUFFIXES:
-        raise ParameterError(f"output {str(dst)!r}: use a .wav, .flac or .ogg suffix.")
-    if src.exists() and dst.exists() and src.resolve() == dst.resolve() and not args.force:
+    # Everything that can be checked is checked before the (long) reconstruction.
+    io.check_output_path(dst, suffixes=io.AUDIO_SUFFIXES, probe=True)
+    if _same_file(src, dst) and not args.force:
         raise ParameterError(f"output {str(dst)!r} is the input file; choose another output or pass --force.")
+    if src.suffix.lower() not in io.MEL_SUFFIXES + io.AUDIO_SUFFIXES and src.exists():
+        raise ParameterError(
+            f"input {str(src)!r}: unsupported suffix {src.suffix!r}; give an audio file {io.AUDIO_SUFFIXES} "
+            f"or a Mel array {io.MEL_SUFFIXES}."
+        )
     audio = None
     if src.suffix.lower() in io.MEL_SUFFIXES:
         mel = io.load_mel(src, key=args.mel_key)
@@ -104,11 +144,12 @@ def cmd_invert(args) -> int:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
     result = reconstruct(mel, cfg, **_method_kwargs(args))
-    io.save_audio(dst, result.audio, cfg.sample_rate)
+    with _hold_sigint() as held:
+        io.save_audio(dst, result.audio, cfg.sample_rate)
     summary = f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, " \
               f"{result.n_iterations} iterations in {result.seconds:.1f} s, Mel SC {float(np.mean(result.mel_sc)):.4f})"
     print(summary)
-    if result.interrupted:
+    if result.interrupted or held:
         print("melrecon: interrupted; the best result so far was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
@@ -155,51 +196,78 @@ def cmd_demo(args) -> int:
     from .transforms import mel_spectrogram
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {str(out)!r} is a file; give a folder.")
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    if not presets:
+        raise ParameterError(f"--presets {args.presets!r} names no preset; e.g. --presets seed,hifigan.")
+    for name in presets:
+        get_config(name)  # unknown names fail now, not after the first preset's runs
+    src = io._existing_file(args.input, "--input")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"--out {str(out)!r} could not be created ({exc.strerror}); choose another folder.") from None
+    io.check_output_path(out / "metrics.md", probe=True)
     runs = [("GL", "fgla", dict(n_iter=args.gl_iters)),
             ("GL+GD", "gl+gd", dict(gl_iters=args.gl_iters, gd_iters=args.gd_iters))]
     rows = []
-    for name in presets:
-        cfg = get_config(name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # resampling notice: expected here
-            audio, _ = io.load_audio(args.input, sample_rate=cfg.sample_rate)
-        mel = np.asarray(mel_spectrogram(audio, cfg))
-        results = {}
-        for label, method, kw in runs:
-            t0 = time.perf_counter()
-            res = reconstruct(mel, cfg, method=method, seed=args.seed, progress=not args.quiet, **kw)
-            wall = time.perf_counter() - t0
-            results[label] = res
-            io.save_audio(out / f"{name}_{label.lower().replace('+', '_')}.wav", res.audio, cfg.sample_rate)
-            m = metrics.evaluate(audio, res.audio, cfg)
-            iters = "+".join(str(e - s) for _, s, e in res.stages)
-            rows.append(dict(preset=name, method=label, iters=iters, seconds=wall, **m))
-            if res.interrupted:
-                raise KeyboardInterrupt
-        fig = comparison_figure(audio, results, cfg)
-        fig.suptitle(f"{Path(args.input).name} — preset {name}")
-        from .io import atomic_path
+    written: list[str] = []
+    interrupted = False
+    try:
+        for name in presets:
+            cfg = get_config(name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # resampling notice: expected here
+                audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
+            mel = np.asarray(mel_spectrogram(audio, cfg))
+            results = {}
+            for label, method, kw in runs:
+                t0 = time.perf_counter()
+                res = reconstruct(mel, cfg, method=method, seed=args.seed, progress=not args.quiet, **kw)
+                wall = time.perf_counter() - t0
+                results[label] = res
+                with _hold_sigint() as held:
+                    wav = io.save_audio(out / f"{name}_{label.lower().replace('+', '_')}.wav", res.audio,
+                                        cfg.sample_rate)
+                written.append(wav.name)
+                m = metrics.evaluate(audio, res.audio, cfg)
+                iters = "+".join(str(e - s) for _, s, e in res.stages)
+                rows.append(dict(preset=name, method=label, iters=iters, seconds=wall, **m))
+                if res.interrupted or held:
+                    raise KeyboardInterrupt
+            fig = comparison_figure(audio, results, cfg)
+            fig.suptitle(f"{Path(args.input).name} — preset {name}")
+            with _hold_sigint() as held, io.atomic_path(out / f"{name}.png") as tmp:
+                fig.savefig(tmp, dpi=110, format="png")
+            written.append(f"{name}.png")
+            import matplotlib.pyplot as plt
 
-        with atomic_path(out / f"{name}.png") as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
+            plt.close(fig)
+            if held:
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        interrupted = True
+        print("melrecon: interrupted; writing the results so far.", file=sys.stderr)
     table = _markdown_table(rows, DEMO_COLUMNS)
     report = (f"# melrecon demo\n\nInput: `{Path(args.input).name}`; GL = fast Griffin-Lim (momentum 0.99), "
               f"GL+GD = the same GL then Adam on the STFT (consistency + Mel error). Metrics against the input "
               f"audio; Mel SC = Mel spectral convergence.\n\n{table}\n")
-    with io.atomic_path(out / "metrics.md") as tmp:
-        tmp.write_text(report)
-    with io.atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(rows, indent=2))
+    with _hold_sigint() as held:
+        with io.atomic_path(out / "metrics.md") as tmp:
+            tmp.write_text(report)
+        with io.atomic_path(out / "metrics.json") as tmp:
+            tmp.write_text(json.dumps(rows, indent=2))
     print(table)
-    print(f"\nwrote {out}/ (wavs, {', '.join(p + '.png' for p in presets)}, metrics.md, metrics.json)")
-    return 0
+    print(f"\nwrote {out}/ ({', '.join(written + ['metrics.md', 'metrics.json'])})")
+    return EXIT_INTERRUPTED if interrupted or held else 0
 
 
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    previous_showwarning = warnings.showwarning
+    warnings.showwarning = _show_warning  # "melrecon: warning: ..." instead of file:line noise
     try:
         if args.command == "invert":
             return cmd_invert(args)
@@ -210,8 +278,15 @@ def main(argv=None) -> int:
     except ParameterError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
-        print("melrecon: interrupted.", file=sys.stderr)
+        print("melrecon: interrupted (nothing was written).", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # e.g. disk full while writing: the destination is left untouched
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return _error(f"{exc.strerror or exc}{where}", EXIT_FAILURE)
+    except FloatingPointError as exc:
+        return _error(str(exc), EXIT_FAILURE)
+    finally:
+        warnings.showwarning = previous_showwarning
     return _error(f"unknown command {args.command!r}")  # pragma: no cover
 
 

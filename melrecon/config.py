@@ -243,6 +243,12 @@ class MelConfig:
 
     def replace(self, **changes: Any) -> "MelConfig":
         """A copy with some fields changed (named "custom" unless ``name`` is given)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ParameterError(
+                f"MelConfig has no field(s) {sorted(unknown)}; the fields are "
+                f"{[f.name for f in dataclasses.fields(self)]}."
+            )
         changes.setdefault("name", "custom")
         if "center" in changes and "pad" not in changes:
             changes["pad"] = None

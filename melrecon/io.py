@@ -16,7 +16,10 @@ import numpy as np
 
 from .config import ParameterError
 
-__all__ = ["load_audio", "save_audio", "load_mel", "save_mel", "atomic_path", "AUDIO_SUFFIXES", "MEL_SUFFIXES"]
+__all__ = [
+    "load_audio", "save_audio", "load_mel", "save_mel", "atomic_path", "check_output_path", "AUDIO_SUFFIXES",
+    "MEL_SUFFIXES",
+]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 MEL_SUFFIXES = (".npy", ".npz")
@@ -45,6 +48,9 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
     """
     import soundfile as sf
 
+    from .validation import check_sample_rate
+
+    sample_rate = check_sample_rate(sample_rate)
     p = _existing_file(path, "audio file")
     try:
         data, sr = sf.read(str(p), dtype="float32", always_2d=True)
@@ -70,21 +76,79 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
     return np.ascontiguousarray(audio, dtype=np.float32), int(sr)
 
 
-@contextlib.contextmanager
-def atomic_path(path, *, overwrite: bool = True):
-    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it."""
+def _folder_error(folder: Path, exc: OSError) -> ParameterError:
+    return ParameterError(
+        f"output folder {str(folder)!r} is not writable ({exc.strerror or exc}); choose another output path."
+    )
+
+
+def check_output_path(path, *, overwrite: bool = True, suffixes: tuple[str, ...] | None = None,
+                      probe: bool = False) -> Path:
+    """Check, before any work, that ``path`` can be written: its folder exists and is writable, it is
+    not a folder, it has one of ``suffixes`` and (unless ``overwrite``) does not exist yet. With
+    ``probe``, a temporary file is created and removed in the folder (permission bits do not tell
+    the whole story: read-only mounts, ``/proc``, ...)."""
     dest = Path(path)
+    if suffixes is not None and dest.suffix.lower() not in suffixes:
+        raise ParameterError(f"output {str(dest)!r}: unsupported suffix {dest.suffix!r}; use one of {suffixes}.")
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.exists():
-        raise ParameterError(f"output folder {str(folder)!r} does not exist; create it first.")
-    if not os.access(folder, os.W_OK):
+        raise ParameterError(f"output folder {str(folder)!r} does not exist; create it first (mkdir -p).")
+    if not folder.is_dir():
+        raise ParameterError(f"output folder {str(folder)!r} is not a folder; choose another output path.")
+    if not os.access(folder, os.W_OK | os.X_OK):
         raise ParameterError(f"output folder {str(folder)!r} is not writable; choose another output path.")
+    if dest.is_dir():
+        raise ParameterError(f"output {str(dest)!r} is a folder; give a file name inside it.")
     if dest.exists() and not overwrite:
         raise ParameterError(f"output {str(dest)!r} exists; pass overwrite=True (CLI: --force) to replace it.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part" + dest.suffix, dir=folder)
+    if probe:
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise _folder_error(folder, exc) from None
+    return dest
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (setting it is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, overwrite: bool = True):
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it.
+
+    The temporary file (``.NAME.XXXX.part.SUFFIX`` in the destination folder) is flushed to disk and
+    renamed over the destination in one step, so ``path`` is either the old file or the complete new
+    one, never a partial write, even if the process is killed. On an exception (including
+    KeyboardInterrupt) the temporary file is removed. The new file gets the usual permissions
+    (``0o666`` less the umask, or the replaced file's mode).
+    """
+    dest = check_output_path(path, overwrite=overwrite)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part" + dest.suffix, dir=folder)
+    except OSError as exc:
+        raise _folder_error(folder, exc) from None
     os.close(fd)
     try:
         yield Path(tmp)
+        mode = (os.stat(dest).st_mode & 0o7777) if dest.exists() else (0o666 & ~_umask())
+        with contextlib.suppress(OSError):  # some file systems have no modes
+            os.chmod(tmp, mode)
+        with open(tmp, "rb") as fh:  # the data must be on disk before the rename makes it visible
+            os.fsync(fh.fileno())
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -100,10 +164,16 @@ def save_audio(path, audio, sample_rate: int, *, subtype: str | None = None, ove
     """
     import soundfile as sf
 
-    dest = Path(path)
-    if dest.suffix.lower() not in AUDIO_SUFFIXES:
-        raise ParameterError(f"output {str(dest)!r}: unsupported audio suffix; use one of {AUDIO_SUFFIXES}.")
-    x = np.asarray(audio, np.float32)
+    from .validation import check_sample_rate
+
+    dest = check_output_path(path, overwrite=overwrite, suffixes=AUDIO_SUFFIXES)
+    sample_rate = check_sample_rate(sample_rate)
+    try:
+        x = np.asarray(audio, np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"audio could not be read as float samples ({exc}).") from None
+    if x.ndim not in (1, 2):
+        raise ParameterError(f"audio has shape {x.shape}; write (n_samples,) or (channels, n_samples).")
     if x.size == 0:
         raise ParameterError("audio is empty; nothing to write.")
     if not np.isfinite(x).all():
@@ -140,9 +210,7 @@ def load_mel(path, *, key: str | None = None) -> np.ndarray:
 
 def save_mel(path, mel, **extra) -> Path:
     """Write a Mel spectrogram atomically to ``.npy`` (or ``.npz`` with ``mel`` and any extra arrays)."""
-    dest = Path(path)
-    if dest.suffix.lower() not in MEL_SUFFIXES:
-        raise ParameterError(f"output {str(dest)!r}: use a .npy or .npz suffix.")
+    dest = check_output_path(path, suffixes=MEL_SUFFIXES)
     with atomic_path(dest) as tmp:
         with open(tmp, "wb") as fh:
             if dest.suffix.lower() == ".npy":

@@ -44,8 +44,20 @@ def sum_squares(x: jax.Array) -> jax.Array:
     return jnp.sum(sq, axis=(-2, -1))
 
 
+# Smallest denominator of a relative error. A target with (almost) no energy (silence) makes the ratio an
+# absolute error: dividing by ~1e-38 instead overflows the gradient (1 / den^2 is inf in float32, and
+# inf * 0 = NaN). 1e-18 keeps 1 / den^2 finite.
+_MIN_ENERGY = 1e-18
+
+
 def _safe_ratio(num: jax.Array, den: jax.Array) -> jax.Array:
-    return num / jnp.maximum(den, jnp.finfo(jnp.float32).tiny)
+    return num / jnp.maximum(den, _MIN_ENERGY)
+
+
+def _safe_sqrt(x: jax.Array) -> jax.Array:
+    """``sqrt(x)`` whose gradient is 0 (not inf, hence NaN downstream) where ``x`` is 0."""
+    pos = x > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, 1.0)), 0.0)
 
 
 def project_consistent(spec: jax.Array, config: MelConfig, *, layout=None) -> jax.Array:
@@ -64,12 +76,12 @@ def project_consistent(spec: jax.Array, config: MelConfig, *, layout=None) -> ja
 def stft_inconsistency(spec: jax.Array, config: MelConfig, *, relative: bool = True) -> jax.Array:
     """``||STFT(iSTFT(X)) - X||`` (divided by ``||X||`` when ``relative``)."""
     err = sum_squares(project_consistent(spec, config) - spec)
-    return jnp.sqrt(_safe_ratio(err, sum_squares(spec)) if relative else err)
+    return _safe_sqrt(_safe_ratio(err, sum_squares(spec)) if relative else err)
 
 
 def spectral_convergence(estimate: jax.Array, reference: jax.Array) -> jax.Array:
     """``||estimate - reference|| / ||reference||`` over the last two axes."""
-    return jnp.sqrt(_safe_ratio(sum_squares(estimate - reference), sum_squares(reference)))
+    return _safe_sqrt(_safe_ratio(sum_squares(estimate - reference), sum_squares(reference)))
 
 
 def mel_error(mag: jax.Array, target_mel: jax.Array, config: MelConfig, *, kind: str = "linear") -> jax.Array:
@@ -93,7 +105,7 @@ def mel_error(mag: jax.Array, target_mel: jax.Array, config: MelConfig, *, kind:
         d = jnp.log(mel + eps) - jnp.log(target_mel + eps)
         return jnp.mean(d * d, axis=(-2, -1))
     ratio = _safe_ratio(sum_squares(mel - target_mel), sum_squares(target_mel))
-    return ratio if kind == "linear" else jnp.sqrt(ratio)
+    return ratio if kind == "linear" else _safe_sqrt(ratio)
 
 
 def seed_loss(spec: jax.Array, target_mel: jax.Array, config: MelConfig, *, consistency_weight: float = 1.0,

@@ -7,10 +7,13 @@ STOI need the original audio and the ``metrics`` extra (``pip install melrecon[m
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .config import MelConfig, ParameterError, get_config
 from .transforms import magnitude, mel_from_magnitude, stft
+from .validation import check_audio, check_mel, check_sample_rate
 
 __all__ = [
     "spectral_convergence",
@@ -38,6 +41,18 @@ def _mel(audio, cfg: MelConfig) -> np.ndarray:
     return np.asarray(mel_from_magnitude(magnitude(stft(np.asarray(audio, np.float32), cfg)), cfg), np.float64)
 
 
+def _checked(reference, estimate, cfg: MelConfig | None, *, reference_is_mel: bool = False):
+    """Validate the two signals (ParameterError naming ``reference`` / ``estimate``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # integer PCM: the conversion is documented
+        if reference_is_mel:
+            ref = check_mel(reference, cfg, name="reference", compressed=False)
+        else:
+            ref = check_audio(reference, cfg, name="reference")
+        est = check_audio(estimate, cfg, name="estimate")
+    return ref, est
+
+
 def _sc(est: np.ndarray, ref: np.ndarray) -> float:
     est, ref = _align(est, ref)
     return float(np.linalg.norm(est - ref) / max(np.linalg.norm(ref), _EPS))
@@ -46,12 +61,14 @@ def _sc(est: np.ndarray, ref: np.ndarray) -> float:
 def spectral_convergence(reference, estimate, config: MelConfig | str) -> float:
     """``|| |S_est| - |S_ref| || / || |S_ref| ||`` of the linear STFT magnitudes of two signals."""
     cfg = get_config(config)
+    reference, estimate = _checked(reference, estimate, cfg)
     return _sc(_lin_spec(estimate, cfg), _lin_spec(reference, cfg))
 
 
 def mel_spectral_convergence(reference, estimate, config: MelConfig | str, *, reference_is_mel: bool = False) -> float:
     """Spectral convergence of the (linear) Mel spectrograms; ``reference`` may be a linear Mel."""
     cfg = get_config(config)
+    reference, estimate = _checked(reference, estimate, cfg, reference_is_mel=reference_is_mel)
     ref = np.asarray(reference, np.float64) if reference_is_mel else _mel(reference, cfg)
     return _sc(_mel(estimate, cfg), ref)
 
@@ -59,6 +76,7 @@ def mel_spectral_convergence(reference, estimate, config: MelConfig | str, *, re
 def log_spectral_distance(reference, estimate, config: MelConfig | str) -> float:
     """Log-spectral distance in dB: RMS over bins of ``10 log10(P_ref / P_est)``, averaged over frames."""
     cfg = get_config(config)
+    reference, estimate = _checked(reference, estimate, cfg)
     ref, est = _align(_lin_spec(reference, cfg) ** 2, _lin_spec(estimate, cfg) ** 2)
     d = 10.0 * (np.log10(ref + _EPS) - np.log10(est + _EPS))
     return float(np.mean(np.sqrt(np.mean(d * d, axis=-2))))
@@ -67,6 +85,7 @@ def log_spectral_distance(reference, estimate, config: MelConfig | str) -> float
 def mel_distance_db(reference, estimate, config: MelConfig | str) -> float:
     """Mean absolute difference of the Mel spectrograms in dB (floored at -100 dB of the peak)."""
     cfg = get_config(config)
+    reference, estimate = _checked(reference, estimate, cfg)
     ref, est = _align(_mel(reference, cfg), _mel(estimate, cfg))
     scale = 10.0 if cfg.power == 2.0 else 20.0
     floor = max(ref.max(), _EPS) * 10 ** (-100 / scale)
@@ -88,6 +107,8 @@ def pesq_wb(reference, estimate, sample_rate: int) -> float:
         from pesq import pesq
     except ImportError:  # pragma: no cover - depends on the environment
         raise ParameterError("PESQ needs the 'pesq' package: pip install 'melrecon[metrics]'.") from None
+    sample_rate = check_sample_rate(sample_rate)
+    reference, estimate = _checked(reference, estimate, None)
     ref, est = _align(_to_16k(reference, sample_rate), _to_16k(estimate, sample_rate))
     return float(pesq(16000, ref, est, "wb"))
 
@@ -98,6 +119,8 @@ def stoi(reference, estimate, sample_rate: int, *, extended: bool = False) -> fl
         from pystoi import stoi as _stoi
     except ImportError:  # pragma: no cover
         raise ParameterError("STOI needs the 'pystoi' package: pip install 'melrecon[metrics]'.") from None
+    sample_rate = check_sample_rate(sample_rate)
+    reference, estimate = _checked(reference, estimate, None)
     ref, est = _align(np.asarray(reference, np.float64), np.asarray(estimate, np.float64))
     return float(_stoi(ref, est, sample_rate, extended=extended))
 
@@ -106,6 +129,7 @@ def evaluate(reference, estimate, config: MelConfig | str, *, perceptual: bool =
     """All measures in one dict: ``mel_sc``, ``sc``, ``lsd``, ``mel_db`` and, when available and
     ``perceptual``, ``pesq`` and ``stoi`` (NaN if the package is missing or the clip is too short)."""
     cfg = get_config(config)
+    reference, estimate = _checked(reference, estimate, cfg)
     out = {
         "mel_sc": mel_spectral_convergence(reference, estimate, cfg),
         "sc": spectral_convergence(reference, estimate, cfg),

@@ -410,7 +410,7 @@ def reconstruct(
     >>> mel = np.asarray(mel_spectrogram(np.sin(2 * np.pi * 440 * t).astype(np.float32), cfg))
     >>> out = reconstruct(mel, cfg, method="gl+gd", gl_iters=20, gd_iters=20, progress=False)
     >>> out.audio.shape
-    (8000,)
+    (7936,)
     """
     cfg = get_config(config)
     is_list = isinstance(mel, (list, tuple))
@@ -437,8 +437,10 @@ def reconstruct(
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     if init_magnitude not in ("nnls", "pinv"):
         raise ParameterError(f"init_magnitude={init_magnitude!r} must be 'nnls' or 'pinv'.")
-    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
-        raise ParameterError(f"seed={seed!r} must be an integer.")
+    if isinstance(seed, bool) or not hasattr(seed, "__index__") or not -2**63 <= int(seed) < 2**63:
+        raise ParameterError(f"seed={seed!r} must be an integer (64-bit).")
+    if callback is not None and not callable(callback):
+        raise ParameterError(f"callback={callback!r} must be callable (it receives a Progress), or None.")
     if length is not None:
         length = check_iterations("length", length, minimum=1)
     if chunk_size is not None:
@@ -716,8 +718,13 @@ def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, 
         if bar is not None:
             bar.close()
 
-    if best_spec is None:  # interrupted before anything was evaluated
-        raise KeyboardInterrupt
+    if best_spec is None:
+        if stop_reason != "non-finite":  # interrupted before anything was evaluated
+            raise KeyboardInterrupt
+        raise FloatingPointError(
+            "every estimate of this run was non-finite (not even the starting point could be measured); "
+            "check the mel's scale and lower the learning rate."
+        )
     return _RunOutput(best_spec=jnp.swapaxes(best_spec, -1, -2), best_sc=best_sc, best_iter=best_iter, history=history,
                       evaluations=evaluations, spans=stage_spans, stop_reason=stop_reason, run_s=run_s,
                       compile_s=compile_s, chunk=chunk)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .config import MelConfig, ParameterError, get_config
 from .filters import mel_filterbank, mel_filterbank_pinv
+from .validation import check_audio, check_iterations, check_mel, check_spectrogram
 
 __all__ = [
     "window",
@@ -290,14 +291,18 @@ def _project_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None
     return _analyse_tm(y, cfg, n_frames)
 
 
-def stft(audio: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
+def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None,
+         layout: Layout | None = None) -> jax.Array:
     """Short-time Fourier transform.
 
     Parameters
     ----------
     audio : array, shape (..., n_samples)
-        Real signal(s); leading dimensions are batch dimensions.
+        Real signal(s) in [-1, 1]; leading dimensions are batch dimensions. Integer PCM is scaled to
+        [-1, 1] with a warning.
     config : MelConfig or preset name
+    sample_rate : int, optional
+        The signal's rate; a value other than ``config.sample_rate`` raises (resample first).
     layout : Layout, optional
         For a padded batch of items of different lengths (:func:`batch_layout`): each item is analysed
         as if alone and its padding frames are zero.
@@ -307,9 +312,14 @@ def stft(audio: jax.Array, config: MelConfig | str, *, layout: Layout | None = N
     complex64 array, shape (..., n_fft // 2 + 1, n_frames)
         Equal to ``librosa.stft(audio, n_fft=, hop_length=, win_length=, window=, center=,
         pad_mode=)`` when ``pad`` is the default, with ``n_frames = 1 + (n + 2 pad - n_fft) // hop``.
+
+    Raises
+    ------
+    ParameterError
+        Empty, too short, complex or non-finite audio (values are checked only outside ``jax.jit``).
     """
     cfg = _as_config(config)
-    audio = jnp.asarray(audio)
+    audio = jnp.asarray(check_audio(audio, cfg, sample_rate=sample_rate))
     if not jnp.issubdtype(audio.dtype, jnp.floating):
         audio = audio.astype(jnp.float32)
     if layout is None:
@@ -336,12 +346,9 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
     float32 array, shape (..., length)
     """
     cfg = _as_config(config)
-    spec = jnp.asarray(spec)
-    if spec.shape[-2] != cfg.n_freq:
-        raise ParameterError(
-            f"spec has {spec.shape[-2]} frequency bins on axis -2 but n_fft={cfg.n_fft} needs "
-            f"{cfg.n_freq}; pass an STFT of shape (..., n_fft // 2 + 1, frames)."
-        )
+    spec = jnp.asarray(check_spectrogram(spec, cfg))
+    if length is not None:
+        length = check_iterations("length", length, minimum=1)
     spec_tm = jnp.swapaxes(spec, -1, -2)
     if layout is not None:
         if length is not None:
@@ -367,6 +374,10 @@ def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
 def mel_from_magnitude(mag: jax.Array, config: MelConfig | str) -> jax.Array:
     """Linear (uncompressed) Mel spectrogram ``filterbank @ mag ** power`` from an STFT magnitude."""
     cfg = _as_config(config)
+    if jnp.ndim(mag) < 2 or jnp.shape(mag)[-2] != cfg.n_freq:
+        raise ParameterError(
+            f"mag has shape {jnp.shape(mag)}; n_fft={cfg.n_fft} needs (..., {cfg.n_freq}, frames)."
+        )
     p = mag if cfg.power == 1.0 else mag ** cfg.power
     return jnp.asarray(mel_filterbank(cfg)) @ p
 
@@ -397,13 +408,15 @@ def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
     return 10.0 ** (mel / (10.0 if cfg.power == 2.0 else 20.0))
 
 
-def mel_spectrogram(audio: jax.Array, config: MelConfig | str) -> jax.Array:
+def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None) -> jax.Array:
     """Mel spectrogram of ``audio`` in the config's power and compression, ``(..., n_mels, frames)``.
 
     Equal to ``librosa.feature.melspectrogram`` (followed by the compression) with the same settings.
+    ``audio`` and ``sample_rate`` are validated as in :func:`stft` (bad input raises
+    :class:`~melrecon.ParameterError`; silence gives the compression's floor, never NaN).
     """
     cfg = _as_config(config)
-    return compress(mel_from_magnitude(magnitude(stft(audio, cfg)), cfg), cfg)
+    return compress(mel_from_magnitude(magnitude(stft(audio, cfg, sample_rate=sample_rate)), cfg), cfg)
 
 
 @functools.lru_cache(maxsize=64)
@@ -499,6 +512,8 @@ def mel_to_linear(mel: jax.Array, config: MelConfig | str, *, method: str = "nnl
     cfg = _as_config(config)
     if method not in ("nnls", "pinv"):
         raise ParameterError(f"method={method!r} is not supported; choose 'nnls' or 'pinv'.")
+    n_iter = check_iterations("n_iter", n_iter, minimum=0)
+    mel = check_mel(mel, cfg, compressed=compressed, reconstruct=False)
     mel_lin = decompress(mel, cfg) if compressed else jnp.asarray(mel)
     mel_lin = mel_lin.astype(jnp.float32)
     if method == "pinv":

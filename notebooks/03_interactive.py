@@ -1,0 +1,62 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Interactive workbench
+#
+# Run the cells, then:
+#
+# 1. pick a clip (the bundled sample, the seed recording when `../shared/audio` is present, the development
+#    set after `python samples/make_samples.py`) or **upload** your own wav/flac/ogg, or a `.npy`/`.npz` Mel
+#    spectrogram made with the chosen preset;
+# 2. choose the **preset** (the analysis settings) and the **method**; set the **GL** and **GD iterations**
+#    with the sliders (e.g. 50 and 300), and the optimizer, learning rate and loss weights of the gradient
+#    stages;
+# 3. press **Run** and watch the loss fall (every loss term per iteration, and the output's Mel spectral
+#    convergence as a black line); **Stop** ends the run after the current chunk and keeps the best result
+#    so far;
+# 4. compare: the original and the latest results are played side by side at their real level, with their
+#    metrics, and the spectrograms with the error map appear below.
+#
+# The reconstruction runs in a background thread, so the notebook stays responsive while it runs.
+
+# %% tags=["parameters"]
+# Parameters (CI sets MELRECON_FAST=1: smaller starting values for the sliders).
+from melrecon.widgets import fast_mode
+
+FAST = fast_mode()
+GL_ITERS = 20 if FAST else 50
+GD_ITERS = 40 if FAST else 300
+PRESET = "hifigan"
+
+# %%
+from melrecon.widgets import Workbench
+
+wb = Workbench(preset=PRESET, gl_iters=GL_ITERS, gd_iters=GD_ITERS)
+wb.show()
+
+# %% [markdown]
+# ## The same from code
+# The widgets are attributes of the workbench; `run(blocking=True)` runs in this cell (Ctrl-C / the kernel's
+# stop button ends it with the best result so far) and returns the `Reconstruction`. The A/B board above
+# shows it too.
+
+# %%
+wb.method.value = "gl+gd"
+result = wb.run(blocking=True)
+print(wb.error or f"{result.method}: {result.n_iterations} iterations, Mel SC {float(result.mel_sc):.4f}, "
+      f"stopped: {result.stop_reason}")
+label, _, scores = wb.results[-1]
+print(label, {k: round(float(v), 4) for k, v in scores.items()})

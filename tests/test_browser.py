@@ -1,0 +1,264 @@
+"""A real browser against a real JupyterLab: open ``notebooks/03_interactive.ipynb`` in headless Chromium, run
+all cells, drag the GD-iterations slider, press Run, and check that the loss plot is redrawn while it runs and
+that the A/B board holds playable ``<audio>`` players. A screenshot goes to ``results/browser/``.
+
+Needs Chromium at /usr/bin/chromium (``make system-deps``) and the Python ``playwright`` package; no browser
+download. The server (and its kernel) is shut down whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = "notebooks/03_interactive.ipynb"
+CHROMIUM = os.environ.get("MELRECON_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+SHOTS = REPO / "results" / "browser"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_settings(settings: Path) -> None:
+    """User settings for this server only: no news or update checks, no autosave (the committed notebook
+    must not be rewritten with outputs)."""
+    files = {
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                            "checkForUpdates": False},
+        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    }
+    for rel, content in files.items():
+        path = settings / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content))
+
+
+def _wait_for_server(proc: subprocess.Popen, url: str, log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"jupyter lab did not answer {url.split('?')[0]} within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _kernel_pids(runtime: Path) -> list[int]:
+    """Processes (kernels) started with a connection file in this server's private runtime folder."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if str(runtime).encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+    return pids
+
+
+def _shutdown(proc: subprocess.Popen, base: str, token: str, runtime: Path) -> None:
+    with contextlib.suppress(OSError):  # graceful: the server stops its kernels
+        req = urllib.request.Request(f"{base}/api/shutdown", method="POST",
+                                     headers={"Authorization": f"token {token}"})
+        urllib.request.urlopen(req, timeout=5).close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+    for pid in _kernel_pids(runtime):  # a kernel left behind by a server that had to be killed
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_workbench_in_jupyterlab(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("jupyterlab")
+    pytest.importorskip("ipywidgets")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (install it: make system-deps, or apt-get install chromium)")
+
+    port, token = _free_port(), secrets.token_hex(16)
+    base = f"http://127.0.0.1:{port}"
+    runtime, settings = tmp_path / "runtime", tmp_path / "settings"
+    runtime.mkdir()
+    _write_settings(settings)
+    # Open the .ipynb as a plain notebook: no jupytext pairing (which would refuse to open a notebook newer
+    # than its differing .py, or write the .py), no language-server scanning.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {"jupyterlab_jupytext": False, "jupyter_lsp": False}}}))
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        MELRECON_FAST="1", MPLBACKEND="Agg", JUPYTER_RUNTIME_DIR=str(runtime),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), JUPYTER_PLATFORM_DIRS="1",
+    )
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={REPO}", "--LabApp.news_url=", "--LabApp.extension_manager=readonly",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI containers run as root
+    watched = [REPO / NOTEBOOK, REPO / NOTEBOOK.replace(".ipynb", ".py")]
+    before = {p: _digest(p) for p in watched}
+    log = tmp_path / "jupyter.log"
+    with open(log, "w") as log_fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        _wait_for_server(proc, f"{base}/api/status?token={token}", log)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1500})
+                page.set_default_timeout(60_000)
+                _drive(page, f"{base}/lab/tree/{NOTEBOOK}?token={token}", log)
+            finally:
+                browser.close()
+    finally:
+        _shutdown(proc, base, token, runtime)
+        changed = [p.name for p in watched if _digest(p) != before[p]]
+        assert not changed, f"the browser session rewrote {changed}; restore them with git checkout"
+
+
+def _drive(page, url: str, log: Path) -> None:
+    def fail(msg: str):
+        with contextlib.suppress(Exception):
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
+        pytest.fail(f"{msg} (screenshot: results/browser/failure.png; server log tail:\n{log.read_text()[-2000:]})")
+
+    def cell_error() -> str:
+        """The text of a traceback shown in the notebook (error outputs carry ANSI-coloured spans)."""
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                              ":has(.ansi-red-fg)")
+        return errors.first.inner_text()[-1500:] if errors.count() else ""
+
+    def wait(what: str, fn, timeout: float, poll: float = 0.25):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = fn()
+            if value:
+                return value
+            error = cell_error()
+            if error:
+                fail(f"a cell raised an error while waiting for {what}:\n{error}")
+            page.wait_for_timeout(poll * 1000)
+        fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    page.goto(url, wait_until="domcontentloaded")
+    opened = "() => !!(window.jupyterapp && jupyterapp.shell.currentWidget && jupyterapp.shell.currentWidget.sessionContext)"
+    wait("JupyterLab to open the notebook", lambda: page.evaluate(opened), 90)
+    kernel_idle = ("() => { const w = jupyterapp.shell.currentWidget; const k = w.sessionContext.session && "
+                   "w.sessionContext.session.kernel; return !!k && k.status === 'idle'; }")
+    wait("the kernel to start", lambda: page.evaluate(kernel_idle), 90)
+    page.evaluate("() => jupyterapp.shell.collapseLeft()")  # more room for the workbench
+    page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
+
+    # the workbench appears; the notebook's last cell runs it once from code ("done: #1 ...")
+    wait("the workbench widgets", lambda: page.locator(".mr-workbench").count() > 0, 120)
+    status = page.locator(".mr-status")
+    wait("the scripted run of the last cell", lambda: "done: #1" in status.inner_text(), 150)
+    wait("all cells to finish", lambda: page.evaluate(kernel_idle), 60)
+
+    # drag the GD-iterations slider handle to about 5% of its track (0..3000: ~150 iterations)
+    page.locator(".mr-workbench").scroll_into_view_if_needed()
+    readout = page.locator(".mr-gd-iters .widget-readout")
+    start_value = readout.inner_text().strip()
+    track = page.locator(".mr-gd-iters .noUi-target").bounding_box()
+    handle = page.locator(".mr-gd-iters .noUi-handle").bounding_box()
+    if not track or not handle:
+        fail("the GD-iterations slider is not visible")
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(track["x"] + 0.05 * track["width"], handle["y"] + handle["height"] / 2, steps=8)
+    page.mouse.up()
+    wait("the slider readout to change", lambda: readout.inner_text().strip() != start_value, 10)
+    gd_iters = int(readout.inner_text().strip().replace(",", ""))
+    assert 20 <= gd_iters <= 600, f"dragging to 5% of the track gave {gd_iters} GD iterations"
+
+    # watch the loss plot's <img> while the run goes; count distinct pictures
+    page.evaluate("""() => {
+        const img = document.querySelector('.mr-loss-plot');
+        window.__mrSrcs = new Set();
+        new MutationObserver(() => window.__mrSrcs.add(img.src)).observe(img, {attributes: true,
+                                                                              attributeFilter: ['src']});
+    }""")
+    page.locator(".mr-run").click()
+    wait("the Stop button to become active", lambda: page.locator(".mr-stop").is_enabled()
+         or "done: #2" in status.inner_text(), 30, poll=0.05)
+    wait("the second run to finish", lambda: "done: #2" in status.inner_text(), 150)
+    text = status.inner_text()
+    assert f"gd {gd_iters}" in text, f"the run did not use the slider's {gd_iters} GD iterations: {text!r}"
+    redraws = page.evaluate("() => window.__mrSrcs.size")
+    assert redraws >= 2, f"the loss plot was redrawn {redraws} time(s) during the run; expected live updates"
+
+    # the A/B board: the original and both results, each a playable <audio>
+    audio = page.locator(".mr-players audio")
+    wait("three players on the A/B board", lambda: audio.count() >= 3, 30)
+    info = page.evaluate("""() => Promise.all([...document.querySelectorAll('.mr-players audio')].map(a =>
+        new Promise(resolve => {
+            const report = () => resolve({ready: a.readyState, duration: a.duration, error: !!a.error,
+                src: (a.currentSrc || (a.querySelector('source') || {}).src || '').slice(0, 22),
+                canPlay: a.canPlayType('audio/wav')});
+            if (a.readyState >= 1) return report();
+            a.addEventListener('loadedmetadata', report, {once: true});
+            a.addEventListener('error', report, {once: true});
+            setTimeout(report, 20000);
+            a.load();
+        })))""")
+    for i, a in enumerate(info):
+        assert a["src"].startswith("data:audio/wav"), f"player {i} has no wav source: {a}"
+        assert a["canPlay"] and not a["error"], f"player {i} cannot play its source: {a}"
+        assert a["ready"] >= 1 and a["duration"] > 0.5, f"player {i} did not load its audio: {a}"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)
+    page.locator(".mr-workbench").screenshot(path=str(SHOTS / "workbench.png"))
+    page.screenshot(path=str(SHOTS / "lab.png"))
+
+    # the file picker: upload a wav of one's own; it becomes the selected clip and the original's player
+    import numpy as np
+    import soundfile as sf
+
+    wav = log.parent / "my_clip.wav"
+    t = np.arange(16000) / 16000
+    sf.write(wav, (0.2 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 16000)
+    with page.expect_file_chooser(timeout=15_000) as chooser:
+        page.locator(".mr-upload").click()
+    chooser.value.set_files(str(wav))
+    wait("the uploaded clip to be selected", lambda: "loaded my_clip.wav" in status.inner_text(), 30)
+    assert "my_clip.wav" in page.locator(".mr-players").inner_text()
