@@ -413,7 +413,10 @@ def reconstruct(
     (7936,)
     """
     cfg = get_config(config)
-    is_list = isinstance(mel, (list, tuple))
+    # A list of arrays is a batch of mels; nested Python lists are one mel (as NumPy reads them).
+    is_list = isinstance(mel, (list, tuple)) and any(hasattr(m, "ndim") for m in mel)
+    if isinstance(mel, (list, tuple)) and not mel:
+        raise ParameterError("mel is an empty list; give a (n_mels, frames) array or a list of them.")
     if is_list:
         if not mel:
             raise ParameterError("mel is an empty list; give at least one (n_mels, frames) array.")
