@@ -60,9 +60,17 @@ def _safe_sqrt(x: jax.Array) -> jax.Array:
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, 1.0)), 0.0)
 
 
-def project_consistent(spec: jax.Array, config: MelConfig) -> jax.Array:
-    """``STFT(iSTFT(spec))``: the nearest consistent STFT (projection P1 of Griffin-Lim)."""
-    return stft(istft(spec, config), config)
+def project_consistent(spec: jax.Array, config: MelConfig, *, layout=None) -> jax.Array:
+    """``STFT(iSTFT(spec))``: the nearest consistent STFT (projection P1 of Griffin-Lim).
+
+    ``layout`` (:func:`melrecon.transforms.batch_layout`): items of a padded batch are projected as if
+    alone, and their padding frames come out zero.
+    """
+    if layout is None:
+        return stft(istft(spec, config), config)
+    from .transforms import project_consistent_tm
+
+    return jnp.swapaxes(project_consistent_tm(jnp.swapaxes(spec, -1, -2), config, layout=layout), -1, -2)
 
 
 def stft_inconsistency(spec: jax.Array, config: MelConfig, *, relative: bool = True) -> jax.Array:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -24,11 +25,15 @@ from .algorithms import (
     ADMMGriffinLim, Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla,
 )
 from .config import MelConfig, ParameterError, get_config
+from .filters import mel_filterbank
 from .losses import spectral_convergence
-from .transforms import decompress, istft, magnitude, mel_from_magnitude, mel_to_linear, stft
+from .transforms import decompress, istft, magnitude, mel_to_linear, project_consistent_tm
 from .validation import check_iterations, check_mel
 
-__all__ = ["reconstruct", "Reconstruction", "Progress", "METHODS", "DEFAULT_METHOD", "build_stages", "trace_count"]
+__all__ = [
+    "reconstruct", "Reconstruction", "Progress", "METHODS", "DEFAULT_METHOD", "build_stages", "plan_buckets",
+    "trace_count",
+]
 
 #: Single methods by name; a pipeline joins names with "+" ("gl" is an alias of "fgla").
 METHODS: dict[str, Callable[[], Algorithm]] = {
@@ -212,35 +217,71 @@ def build_stages(method, *, n_iter=None, gl_iters=None, gd_iters=None, **options
 
 
 # ----------------------------------------------------------------------------------------- jitted parts
-def _chunk_fn(algo: Algorithm, config: MelConfig, n_steps: int):
+def _step_fn(algo: Algorithm, config: MelConfig, batched: bool):
+    """``(problem, state) -> (state, terms)``; vmapped over the leading axis for a padded batch."""
+    step = lambda problem, state: algo.step(problem, config, state)  # noqa: E731
+    return jax.vmap(step) if batched else step
+
+
+def _chunk_fn(algo: Algorithm, config: MelConfig, n_steps: int, batched: bool = False):
+    """Up to ``n_steps`` steps in a ``fori_loop`` with a traced trip count (no per-step branch).
+
+    The per-step terms go into a NaN-filled ``(n_steps, ...)`` buffer, so any count ``<= n_steps``
+    runs the same compiled loop. Methods with ``unroll = 2`` (Griffin-Lim) run two steps per loop
+    iteration (and a last single step when the count is odd): a loop-carried buffer can then be
+    written in place instead of being copied each step.
+    """
+    step = _step_fn(algo, config, batched)
+    unroll = int(getattr(algo, "unroll", 1))
+
     def run(problem: Problem, state, n_active):
         _TRACES[algo.name] += 1  # runs at trace time only
-        template = jax.eval_shape(lambda s: algo.step(problem, config, s)[1], state)
+        template = jax.eval_shape(lambda s: step(problem, s)[1], state)
+        buffer = jax.tree.map(lambda t: jnp.full((n_steps, *t.shape), jnp.nan, t.dtype), template)
+        count = jnp.minimum(n_active, n_steps)
 
-        def skip(s):
-            return s, jax.tree.map(lambda t: jnp.full(t.shape, jnp.nan, t.dtype), template)
+        def one(i, carry):
+            s, buf = carry
+            s, terms = step(problem, s)
+            buf = jax.tree.map(lambda b, v: jax.lax.dynamic_update_index_in_dim(b, v, i, 0), buf, terms)
+            return s, buf
 
-        def body(s, i):
-            return jax.lax.cond(i < n_active, lambda s_: algo.step(problem, config, s_), skip, s)
+        if unroll < 2:
+            return jax.lax.fori_loop(0, count, one, (state, buffer))
 
-        return jax.lax.scan(body, state, jnp.arange(n_steps))
+        def pair(j, carry):
+            return one(2 * j + 1, one(2 * j, carry))
+
+        carry = jax.lax.fori_loop(0, count // 2, pair, (state, buffer))
+        return jax.lax.cond(count % 2 == 1, lambda c: one(count - 1, c), lambda c: c, carry)
 
     return run
 
 
 def _signature(tree) -> tuple:
     leaves, treedef = jax.tree.flatten(tree)
-    return treedef, tuple((tuple(x.shape), str(x.dtype)) for x in leaves)
+    return treedef, tuple((tuple(x.shape), str(x.dtype), _sharding_key(x)) for x in leaves)
 
 
-def _compiled_chunk(algo, config, n_steps, problem, state):
-    """The compiled chunk for this method, config and shape (compiled on first use, then cached)."""
-    key = (algo, config, n_steps, _signature((problem, state)))
+def _sharding_key(x) -> str:
+    sharding = getattr(x, "sharding", None)
+    if sharding is None or len(getattr(sharding, "device_set", ())) < 2:
+        return ""
+    return repr(sharding)
+
+
+def _compiled_chunk(algo, config, n_steps, problem, state, batched=False):
+    """The compiled chunk for this method, config and shape (compiled on first use, then cached).
+
+    The state is donated: the loop updates it in place instead of holding two copies.
+    """
+    key = (algo, config, n_steps, batched, _signature((problem, state)))
     fn = _COMPILED.get(key)
     compile_s = 0.0
     if fn is None:
         t0 = time.perf_counter()
-        fn = jax.jit(_chunk_fn(algo, config, n_steps)).lower(problem, state, jnp.int32(0)).compile()
+        jitted = jax.jit(_chunk_fn(algo, config, n_steps, batched), donate_argnums=(1,))
+        fn = jitted.lower(problem, state, jnp.int32(0)).compile()
         compile_s = time.perf_counter() - t0
         if len(_COMPILED) > 64:
             _COMPILED.pop(next(iter(_COMPILED)))
@@ -251,37 +292,49 @@ def _compiled_chunk(algo, config, n_steps, problem, state):
 _INITS: dict = {}
 
 
-def _init(algo, config, problem, key, spec):
-    fn = _INITS.get((algo, config))
+def _init(algo, config, problem, key, spec, batched=False):
+    cache_key = (algo, config, batched)
+    fn = _INITS.get(cache_key)
     if fn is None:
-        fn = _INITS[(algo, config)] = jax.jit(lambda p, k, s: algo.init(p, config, k, s))
+        init = lambda p, k, s: algo.init(p, config, k, s)  # noqa: E731
+        if batched:
+            init = jax.vmap(init, in_axes=(0, None, 0))
+        fn = _INITS[cache_key] = jax.jit(init)
     return fn(problem, key, spec)
 
 
-def _evaluate_fn(algo: Algorithm, config: MelConfig):
-    def evaluate(problem: Problem, state):
-        spec = algo.spectrogram(problem, config, state)
-        consistent = stft(istft(spec, config), config)
-        sc = spectral_convergence(mel_from_magnitude(magnitude(consistent), config), problem.mel)
-        return spec, sc
+def _evaluate_fn(algo: Algorithm, config: MelConfig, batched: bool):
+    """``(problem, state) -> (time-major STFT estimate, Mel SC of its output audio)``.
 
-    return evaluate
+    Time-major throughout (the layout of the fast projection); the estimate is transposed back to
+    ``(..., F, frames)`` only when a stage ends or the result is returned.
+    """
+    fb_t = np.ascontiguousarray(mel_filterbank(config).T)
+
+    def evaluate(problem: Problem, state):
+        spec_tm = jnp.swapaxes(algo.spectrogram(problem, config, state), -1, -2)
+        consistent = project_consistent_tm(spec_tm, config, layout=problem.layout)
+        mag = magnitude(consistent, config.power)
+        sc = spectral_convergence(mag @ fb_t, jnp.swapaxes(problem.mel, -1, -2))
+        return spec_tm, sc
+
+    return jax.vmap(evaluate) if batched else evaluate
 
 
 _EVALUATORS: dict = {}
 
 
-def _evaluate(algo, config, problem, state):
-    key = (algo, config)
+def _evaluate(algo, config, problem, state, batched=False):
+    key = (algo, config, batched)
     fn = _EVALUATORS.get(key)
     if fn is None:
-        fn = _EVALUATORS[key] = jax.jit(_evaluate_fn(algo, config))
+        fn = _EVALUATORS[key] = jax.jit(_evaluate_fn(algo, config, batched))
     return fn(problem, state)
 
 
 def _auto_chunk(problem: Problem) -> int:
     elements = int(np.prod(problem.magnitude.shape))
-    return int(min(100, max(10, 5e7 // max(elements, 1))))
+    return int(min(100, max(10, 1e8 // max(elements, 1))))
 
 
 # ----------------------------------------------------------------------------------------- the loop
@@ -300,15 +353,22 @@ def reconstruct(
     callback: Callable[[Progress], Any] | None = None,
     progress: bool = True,
     chunk_size: int | None = None,
+    batch_size: int | None = None,
+    max_buckets: int = 4,
+    bucket_frames: int | None = None,
     **options: Any,
-) -> Reconstruction:
+):
     """Reconstruct audio from a Mel spectrogram.
 
     Parameters
     ----------
-    mel : array, shape (..., n_mels, frames)
+    mel : array, shape (..., n_mels, frames), or a list of (n_mels, frames_i) arrays
         The Mel spectrogram in ``config``'s power and compression (leading dims: a batch of equal-length
-        mels).
+        mels). A list (or tuple) of mels of different lengths is inverted as a padded batch: the mels
+        are grouped into at most ``max_buckets`` length buckets, each bucket is padded to one length
+        and run in batches of up to ``batch_size`` (one compilation per bucket); padding never reaches
+        an item's losses or output, so each item comes out as it would alone (same seed), up to
+        floating-point rounding. A list of :class:`Reconstruction` is then returned, in input order.
     config : MelConfig or preset name
         The settings the mel was made with (default ``"hifigan"``).
     method : str, Algorithm or list of (algorithm, n_iter)
@@ -337,13 +397,27 @@ def reconstruct(
     chunk_size : int, optional
         Steps per jitted chunk (default: 10-100 depending on size). Ctrl-C and callbacks act between
         chunks.
+    batch_size : int, optional
+        With a list of mels: most items per padded batch (default: 4 on a CPU, where larger batches
+        only add cache misses, 32 on accelerators).
+    max_buckets : int
+        With a list of mels: most distinct padded lengths (default 4).
+    bucket_frames : int, optional
+        With a list of mels: pad every batch to this many frames (at least the longest mel) instead of
+        choosing bucket lengths, e.g. to reuse one compilation over many calls.
+
+    With a list of mels and several local JAX devices (``jax.local_devices()``), every padded batch is
+    split along its batch axis over the devices (batches are filled up to a multiple of the device
+    count).
     **options
         Hyper-parameters passed to the stages that have them: ``alpha``, ``beta``, ``gamma``,
         ``learning_rate``, ``optimizer``, ``consistency_weight``, ``mel_weight``, ``mel_loss``, ...
 
     Returns
     -------
-    Reconstruction
+    Reconstruction, or a list of them for a list of mels (each with its own audio, spectrogram,
+    history and ``mel_sc``; ``seconds`` and ``compile_seconds`` are those of the whole padded batch it
+    ran in, and ``settings["batch"]`` gives that batch's size and padded frame count).
 
     Examples
     --------
@@ -357,7 +431,30 @@ def reconstruct(
     (7936,)
     """
     cfg = get_config(config)
-    mel_np = check_mel(mel, cfg)
+    # A list of arrays is a batch of mels; nested Python lists are one mel (as NumPy reads them).
+    is_list = isinstance(mel, (list, tuple)) and any(hasattr(m, "ndim") for m in mel)
+    if isinstance(mel, (list, tuple)) and not mel:
+        raise ParameterError("mel is an empty list; give a (n_mels, frames) array or a list of them.")
+    if is_list:
+        if not mel:
+            raise ParameterError("mel is an empty list; give at least one (n_mels, frames) array.")
+        mels = [check_mel(m, cfg, name=f"mel[{i}]") for i, m in enumerate(mel)]
+        for i, m in enumerate(mels):
+            if m.ndim != 2:
+                raise ParameterError(f"mel[{i}] has shape {m.shape}; list items must be (n_mels, frames) arrays.")
+        if length is not None:
+            raise ParameterError("length is not supported with a list of mels (each item keeps its own length).")
+        batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size,
+                                                                                      minimum=1)
+        max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
+        if bucket_frames is not None:
+            bucket_frames = check_iterations("bucket_frames", bucket_frames, minimum=1)
+            longest = max(m.shape[-1] for m in mels)
+            if bucket_frames < longest:
+                raise ParameterError(f"bucket_frames={bucket_frames} is shorter than the longest mel ({longest} "
+                                     f"frames); pass at least {longest} or None.")
+    else:
+        mel_np = check_mel(mel, cfg)
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     if init_magnitude not in ("nnls", "pinv"):
         raise ParameterError(f"init_magnitude={init_magnitude!r} must be 'nnls' or 'pinv'.")
@@ -370,7 +467,20 @@ def reconstruct(
     if chunk_size is not None:
         chunk_size = check_iterations("chunk_size", chunk_size, minimum=1)
     method_name = method if isinstance(method, str) else "+".join(a.name for a, _ in stages)
+    settings = {
+        "method": method_name,
+        "stages": [dict(algo.describe(), n_iter=n) for algo, n in stages],
+        "seed": int(seed),
+        "init_magnitude": init_magnitude,
+        "config": cfg.to_dict(),
+    }
+    if init is not None and is_list:
+        raise ParameterError("init is not supported with a list of mels; invert such items one by one.")
     init_arr = None if init is None else _check_init(init, mel_np.shape, cfg)
+    run = functools.partial(_run, cfg=cfg, stages=stages, seed=int(seed), init_magnitude=init_magnitude,
+                            callback=callback, progress=progress, chunk_size=chunk_size, method_name=method_name)
+    if is_list:
+        return _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames)
 
     mel_lin = decompress(jnp.asarray(mel_np), cfg)
     problem = Problem(mel=mel_lin, magnitude=mel_to_linear(mel_lin, cfg, method=init_magnitude, compressed=False))
@@ -378,7 +488,151 @@ def reconstruct(
     if init_arr is not None:  # phases get the estimated magnitude; a complex STFT is used as it is
         spec = (jnp.asarray(init_arr, jnp.complex64) if np.iscomplexobj(init_arr)
                 else problem.magnitude * jnp.exp(1j * jnp.asarray(init_arr, jnp.float32)))
+    out = run(problem, batched=False, init_spec=spec)
+    out_len = cfg.n_samples(mel_np.shape[-1]) if length is None else length
+    audio = np.asarray(jax.device_get(istft(out.best_spec, cfg, length=out_len)), np.float32)
+    if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
+        raise FloatingPointError("reconstruction produced non-finite audio")
     batch_shape = mel_np.shape[:-2]
+    return Reconstruction(
+        audio=audio,
+        sample_rate=cfg.sample_rate,
+        config=cfg,
+        method=method_name,
+        history=_assemble(out.history, out.spans, batch_shape),
+        evaluations={k: np.asarray(v) for k, v in out.evaluations.items()},
+        stages=out.spans,
+        mel_sc=out.best_sc if batch_shape else np.float32(out.best_sc),
+        best_iteration=int(out.best_iter),
+        interrupted=out.stop_reason == "interrupted",
+        stop_reason=out.stop_reason,
+        seconds=out.run_s,
+        compile_seconds=out.compile_s,
+        settings=dict(settings, chunk_size=out.chunk),
+        spectrogram=np.asarray(out.best_spec),
+    )
+
+
+def default_batch_size() -> int:
+    """Items per padded batch by default: 4 on a CPU (measured: larger batches run slower there, the
+    per-item work already fills the cores and caches), 32 on accelerators."""
+    return 4 if jax.default_backend() == "cpu" else 32
+
+
+def plan_buckets(n_frames: Sequence[int], *, batch_size: int = 32, max_buckets: int = 4, multiple: int = 1,
+                 bucket_frames: int | None = None) -> list[tuple[int, list[int]]]:
+    """Group items by length: ``[(padded_frames, [item indices]), ...]``, one entry per padded batch.
+
+    Items are sorted by length and cut into at most ``max_buckets`` groups of about equal count; a
+    group's padded length is its longest item rounded up to a multiple of 8 frames. A group larger than
+    ``batch_size`` is split into equal-size batches (so every batch of a bucket has the same shape and
+    reuses one compilation; the last batch is filled up with repeats of its items, dropped afterwards).
+    Batch sizes are rounded up to a multiple of ``multiple`` (the device count). With ``bucket_frames``
+    every batch is padded to that length (one bucket).
+    """
+    if len(n_frames) == 0:
+        return []
+    order = sorted(range(len(n_frames)), key=lambda i: n_frames[i])
+    n_groups = 1 if bucket_frames is not None else min(max_buckets, len(order))
+    bounds = [round(k * len(order) / n_groups) for k in range(n_groups + 1)]
+    plan = []
+    for g in range(n_groups):
+        members = order[bounds[g]:bounds[g + 1]]
+        if not members:
+            continue
+        padded = bucket_frames or -(-max(n_frames[i] for i in members) // 8) * 8
+        n_batches = -(-len(members) // batch_size)
+        per_batch = -(-len(members) // n_batches)
+        size = -(-per_batch // multiple) * multiple
+        for k in range(n_batches):
+            plan.append((padded, members[k * per_batch:(k + 1) * per_batch], size))
+    return [(padded, idx) if len(idx) == size else (padded, idx + [idx[j % len(idx)] for j in range(size - len(idx))])
+            for padded, idx, size in plan]
+
+
+def _batch_sharding():
+    """Split the leading (batch) axis over all local devices, or None with one device."""
+    devices = jax.local_devices()
+    if len(devices) < 2:
+        return None, 1
+    mesh = jax.sharding.Mesh(np.array(devices), ("batch",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch")), len(devices)
+
+
+def _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames=None):
+    from .transforms import batch_layout
+
+    frames = [m.shape[-1] for m in mels]
+    sharding, n_devices = _batch_sharding()
+    plan = plan_buckets(frames, batch_size=batch_size, max_buckets=max_buckets, multiple=n_devices,
+                        bucket_frames=bucket_frames)
+    results: list[Reconstruction | None] = [None] * len(mels)
+    for padded, members in plan:
+        mel_lin = np.zeros((len(members), cfg.n_mels, padded), np.float32)
+        for row, i in enumerate(members):  # pad the *linear* mel with zeros (no energy in padding frames)
+            mel_lin[row, :, :frames[i]] = np.asarray(decompress(jnp.asarray(mels[i]), cfg))
+        mel_lin = jnp.asarray(mel_lin)
+        layout = batch_layout(cfg, [frames[i] for i in members], padded)
+        mag = mel_to_linear(mel_lin, cfg, method=settings["init_magnitude"], compressed=False)
+        problem = Problem(mel=mel_lin, magnitude=mag, layout=layout)
+        if sharding is not None:
+            problem = jax.device_put(problem, sharding)
+        out = run(problem, batched=True)
+        padded_audio = np.asarray(jax.device_get(istft(out.best_spec, cfg, layout=layout)), np.float32)
+        history = _assemble(out.history, out.spans, (len(members),))
+        batch_info = {"size": len(members), "padded_frames": int(padded), "devices": n_devices}
+        for row, i in enumerate(members):
+            if results[i] is not None:  # a repeat that filled up the batch
+                continue
+            audio = padded_audio[row, : cfg.n_samples(frames[i])]
+            if not np.isfinite(audio).all():
+                raise FloatingPointError("reconstruction produced non-finite audio")
+            results[i] = Reconstruction(
+                audio=audio,
+                sample_rate=cfg.sample_rate,
+                config=cfg,
+                method=method_name,
+                history={k: (v[:, row] if v.ndim == 2 else v) for k, v in history.items()},
+                evaluations={k: (np.asarray(v)[:, row] if np.asarray(v).ndim == 2 else np.asarray(v))
+                             for k, v in out.evaluations.items()},
+                stages=out.spans,
+                mel_sc=np.float32(out.best_sc[row]),
+                best_iteration=int(out.best_iter),
+                interrupted=out.stop_reason == "interrupted",
+                stop_reason=out.stop_reason,
+                seconds=out.run_s,
+                compile_seconds=out.compile_s,
+                settings=dict(settings, chunk_size=out.chunk, batch=batch_info),
+                spectrogram=np.asarray(out.best_spec[row, :, : frames[i]]),
+            )
+        if out.stop_reason in ("interrupted", "callback"):
+            break
+    done = [r for r in results if r is not None]
+    if len(done) < len(results):  # stopped early: the unfinished items are not returned
+        warnings.warn(f"stopped after {len(done)} of {len(results)} items; returning those.", RuntimeWarning,
+                      stacklevel=3)
+        return done
+    return results
+
+
+@dataclass
+class _RunOutput:
+    best_spec: Any
+    best_sc: np.ndarray
+    best_iter: int
+    history: dict
+    evaluations: dict
+    spans: list
+    stop_reason: str | None
+    run_s: float
+    compile_s: float
+    chunk: int
+
+
+def _run(problem: Problem, *, batched: bool, cfg, stages, seed, init_magnitude, callback, progress, chunk_size,
+         method_name, init_spec=None) -> _RunOutput:
+    """Run the stages on one problem (or one padded batch); keep the best estimate by output Mel SC."""
+    batch_shape = problem.mel.shape[:-2]
     chunk = chunk_size or _auto_chunk(problem)
     total = sum(n for _, n in stages)
     key = jax.random.key(int(seed))
@@ -393,6 +647,7 @@ def reconstruct(
     stop_reason = None
     compile_s = 0.0
     run_s = 0.0
+    spec_tm = None if init_spec is None else jnp.swapaxes(init_spec, -1, -2)  # time-major estimates
 
     bar = None
     if progress:
@@ -417,11 +672,12 @@ def reconstruct(
     try:
         for index, (algo, n_steps) in enumerate(stages):
             key, sub = jax.random.split(key)
-            state = _init(algo, cfg, problem, sub, spec)
+            spec = None if spec_tm is None else jnp.swapaxes(spec_tm, -1, -2)
+            state = _init(algo, cfg, problem, sub, spec, batched)
             start = done
             stage_spans.append((algo.name, start, start))
             if index == 0:  # the starting point counts as a candidate
-                spec0, sc0 = _evaluate(algo, cfg, problem, state)
+                spec0, sc0 = _evaluate(algo, cfg, problem, state, batched)
                 keep_best(spec0, sc0, 0)
                 evaluations["iteration"].append(0)
                 evaluations["time"].append(0.0)
@@ -429,11 +685,12 @@ def reconstruct(
             remaining = n_steps
             while remaining > 0:
                 n_active = min(chunk, remaining)
-                fn, c_s = _compiled_chunk(algo, cfg, chunk, problem, state)
+                fn, c_s = _compiled_chunk(algo, cfg, chunk, problem, state, batched)
                 compile_s += c_s
                 t0 = time.perf_counter()
                 new_state, terms = fn(problem, state, jnp.int32(n_active))
-                spec_now, sc_now = _evaluate(algo, cfg, problem, new_state)
+                state = None  # donated to the chunk
+                spec_now, sc_now = _evaluate(algo, cfg, problem, new_state, batched)
                 terms = jax.device_get(terms)
                 sc_host = np.asarray(sc_now)
                 dt = time.perf_counter() - t0
@@ -450,11 +707,11 @@ def reconstruct(
                         f"the loss of stage {algo.name!r} became non-finite at iteration {done}; stopping and "
                         f"returning the best finite estimate (iteration {best_iter}). Lower the learning rate.",
                         RuntimeWarning,
-                        stacklevel=2,
+                        stacklevel=3,
                     )
                     break
                 state = new_state
-                spec = spec_now
+                spec_tm = spec_now
                 done += n_active
                 remaining -= n_active
                 stage_spans[-1] = (algo.name, start, done)
@@ -489,35 +746,9 @@ def reconstruct(
             "every estimate of this run was non-finite (not even the starting point could be measured); "
             "check the mel's scale and lower the learning rate."
         )
-    out_len = cfg.n_samples(mel_np.shape[-1]) if length is None else length
-    audio = np.asarray(jax.device_get(istft(best_spec, cfg, length=out_len)), np.float32)
-    if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
-        raise FloatingPointError("reconstruction produced non-finite audio")
-    settings = {
-        "method": method_name,
-        "stages": [dict(algo.describe(), n_iter=n) for algo, n in stages],
-        "seed": int(seed),
-        "init_magnitude": init_magnitude,
-        "chunk_size": chunk,
-        "config": cfg.to_dict(),
-    }
-    return Reconstruction(
-        audio=audio,
-        sample_rate=cfg.sample_rate,
-        config=cfg,
-        method=method_name,
-        history=_assemble(history, stage_spans, batch_shape),
-        evaluations={k: np.asarray(v) for k, v in evaluations.items()},
-        stages=stage_spans,
-        mel_sc=best_sc if batch_shape else np.float32(best_sc),
-        best_iteration=int(best_iter),
-        interrupted=stop_reason == "interrupted",
-        stop_reason=stop_reason,
-        seconds=run_s,
-        compile_seconds=compile_s,
-        settings=settings,
-        spectrogram=np.asarray(best_spec),
-    )
+    return _RunOutput(best_spec=jnp.swapaxes(best_spec, -1, -2), best_sc=best_sc, best_iter=best_iter, history=history,
+                      evaluations=evaluations, spans=stage_spans, stop_reason=stop_reason, run_s=run_s,
+                      compile_s=compile_s, chunk=chunk)
 
 
 def _check_init(init, mel_shape: tuple, cfg: MelConfig) -> np.ndarray:

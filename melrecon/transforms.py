@@ -13,6 +13,7 @@ index gathers or scatters.  Other hops fall back to an index gather and a scatte
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +25,8 @@ from .validation import check_audio, check_iterations, check_mel, check_spectrog
 
 __all__ = [
     "window",
+    "Layout",
+    "batch_layout",
     "stft",
     "istft",
     "magnitude",
@@ -73,15 +76,27 @@ def _inverse_envelope(config: MelConfig, n_frames: int) -> np.ndarray:
     return inv
 
 
-def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int) -> jax.Array:
-    """(..., L) -> (..., n_frames, n_fft), frame t = x[t*hop : t*hop + n_fft]."""
+def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int, win=None) -> jax.Array:
+    """(..., L) -> (..., n_frames, n_fft), frame t = x[t*hop : t*hop + n_fft] (times ``win`` if given).
+
+    With ``hop | n_fft`` the frames are a sum of zero-padded shifted hop blocks, which XLA fuses (with
+    the window) into one pass; a concatenate would be materialised first.
+    """
     if n_fft % hop == 0:
         r = n_fft // hop
-        blocks = x[..., : (n_frames + r - 1) * hop]
-        blocks = blocks.reshape(*x.shape[:-1], n_frames + r - 1, hop)
-        return jnp.concatenate([blocks[..., k:k + n_frames, :] for k in range(r)], axis=-1)
+        lead = x.shape[:-1]
+        blocks = x[..., : (n_frames + r - 1) * hop].reshape(*lead, n_frames + r - 1, hop)
+        nd = len(lead)
+        out = None
+        for k in range(r):
+            piece = jnp.pad(blocks[..., k:k + n_frames, None, :], [(0, 0)] * nd + [(0, 0), (k, r - 1 - k), (0, 0)])
+            out = piece if out is None else out + piece
+        if win is not None:
+            out = out * np.asarray(win).reshape(r, hop)
+        return out.reshape(*lead, n_frames, n_fft)
     idx = np.arange(n_frames)[:, None] * hop + np.arange(n_fft)[None, :]
-    return x[..., idx]
+    out = x[..., idx]
+    return out if win is None else out * win
 
 
 def _overlap_add(frames: jax.Array, hop: int) -> jax.Array:
@@ -106,7 +121,178 @@ def _as_config(config) -> MelConfig:
     return get_config(config)
 
 
-def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None) -> jax.Array:
+class Layout(NamedTuple):
+    """Where each item of a padded batch is valid (a pytree of arrays; see :func:`batch_layout`).
+
+    Items of different lengths share one padded shape (``T`` frames, ``n = config.n_samples(T)``
+    samples); these arrays make the STFT / iSTFT of every item behave exactly as for the item alone.
+
+    Attributes
+    ----------
+    src : int32 (..., L) or (..., 0)
+        For each position of the padded analysis signal (``L = (T - 1) * hop + n_fft``), the sample of
+        the item's signal it copies (the config's reflect / constant padding at the item's own end).
+        Empty when no item is shorter than the padding: positions then map to themselves and only the
+        ``pad`` samples at each end are rewritten (no gather over the whole signal).
+    pad_gain : float32 (..., L)
+        1 where that position carries signal, 0 in constant padding and beyond the item (without
+        ``src``: 1 on the item's own samples only, the reflected ends are written afterwards).
+    env_gain : float32 (..., L)
+        ``pad_gain`` times the item's own inverse window envelope at ``src`` (used after overlap-add).
+    frame_mask : float32 (..., T, 1)
+        1 for the item's frames, 0 for padding frames.
+    n_samples : int32 (...)
+        Each item's signal length.
+    """
+
+    src: jax.Array
+    pad_gain: jax.Array
+    env_gain: jax.Array
+    frame_mask: jax.Array
+    n_samples: jax.Array
+
+
+def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index map and validity of ``pad(signal[:n])`` (config's padding), extended with zeros to ``total``."""
+    pad = config.pad
+    k = np.arange(total) - pad
+    if config.pad_mode == "reflect" and pad:
+        period = 2 * (n - 1) if n > 1 else 1
+        m = np.mod(k, period)
+        src = np.where(m < n, m, period - m)
+        valid = (np.arange(total) < n + 2 * pad).astype(np.float32)
+    else:
+        src = np.clip(k, 0, n - 1)
+        valid = ((k >= 0) & (k < n)).astype(np.float32)
+    return src.astype(np.int32), valid
+
+
+def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layout:
+    """The :class:`Layout` of items with ``n_frames`` (a sequence) frames padded to ``padded_frames``."""
+    cfg = _as_config(config)
+    total = (padded_frames - 1) * cfg.hop_length + cfg.n_fft
+    lengths = [cfg.n_samples(int(t)) for t in n_frames]
+    gather = cfg.pad_mode == "reflect" and cfg.pad > 0 and min(lengths) <= cfg.pad
+    srcs, pads, envs, masks = [], [], [], []
+    for t, n in zip(n_frames, lengths):
+        t = int(t)
+        if not 1 <= t <= padded_frames:
+            raise ParameterError(f"an item of {t} frames does not fit a batch of {padded_frames} frames.")
+        inv_env = np.zeros(total, np.float32)
+        inv_env[: (t - 1) * cfg.hop_length + cfg.n_fft] = _inverse_envelope(cfg, t)
+        if gather:
+            src, valid = _pad_source(cfg, n, total)
+            envs.append(valid * inv_env[np.clip(src + cfg.pad, 0, total - 1)])
+        else:  # identity map; reflected ends are written by _reflect_ends
+            src = np.zeros(0, np.int32)
+            valid = np.zeros(total, np.float32)
+            valid[cfg.pad:cfg.pad + n] = 1.0
+            envs.append(valid * inv_env)
+        srcs.append(src)
+        pads.append(valid)
+        masks.append((np.arange(padded_frames) < t).astype(np.float32)[:, None])
+    arrays = (np.stack(a) for a in (srcs, pads, envs, masks, np.asarray(lengths, np.int32)))
+    return Layout(*(jnp.asarray(a) for a in arrays))
+
+
+def _reflect_ends(padded: jax.Array, cfg: MelConfig, n_samples: jax.Array) -> jax.Array:
+    """Write the reflect padding of items whose samples sit at ``[pad, pad + n)`` of ``padded``."""
+    pad = cfg.pad
+    if cfg.pad_mode != "reflect" or not pad:
+        return padded
+
+    def one(row, n):
+        row = row.at[:pad].set(jnp.flip(row[pad + 1:2 * pad + 1]))
+        right = jnp.flip(jax.lax.dynamic_slice(row, (n - 1,), (pad,)))
+        return jax.lax.dynamic_update_slice(row, right, (pad + n,))
+
+    if n_samples.ndim == 0:
+        return one(padded, n_samples)
+    flat = jax.vmap(one)(padded.reshape(-1, padded.shape[-1]), n_samples.reshape(-1))
+    return flat.reshape(padded.shape)
+
+
+def _padded_signal(audio: jax.Array, cfg: MelConfig, layout: Layout) -> jax.Array:
+    """Each item's samples ``audio[..., :n_i]`` padded as the config pads (zeros beyond)."""
+    if layout.src.shape[-1]:
+        return jnp.take_along_axis(audio, layout.src, axis=-1) * layout.pad_gain
+    widths = [(0, 0)] * (audio.ndim - 1) + [(cfg.pad, cfg.pad)]
+    return _reflect_ends(jnp.pad(audio, widths) * layout.pad_gain, cfg, layout.n_samples)
+
+
+def _analyse_tm(padded: jax.Array, cfg: MelConfig, n_frames: int, mask=None) -> jax.Array:
+    """rfft of the windowed frames of an already padded signal -> (..., T, F)."""
+    spec = jnp.fft.rfft(_frames(padded, cfg.n_fft, cfg.hop_length, n_frames, window(cfg)), axis=-1)
+    return spec if mask is None else spec * mask
+
+
+def _stft_tm(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+    """STFT in time-major layout ``(..., frames, n_fft // 2 + 1)`` (the internal fast path)."""
+    if layout is not None:
+        n_frames = layout.frame_mask.shape[-2]
+        return _analyse_tm(_padded_signal(audio, cfg, layout), cfg, n_frames, layout.frame_mask)
+    n_frames = cfg.n_frames(audio.shape[-1])
+    if cfg.pad:
+        widths = [(0, 0)] * (audio.ndim - 1) + [(cfg.pad, cfg.pad)]
+        audio = jnp.pad(audio, widths, mode=cfg.pad_mode)
+    return _analyse_tm(audio, cfg, n_frames)
+
+
+def _overlap_add_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+    """Windowed overlap-add of the inverse FFTs, ``(..., T, F) -> (..., (T - 1) * hop + n_fft)``."""
+    if layout is not None:
+        spec_tm = spec_tm * layout.frame_mask
+    frames = jnp.fft.irfft(spec_tm, n=cfg.n_fft, axis=-1) * window(cfg)
+    return _overlap_add(frames, cfg.hop_length)
+
+
+def _istft_tm(spec_tm: jax.Array, cfg: MelConfig, length: int | None = None) -> jax.Array:
+    """Inverse of :func:`_stft_tm` (no layout): ``(..., T, F) -> (..., length)``."""
+    n_frames = spec_tm.shape[-2]
+    y = _overlap_add_tm(spec_tm, cfg) * _inverse_envelope(cfg, n_frames)
+    out_len = cfg.n_samples(n_frames) if length is None else int(length)
+    y = y[..., cfg.pad:cfg.pad + out_len]
+    if y.shape[-1] < out_len:
+        y = jnp.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, out_len - y.shape[-1])])
+    return y
+
+
+def _istft_padded_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout) -> jax.Array:
+    """Each item's iSTFT, re-padded for analysis: ``(..., T, F) -> (..., (T - 1) * hop + n_fft)``.
+
+    Item ``i``'s signal (alone: ``istft`` of its own frames) is ``out[..., pad:pad + n_i]``.
+    """
+    n_frames = spec_tm.shape[-2]
+    y = _overlap_add_tm(spec_tm, cfg, layout)
+    if not layout.src.shape[-1]:  # positions map to themselves: scale, then rewrite the reflected ends
+        return _reflect_ends(y * layout.env_gain, cfg, layout.n_samples)
+    y = y[..., cfg.pad:cfg.pad + cfg.n_samples(n_frames)]
+    return jnp.take_along_axis(y, layout.src, axis=-1) * layout.env_gain
+
+
+def _project_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+    """``STFT(iSTFT(.))`` in time-major layout, with the config's padding (per item under a layout)."""
+    n_frames = spec_tm.shape[-2]
+    if layout is not None:
+        padded = _istft_padded_tm(spec_tm, cfg, layout)
+        return _analyse_tm(padded, cfg, n_frames, layout.frame_mask)
+    if cfg.pad_mode == "reflect" and cfg.n_samples(n_frames) <= cfg.pad:  # reflections of reflections
+        return _stft_tm(_istft_tm(spec_tm, cfg), cfg)
+    # iSTFT, trim and re-pad in place: only the ``pad`` samples at each end change (no full copies).
+    y = _overlap_add_tm(spec_tm, cfg) * _inverse_envelope(cfg, n_frames)
+    pad, total = cfg.pad, y.shape[-1]
+    if pad:
+        if cfg.pad_mode == "reflect":
+            left = jnp.flip(y[..., pad + 1:2 * pad + 1], -1)
+            right = jnp.flip(y[..., total - 2 * pad - 1:total - pad - 1], -1)
+        else:
+            left = right = jnp.zeros((*y.shape[:-1], pad), y.dtype)
+        y = y.at[..., :pad].set(left).at[..., total - pad:].set(right)
+    return _analyse_tm(y, cfg, n_frames)
+
+
+def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None,
+         layout: Layout | None = None) -> jax.Array:
     """Short-time Fourier transform.
 
     Parameters
@@ -117,6 +303,9 @@ def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None =
     config : MelConfig or preset name
     sample_rate : int, optional
         The signal's rate; a value other than ``config.sample_rate`` raises (resample first).
+    layout : Layout, optional
+        For a padded batch of items of different lengths (:func:`batch_layout`): each item is analysed
+        as if alone and its padding frames are zero.
 
     Returns
     -------
@@ -133,16 +322,13 @@ def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None =
     audio = jnp.asarray(check_audio(audio, cfg, sample_rate=sample_rate))
     if not jnp.issubdtype(audio.dtype, jnp.floating):
         audio = audio.astype(jnp.float32)
-    n_frames = cfg.n_frames(audio.shape[-1])
-    if cfg.pad:
-        widths = [(0, 0)] * (audio.ndim - 1) + [(cfg.pad, cfg.pad)]
-        audio = jnp.pad(audio, widths, mode=cfg.pad_mode)
-    frames = _frames(audio, cfg.n_fft, cfg.hop_length, n_frames) * window(cfg)
-    spec = jnp.fft.rfft(frames, axis=-1)
-    return jnp.swapaxes(spec, -1, -2)
+    if layout is None:
+        cfg.n_frames(audio.shape[-1])  # validates the length eagerly
+    return jnp.swapaxes(_stft_tm(audio, cfg, layout), -1, -2)
 
 
-def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None) -> jax.Array:
+def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None,
+          layout: Layout | None = None) -> jax.Array:
     """Inverse STFT by weighted overlap-add (the least-squares inverse of :func:`stft`).
 
     Parameters
@@ -151,6 +337,9 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
     config : MelConfig or preset name
     length : int, optional
         Output length; default ``config.n_samples(n_frames)``. Shorter trims, longer zero-pads.
+    layout : Layout, optional
+        For a padded batch (:func:`batch_layout`): item ``i``'s samples ``[:config.n_samples(T_i)]``
+        equal its inverse STFT alone (the rest is unspecified); ``length`` must then be None.
 
     Returns
     -------
@@ -160,14 +349,18 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
     spec = jnp.asarray(check_spectrogram(spec, cfg))
     if length is not None:
         length = check_iterations("length", length, minimum=1)
-    n_frames = spec.shape[-1]
-    frames = jnp.fft.irfft(jnp.swapaxes(spec, -1, -2), n=cfg.n_fft, axis=-1) * window(cfg)
-    y = _overlap_add(frames, cfg.hop_length) * _inverse_envelope(cfg, n_frames)
-    out_len = cfg.n_samples(n_frames) if length is None else int(length)
-    y = y[..., cfg.pad:cfg.pad + out_len]
-    if y.shape[-1] < out_len:
-        y = jnp.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, out_len - y.shape[-1])])
-    return y
+    spec_tm = jnp.swapaxes(spec, -1, -2)
+    if layout is not None:
+        if length is not None:
+            raise ParameterError("length must be None with a layout (each item keeps its own length).")
+        padded = _istft_padded_tm(spec_tm, cfg, layout)
+        return padded[..., cfg.pad:cfg.pad + cfg.n_samples(spec.shape[-1])]
+    return _istft_tm(spec_tm, cfg, length)
+
+
+def project_consistent_tm(spec_tm: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
+    """``STFT(iSTFT(spec))`` for a time-major spectrogram ``(..., frames, n_fft // 2 + 1)``."""
+    return _project_tm(spec_tm, _as_config(config), layout)
 
 
 def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
@@ -232,15 +425,62 @@ def _lipschitz(config: MelConfig) -> float:
     return float(np.linalg.norm(fb, 2) ** 2)
 
 
+@functools.lru_cache(maxsize=64)
+def _banded_filterbank(config: MelConfig, n_groups: int = 8):
+    """The filterbank cut into blocks of contiguous bins: ``[(k0, k1, b0, b1, fb[b0:b1, k0:k1]), ...]``.
+
+    Triangular filters are local: a block of bins meets a short range of bands, so ``fb @ S`` and
+    ``fb.T @ R`` are sums / concatenations of small dense products with ~7x fewer operations than the
+    full ones (these dominate the NNLS magnitude estimate of long clips).
+    """
+    fb = mel_filterbank(config)
+    edges = np.linspace(0, fb.shape[1], min(n_groups, fb.shape[1]) + 1).astype(int)
+    blocks = []
+    for k0, k1 in zip(edges[:-1], edges[1:]):
+        rows = np.nonzero(fb[:, k0:k1].any(axis=1))[0]
+        b0, b1 = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+        blocks.append((int(k0), int(k1), b0, b1, np.ascontiguousarray(fb[b0:b1, k0:k1])))
+    return tuple(blocks)
+
+
+def _fb_forward(config: MelConfig, s: jax.Array) -> jax.Array:
+    """``mel_filterbank(config) @ s`` for ``s`` (..., F, T), by blocks."""
+    n_mels = config.n_mels
+    out = None
+    for k0, k1, b0, b1, w in _banded_filterbank(config):
+        if b1 == b0:
+            continue
+        part = jnp.pad(w @ s[..., k0:k1, :], [(0, 0)] * (s.ndim - 2) + [(b0, n_mels - b1), (0, 0)])
+        out = part if out is None else out + part
+    return jnp.zeros((*s.shape[:-2], n_mels, s.shape[-1]), s.dtype) if out is None else out
+
+
+def _fb_adjoint(config: MelConfig, r: jax.Array) -> jax.Array:
+    """``mel_filterbank(config).T @ r`` for ``r`` (..., n_mels, T), by blocks."""
+    parts = []
+    for k0, k1, b0, b1, w in _banded_filterbank(config):
+        if b1 == b0:
+            parts.append(jnp.zeros((*r.shape[:-2], k1 - k0, r.shape[-1]), r.dtype))
+        else:
+            parts.append(w.T @ r[..., b0:b1, :])
+    return jnp.concatenate(parts, axis=-2)
+
+
 @functools.partial(jax.jit, static_argnames=("config", "n_iter"))
 def _nnls(mel_lin: jax.Array, config: MelConfig, n_iter: int) -> jax.Array:
-    fb = jnp.asarray(mel_filterbank(config))
     step = 1.0 / _lipschitz(config)
     x0 = jnp.maximum(jnp.asarray(mel_filterbank_pinv(config)) @ mel_lin, 0.0)
+    if int(np.prod(mel_lin.shape[:-2])) * mel_lin.shape[-1] >= 4096:  # long: banded products (compile more)
+        forward = functools.partial(_fb_forward, config)
+        adjoint = functools.partial(_fb_adjoint, config)
+    else:
+        fb = jnp.asarray(mel_filterbank(config))
+        forward = lambda s: fb @ s  # noqa: E731
+        adjoint = lambda r: fb.T @ r  # noqa: E731
 
     def body(_, carry):
         x, y, t = carry
-        grad = fb.T @ (fb @ y - mel_lin)
+        grad = adjoint(forward(y) - mel_lin)
         x_new = jnp.maximum(y - step * grad, 0.0)
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         y_new = x_new + ((t - 1.0) / t_new) * (x_new - x)

@@ -86,7 +86,7 @@ class ADMMGriffinLim(Algorithm):
 
     def step(self, problem: Problem, config: MelConfig, state: ADMMState):
         x = self._project(state.z - state.u, problem, config)
-        z = project_consistent(x + state.u, config)
+        z = project_consistent(x + state.u, config, layout=problem.layout)
         u = state.u + x - z
         terms = {"inconsistency": jnp.sqrt(sum_squares(x - z) / jnp.maximum(sum_squares(x), 1e-30))}
         return ADMMState(z=z, u=u), terms

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from ..config import MelConfig
 
-__all__ = ["Problem", "Algorithm", "initial_spectrogram", "phase_of", "apply_magnitude"]
+__all__ = ["Problem", "Algorithm", "initial_spectrogram", "random_phase", "valid_mean", "phase_of", "apply_magnitude"]
 
 
 class Problem(NamedTuple):
@@ -36,10 +36,22 @@ class Problem(NamedTuple):
         Target Mel spectrogram, linear (decompressed), in the config's power.
     magnitude : (..., n_fft // 2 + 1, frames)
         An estimate of the full STFT magnitude behind ``mel`` (e.g. non-negative least squares).
+    layout : melrecon.transforms.Layout or None
+        For items of different lengths padded into one batch: where each item is valid (its padding
+        frames are zero in ``mel`` and ``magnitude``, and never leak into its losses or output).
     """
 
     mel: jax.Array
     magnitude: jax.Array
+    layout: Any = None
+
+
+def valid_mean(x: jax.Array, problem: Problem) -> jax.Array:
+    """Mean of ``x`` (..., F, frames) over its last two axes, counting only the item's own frames."""
+    if problem.layout is None:
+        return jnp.mean(x, axis=(-2, -1), keepdims=True)
+    frames = jnp.sum(problem.layout.frame_mask, axis=(-2, -1))[..., None, None]
+    return jnp.sum(x, axis=(-2, -1), keepdims=True) / (x.shape[-2] * frames)
 
 
 def phase_of(spec: jax.Array) -> jax.Array:
@@ -60,8 +72,20 @@ def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None
     mag = problem.magnitude
     if init_phase == "zero":
         return mag.astype(jnp.complex64)
-    angles = jax.random.uniform(key, mag.shape, jnp.float32, 0.0, 2.0 * jnp.pi)
+    angles = random_phase(key, mag.shape)
     return (mag * jnp.exp(1j * angles)).astype(jnp.complex64)
+
+
+def random_phase(key: jax.Array, shape: tuple) -> jax.Array:
+    """Uniform phases in [0, 2 pi) of ``shape`` (..., F, frames), frame ``t`` drawn from ``fold_in(key, t)``.
+
+    A frame's phases do not depend on how many frames follow, so an item padded into a longer batch
+    starts exactly as it would alone.
+    """
+    *lead, n_freq, n_frames = shape
+    per_frame = jax.vmap(lambda t: jax.random.uniform(jax.random.fold_in(key, t), (*lead, n_freq), jnp.float32,
+                                                        0.0, 2.0 * jnp.pi))(jnp.arange(n_frames))
+    return jnp.moveaxis(per_frame, 0, -1)
 
 
 class Algorithm:

@@ -36,7 +36,7 @@ import optax
 from ..config import MelConfig, ParameterError
 from ..losses import MEL_LOSSES, mel_error, project_consistent, sum_squares
 from ..transforms import istft, magnitude, mel_from_magnitude, stft, window
-from .base import Algorithm, Problem, initial_spectrogram
+from .base import Algorithm, Problem, initial_spectrogram, valid_mean
 
 __all__ = ["STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]
 
@@ -135,7 +135,7 @@ class STFTGradientDescent(Algorithm):
 
         def loss_fn(params):
             spec = self._spec(params, scale)
-            p = project_consistent(spec, config)
+            p = project_consistent(spec, config, layout=problem.layout)
             # Relative to the (fixed) target energy: dividing by ||X|| would reward inflating X.
             cons = sum_squares(p - spec) / energy
             mel = mel_error(scale * jnp.abs(params["mag"]), problem.mel, config, kind=self.mel_loss)
@@ -151,7 +151,7 @@ class STFTGradientDescent(Algorithm):
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         spec = initial_spectrogram(problem, key, spec, self.init_phase)
         mag = jnp.abs(spec)
-        scale = jnp.sqrt(jnp.mean(problem.magnitude ** 2, axis=(-2, -1), keepdims=True)) + 1e-12
+        scale = jnp.sqrt(valid_mean(problem.magnitude ** 2, problem)) + 1e-12
         params = {"mag": mag / scale, "phase": jnp.angle(spec)}
         opt = make_optimizer(self.optimizer, self.learning_rate)
         return GradientState(params=params, opt_state=opt.init(params), scale=scale)
@@ -199,7 +199,7 @@ class WaveformGradientDescent(Algorithm):
 
     def _loss(self, problem: Problem, config: MelConfig, scale):
         def loss_fn(params):
-            spec = stft(scale * params["signal"], config)
+            spec = stft(scale * params["signal"], config, layout=problem.layout)
             if self.exponent != 1.0:
                 mel = mel_from_magnitude(magnitude(spec), config)
                 e = 1e-6 * jnp.max(problem.mel, axis=(-2, -1), keepdims=True)
@@ -214,10 +214,13 @@ class WaveformGradientDescent(Algorithm):
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         w2 = float((window(config).astype("float64") ** 2).sum())
-        scale = jnp.sqrt(jnp.mean(problem.magnitude ** 2, axis=(-2, -1), keepdims=True) / w2)[..., 0] + 1e-12
+        scale = jnp.sqrt(valid_mean(problem.magnitude ** 2, problem) / w2)[..., 0] + 1e-12
         n = config.n_samples(problem.mel.shape[-1])
         if spec is not None:
-            signal = istft(jnp.asarray(spec), config, length=n) / scale
+            if problem.layout is None:
+                signal = istft(jnp.asarray(spec), config, length=n) / scale
+            else:
+                signal = istft(jnp.asarray(spec), config, layout=problem.layout) / scale
         else:
             shape = problem.mel.shape[:-2] + (n,)
             signal = self.init_noise * jax.random.normal(key, shape, jnp.float32)
@@ -232,4 +235,4 @@ class WaveformGradientDescent(Algorithm):
         return GradientState(params, opt_state, state.scale), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GradientState) -> jax.Array:
-        return stft(state.scale * state.params["signal"], config)
+        return stft(state.scale * state.params["signal"], config, layout=problem.layout)

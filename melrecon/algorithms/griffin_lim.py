@@ -36,8 +36,8 @@ import jax
 import jax.numpy as jnp
 
 from ..config import MelConfig, ParameterError
-from ..losses import project_consistent, sum_squares
-from .base import Algorithm, Problem, apply_magnitude, initial_spectrogram
+from ..transforms import project_consistent_tm
+from .base import Algorithm, Problem, initial_spectrogram
 
 __all__ = ["GriffinLim", "GriffinLimState", "gla", "fgla", "agla"]
 
@@ -45,9 +45,22 @@ _INIT_PHASES = ("random", "zero")
 
 
 class GriffinLimState(NamedTuple):
+    """Iterates in time-major layout ``(..., frames, n_fft // 2 + 1)`` (the FFT axis last, so no
+    transposes inside the loop); :meth:`GriffinLim.spectrogram` returns the usual ``(..., F, frames)``."""
+
     c: jax.Array  # the iterate whose phase the next step uses
     t_prev: jax.Array  # t_{n-1} (momentum)
-    d: jax.Array  # d_{n-1} (AGLA's second sequence)
+    d: jax.Array  # d_{n-1} (AGLA's second sequence; unused by GLA/FGLA)
+    magnitude: jax.Array  # the target magnitude, time-major
+    energy: jax.Array  # ||magnitude||^2 per item (= ||P2(c)||^2)
+
+
+def _with_magnitude(mag_tm: jax.Array, c: jax.Array) -> jax.Array:
+    """P2 in real arithmetic: ``mag * c / |c|`` (``mag`` where ``c`` is 0)."""
+    sq = jnp.real(c) ** 2 + jnp.imag(c) ** 2
+    nonzero = sq > jnp.finfo(jnp.float32).tiny
+    gain = mag_tm * jax.lax.rsqrt(jnp.where(nonzero, sq, 1.0))
+    return jnp.where(nonzero, c * gain, mag_tm.astype(c.dtype))
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class GriffinLim(Algorithm):
     init_phase: str = "random"
     name: str = "fgla"
 
+    #: The chunk loop runs two steps per iteration (lets XLA update the momentum buffers in place).
+    unroll = 2
+
     def __post_init__(self):
         for field in ("alpha", "beta", "gamma"):
             v = getattr(self, field)
@@ -83,22 +99,38 @@ class GriffinLim(Algorithm):
             raise ParameterError(f"init_phase={self.init_phase!r} must be one of {_INIT_PHASES}.")
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        c = initial_spectrogram(problem, key, spec, self.init_phase)
-        return GriffinLimState(c=c, t_prev=c, d=c)
+        c = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase), -1, -2)
+        mag = jnp.swapaxes(problem.magnitude, -1, -2).astype(jnp.float32)
+        if problem.layout is not None:
+            mag = mag * problem.layout.frame_mask
+            c = c * problem.layout.frame_mask
+        energy = jnp.sum(mag * mag, axis=(-2, -1))
+        # Sequences a variant does not use are kept empty (memory; distinct buffers for donation).
+        empty = jnp.zeros(c.shape[:-2] + (0, c.shape[-1]), c.dtype)
+        t_prev = c + 0 if self.alpha or self.gamma != 1.0 else empty
+        d = c + 0 if self.gamma != 1.0 else empty
+        return GriffinLimState(c=c, t_prev=t_prev, d=d, magnitude=mag, energy=energy)
 
     def step(self, problem: Problem, config: MelConfig, state: GriffinLimState):
-        x = apply_magnitude(problem.magnitude, state.c)
-        p = project_consistent(x, config)
+        x = _with_magnitude(state.magnitude, state.c)
+        p = project_consistent_tm(x, config, layout=problem.layout)
         # ||P1(x) - x|| / ||x||: how far the magnitude-constrained estimate is from a real signal's STFT.
-        terms = {"inconsistency": jnp.sqrt(sum_squares(p - x) / jnp.maximum(sum_squares(x), 1e-30))}
+        diff = p - x
+        err = jnp.sum(jnp.real(diff) ** 2 + jnp.imag(diff) ** 2, axis=(-2, -1))
+        terms = {"inconsistency": jnp.sqrt(err / jnp.maximum(state.energy, 1e-30))}
         t = p if self.gamma == 1.0 else (1.0 - self.gamma) * state.d + self.gamma * p
-        diff = t - state.t_prev
-        c = t + self.alpha * diff if self.alpha else t
-        d = t + self.beta * diff if self.gamma != 1.0 else state.d
-        return GriffinLimState(c=c, t_prev=t, d=d), terms
+        if self.alpha:
+            c = (1.0 + self.alpha) * t - self.alpha * state.t_prev
+            # Reading t_prev where t is stored lets XLA write the new t_prev in place (saves one copy).
+            t = t + 0.0 * state.t_prev
+        else:
+            c = t
+        d = t + self.beta * (t - state.t_prev) if self.gamma != 1.0 else state.d
+        t_prev = t if self.alpha or self.gamma != 1.0 else state.t_prev
+        return state._replace(c=c, t_prev=t_prev, d=d), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GriffinLimState) -> jax.Array:
-        return apply_magnitude(problem.magnitude, state.c)
+        return jnp.swapaxes(_with_magnitude(state.magnitude, state.c), -1, -2)
 
 
 def gla(*, init_phase: str = "random") -> GriffinLim:

@@ -117,7 +117,7 @@ class MelGriffinLim(Algorithm):
 
     def step(self, problem: Problem, config: MelConfig, state: MelGriffinLimState):
         x = mel_projection(state.c, problem, config, self.outside)
-        p = project_consistent(x, config)
+        p = project_consistent(x, config, layout=problem.layout)
         from ..transforms import mel_from_magnitude
 
         terms = {
