@@ -46,7 +46,9 @@ METHODS: dict[str, Callable[[], Algorithm]] = {
     "lbfgs": lambda: WaveformGradientDescent(optimizer="lbfgs", learning_rate=None, name="lbfgs"),
     "melgl": MelGriffinLim,
     "admm": ADMMGriffinLim,
-    "meladmm": lambda: ADMMGriffinLim(magnitude="mel", name="meladmm"),
+    # Zero initial phase: deterministic, and on speech at the hifigan preset it averaged higher PESQ
+    # than random phases (4.02 vs 3.97-3.98 over 8 clips) and avoided their occasional poor draw.
+    "meladmm": lambda: ADMMGriffinLim(magnitude="mel", init_phase="zero", name="meladmm"),
 }
 #: The default: 300 iterations of ADMM between the Mel-constraint set and the consistent STFTs, then 200 of
 #: Mel-consistent fast Griffin-Lim (the best PESQ and Mel distance, at a real-time factor under the L-BFGS
