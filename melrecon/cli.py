@@ -177,19 +177,6 @@ def cmd_batch(args) -> int:
     return 1 if summary.failed else 0
 
 
-def _markdown_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
-    head = "| " + " | ".join(title for _, title, _ in columns) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    lines = [head, rule]
-    for row in rows:
-        cells = []
-        for key, _, fmt in columns:
-            v = row.get(key)
-            cells.append("–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, fmt))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 DEMO_COLUMNS = [
     ("preset", "preset", "s"), ("method", "method", "s"), ("iters", "iterations", "s"),
     ("mel_sc", "Mel SC", ".4f"), ("sc", "SC", ".4f"), ("lsd", "LSD (dB)", ".2f"), ("mel_db", "Mel dist (dB)", ".2f"),
@@ -199,7 +186,7 @@ DEMO_COLUMNS = [
 
 def cmd_demo(args) -> int:
     from . import io, metrics
-    from .plotting import comparison_figure
+    from .plotting import comparison_figure, metrics_table
     from .reconstruct import reconstruct
     from .transforms import mel_spectrogram
 
@@ -261,7 +248,7 @@ def cmd_demo(args) -> int:
     except KeyboardInterrupt:
         interrupted = True
         print("melrecon: interrupted; writing the results so far.", file=sys.stderr)
-    table = _markdown_table(rows, DEMO_COLUMNS)
+    table = metrics_table(rows, DEMO_COLUMNS)
     report = (f"# melrecon demo\n\nInput: `{Path(args.input).name}`; GL = fast Griffin-Lim (momentum 0.99), "
               f"GL+GD = the same GL then Adam on the STFT (consistency + Mel error), default = melrecon's "
               f"default method (`{DEFAULT_METHOD}`). Metrics against the input audio; Mel SC = Mel spectral "

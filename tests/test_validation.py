@@ -14,7 +14,7 @@ import melrecon as mr
 from melrecon import MelConfig, ParameterError, losses, metrics, transforms
 from melrecon.algorithms import Problem
 from melrecon.reconstruct import trace_count
-from melrecon.validation import check_audio, check_mel, min_frames, min_samples
+from melrecon.validation import check_mel, min_frames, min_samples
 
 SEED = MelConfig.preset("seed")
 HIFI = MelConfig.preset("hifigan")

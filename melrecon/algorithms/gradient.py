@@ -70,7 +70,7 @@ def _check_common(obj) -> None:
         if not isinstance(lr, (int, float)) or not lr > 0 or lr != lr or lr == float("inf"):
             raise ParameterError(f"learning_rate={lr!r} must be a finite number > 0 (e.g. 1e-2).")
     elif obj.optimizer != "lbfgs" and not isinstance(obj.optimizer, optax.GradientTransformation):
-        raise ParameterError(f"learning_rate=None is only allowed with optimizer='lbfgs' (line search).")
+        raise ParameterError("learning_rate=None is only allowed with optimizer='lbfgs' (line search).")
     if obj.mel_loss not in MEL_LOSSES:
         raise ParameterError(f"mel_loss={obj.mel_loss!r} is not supported; choose one of {MEL_LOSSES}.")
 
