@@ -7,7 +7,9 @@
 
 from .config import PRESETS, MelConfig, ParameterError, get_config
 from .filters import mel_filterbank
-from .reconstruct import DEFAULT_METHOD, METHODS, Progress, Reconstruction, reconstruct
+from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages
+from .reconstruct import reconstruct
+from .result import Progress, Reconstruction
 from .transforms import compress, decompress, istft, mel_spectrogram, mel_to_linear, stft
 
 __version__ = "0.1.0"
@@ -29,4 +31,6 @@ __all__ = [
     "Progress",
     "METHODS",
     "DEFAULT_METHOD",
+    "Stage",
+    "build_stages",
 ]

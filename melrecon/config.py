@@ -25,9 +25,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
-import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, NamedTuple
+
+from . import filters
 
 __all__ = ["MelConfig", "ParameterError", "PRESETS", "get_config"]
 
@@ -35,8 +36,33 @@ _WINDOWS = ("hann", "hamming", "blackman", "rectangular")
 _PAD_MODES = ("constant", "reflect")
 _SCALES = ("slaney", "htk")
 _NORMS = ("slaney", None)
-_COMPRESSIONS = ("none", "log", "log10", "db")
 _DEFAULT_FLOOR = {"none": 0.0, "log": 1e-5, "log10": 1e-5, "db": 1e-10}
+
+
+def db_scale(power: float) -> float:
+    """Decibels per decade of a Mel in ``power``: 10 for power, 20 for magnitude."""
+    return 10.0 if power == 2.0 else 20.0
+
+
+class Compression(NamedTuple):
+    """One dynamic-range compression: ``forward(xp, x, power)`` (of a linear Mel already clamped at the
+    floor), ``inverse(xp, c, power)``, with ``xp`` NumPy or ``jax.numpy``; ``cap``: the largest compressed
+    value the Mel check converts back when it estimates the linear peak (larger ones overflow anyway)."""
+
+    forward: Callable
+    inverse: Callable
+    cap: float
+
+
+#: The one table of compressions (used by ``compress``, ``decompress`` and the Mel check).
+COMPRESSIONS: dict[str, Compression] = {
+    "none": Compression(lambda xp, x, power: x, lambda xp, c, power: c, math.inf),
+    "log": Compression(lambda xp, x, power: xp.log(x), lambda xp, c, power: xp.exp(c), 80.0),
+    "log10": Compression(lambda xp, x, power: xp.log10(x), lambda xp, c, power: 10.0 ** c, 35.0),
+    "db": Compression(lambda xp, x, power: db_scale(power) * xp.log10(x),
+                      lambda xp, c, power: 10.0 ** (c / db_scale(power)), 300.0),
+}
+_COMPRESSIONS = tuple(COMPRESSIONS)
 
 
 class ParameterError(ValueError):
@@ -209,17 +235,8 @@ class MelConfig:
         s(self, "compression", comp)
         s(self, "floor", floor)
         s(self, "name", str(self.name))
-        # Bands narrower than an FFT bin come out empty: warn as librosa does.
-        from .filters import empty_filter_count  # local: filters imports config
-
-        n_empty = empty_filter_count(self)
-        if n_empty:
-            warnings.warn(
-                f"n_mels={n_mels} is too many for n_fft={n_fft} between fmin={fmin} and fmax={fmax} Hz: "
-                f"{n_empty} Mel filter(s) are empty (all zero). Lower n_mels or raise n_fft.",
-                UserWarning,
-                stacklevel=3,
-            )
+        # Bands narrower than an FFT bin come out empty: warn as librosa does (at the caller's line).
+        filters.warn_empty(filters.config_key(self), stacklevel=3)
 
     # ------------------------------------------------------------------ derived
     @property

@@ -4,19 +4,22 @@ The formulas follow the two conventions in use: Slaney's Auditory Toolbox scale 
 logarithmic above), used by librosa by default and by HiFi-GAN, and the HTK formula
 ``2595 log10(1 + f / 700)``.  Filters are triangles between neighbouring Mel-spaced centre frequencies,
 evaluated at the FFT bin frequencies; ``norm="slaney"`` scales each to unit area in Hz / 2.
+
+The functions take plain numbers, as ``librosa.filters.mel`` does; this module imports nothing from the
+rest of the package (:class:`~melrecon.MelConfig` calls it, never the other way round).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+import warnings
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .config import MelConfig
-
-__all__ = ["hz_to_mel", "mel_to_hz", "mel_frequencies", "mel_filterbank", "mel_filterbank_pinv"]
+__all__ = [
+    "hz_to_mel", "mel_to_hz", "mel_frequencies", "mel", "mel_pinv", "empty_filter_count", "mel_filterbank",
+    "mel_filterbank_pinv",
+]
 
 _F_SP = 200.0 / 3.0
 _MIN_LOG_HZ = 1000.0
@@ -50,8 +53,8 @@ def mel_frequencies(n_mels: int, *, fmin: float, fmax: float, htk: bool = False)
     return mel_to_hz(np.linspace(lo, hi, n_mels), htk=htk)
 
 
-def _filterbank64(sample_rate, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> np.ndarray:
-    fftfreqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate)
+def _filterbank64(sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> np.ndarray:
+    fftfreqs = np.fft.rfftfreq(n_fft, d=1.0 / sr)
     edges = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)
     width = np.diff(edges)
     ramps = edges[:, None] - fftfreqs[None, :]
@@ -63,47 +66,92 @@ def _filterbank64(sample_rate, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> n
     return weights
 
 
+def _key(sr, n_fft, n_mels, fmin, fmax, htk, norm) -> tuple:
+    """The cache key of a filterbank (plain, hashable numbers), checking ``norm``."""
+    if norm not in ("slaney", None):
+        raise ValueError(f"norm={norm!r} is not supported; choose 'slaney' or None.")
+    fmax = float(sr) / 2.0 if fmax is None else float(fmax)
+    return int(sr), int(n_fft), int(n_mels), float(fmin), fmax, bool(htk), norm == "slaney"
+
+
 @functools.lru_cache(maxsize=64)
-def _filterbank_cached(sample_rate, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> np.ndarray:
-    fb = _filterbank64(sample_rate, n_fft, n_mels, fmin, fmax, htk, slaney_norm).astype(np.float32)
+def _filterbank_cached(key: tuple) -> np.ndarray:
+    fb = _filterbank64(*key).astype(np.float32)
     fb.setflags(write=False)
     return fb
 
 
-def _key(config: "MelConfig"):
-    return (config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax,
-            config.mel_scale == "htk", config.norm == "slaney")
-
-
-def mel_filterbank(config: "MelConfig") -> np.ndarray:
-    """The config's Mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32, read-only.
-
-    Equal to ``librosa.filters.mel(sr=, n_fft=, n_mels=, fmin=, fmax=, htk=, norm=)`` for the same
-    settings.
-    """
-    return _filterbank_cached(*_key(config))
-
-
 @functools.lru_cache(maxsize=64)
-def _pinv_cached(key) -> np.ndarray:
-    fb = _filterbank64(*key)
-    p = np.linalg.pinv(fb).astype(np.float32)
+def _pinv_cached(key: tuple) -> np.ndarray:
+    p = np.linalg.pinv(_filterbank64(*key)).astype(np.float32)
     p.setflags(write=False)
     return p
 
 
-def mel_filterbank_pinv(config: "MelConfig") -> np.ndarray:
-    """Moore-Penrose pseudo-inverse of the filterbank, shape ``(n_fft // 2 + 1, n_mels)``."""
-    return _pinv_cached(_key(config))
+@functools.lru_cache(maxsize=64)
+def _empty_count(key: tuple) -> int:
+    sr, n_fft, n_mels, fmin, fmax, htk, _ = key
+    fb = _filterbank64(*key)
+    lower = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)[:-2]
+    return int(np.sum((fb.max(axis=1) <= 0) & (lower != 0)))
 
 
-def empty_filter_count(config: "MelConfig") -> int:
+def empty_filter_count(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None,
+                       htk: bool = False, norm: str | None = "slaney") -> int:
     """How many Mel filters have no non-zero weight at any FFT bin (librosa warns about these).
 
     As in librosa, a filter whose lower edge is 0 Hz is not counted (its peak may fall below bin 1).
     """
-    key = _key(config)
-    fb = _filterbank64(*key)
-    sr, n_fft, n_mels, fmin, fmax, htk, _ = key
-    lower = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)[:-2]
-    return int(np.sum((fb.max(axis=1) <= 0) & (lower != 0)))
+    return _empty_count(_key(sr, n_fft, n_mels, fmin, fmax, htk, norm))
+
+
+def warn_empty(key: tuple, stacklevel: int = 2) -> None:
+    """Warn (as librosa does) when the filterbank of ``key`` has empty filters."""
+    n_empty = _empty_count(key)
+    if n_empty:
+        sr, n_fft, n_mels, fmin, fmax, _, _ = key
+        warnings.warn(
+            f"n_mels={n_mels} is too many for n_fft={n_fft} between fmin={fmin} and fmax={fmax} Hz: "
+            f"{n_empty} Mel filter(s) are empty (all zero). Lower n_mels or raise n_fft.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def mel(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None, htk: bool = False,
+        norm: str | None = "slaney") -> np.ndarray:
+    """The Mel filterbank, shape ``(n_mels, n_fft // 2 + 1)``, float32, read-only.
+
+    Equal to ``librosa.filters.mel(sr=, n_fft=, n_mels=, fmin=, fmax=, htk=, norm=)`` (``norm`` "slaney"
+    or None), and like it warns when some filters are empty (too many bands for the FFT size).
+
+    >>> mel(sr=16000, n_fft=512, n_mels=40).shape
+    (40, 257)
+    """
+    key = _key(sr, n_fft, n_mels, fmin, fmax, htk, norm)
+    warn_empty(key, stacklevel=2)
+    return _filterbank_cached(key)
+
+
+def mel_pinv(*, sr: int, n_fft: int, n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None,
+             htk: bool = False, norm: str | None = "slaney") -> np.ndarray:
+    """Moore-Penrose pseudo-inverse of :func:`mel`, shape ``(n_fft // 2 + 1, n_mels)``, float32."""
+    return _pinv_cached(_key(sr, n_fft, n_mels, fmin, fmax, htk, norm))
+
+
+def config_key(config) -> tuple:
+    """The filterbank key of a config-like object (``sample_rate``, ``n_fft``, ``n_mels``, ``fmin``, ``fmax``,
+    ``mel_scale``, ``norm`` attributes: a :class:`~melrecon.MelConfig`)."""
+    return _key(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax,
+                config.mel_scale == "htk", config.norm)
+
+
+def mel_filterbank(config) -> np.ndarray:
+    """The filterbank of a :class:`~melrecon.MelConfig`: :func:`mel` with its settings (no warning: the
+    config warned about empty filters when it was made)."""
+    return _filterbank_cached(config_key(config))
+
+
+def mel_filterbank_pinv(config) -> np.ndarray:
+    """Moore-Penrose pseudo-inverse of :func:`mel_filterbank`, shape ``(n_fft // 2 + 1, n_mels)``."""
+    return _pinv_cached(config_key(config))

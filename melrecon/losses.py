@@ -6,6 +6,7 @@ differentiable; the config is a static Python value.
 
 Terms:
 
+* :func:`relative_error`: ``||estimate - reference|| / ||reference||`` (spectral convergence).
 * :func:`stft_inconsistency`: ``||STFT(iSTFT(X)) - X|| / ||X||``, zero exactly for the STFT of a signal.
 * :func:`mel_error`: distance between ``mel(|X|)`` and a target linear Mel spectrogram, as
   ``"linear"`` (squared error relative to the target's energy), ``"log"`` (mean squared difference of
@@ -18,15 +19,17 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .config import MelConfig, ParameterError
-from .transforms import istft, magnitude, mel_from_magnitude, stft
+from .config import MelConfig, ParameterError, get_config
+from .transforms import _mel_from_magnitude, magnitude, project_consistent
 
 __all__ = [
     "sum_squares",
     "project_consistent",
+    "energy_ratio",
+    "relative_error",
+    "relative_error_from_sums",
     "stft_inconsistency",
     "mel_error",
-    "spectral_convergence",
     "seed_loss",
     "MEL_LOSSES",
 ]
@@ -50,7 +53,8 @@ def sum_squares(x: jax.Array) -> jax.Array:
 _MIN_ENERGY = 1e-18
 
 
-def _safe_ratio(num: jax.Array, den: jax.Array) -> jax.Array:
+def energy_ratio(num: jax.Array, den: jax.Array) -> jax.Array:
+    """``num / den`` for energies, with the denominator floored at ``1e-18`` (a silent reference)."""
     return num / jnp.maximum(den, _MIN_ENERGY)
 
 
@@ -60,28 +64,23 @@ def _safe_sqrt(x: jax.Array) -> jax.Array:
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, 1.0)), 0.0)
 
 
-def project_consistent(spec: jax.Array, config: MelConfig, *, layout=None) -> jax.Array:
-    """``STFT(iSTFT(spec))``: the nearest consistent STFT (projection P1 of Griffin-Lim).
+def relative_error_from_sums(error_energy: jax.Array, reference_energy: jax.Array) -> jax.Array:
+    """``sqrt(error_energy / reference_energy)``, the one relative-error formula of the package: safe at a
+    silent reference (the denominator is at least ``1e-18``) and with a finite gradient at zero error."""
+    return _safe_sqrt(energy_ratio(error_energy, reference_energy))
 
-    ``layout`` (:func:`melrecon.transforms.batch_layout`): items of a padded batch are projected as if
-    alone, and their padding frames come out zero.
-    """
-    if layout is None:
-        return stft(istft(spec, config), config)
-    from .transforms import project_consistent_tm
 
-    return jnp.swapaxes(project_consistent_tm(jnp.swapaxes(spec, -1, -2), config, layout=layout), -1, -2)
+def relative_error(reference: jax.Array, estimate: jax.Array) -> jax.Array:
+    """``||estimate - reference|| / ||reference||`` over the last two axes (the spectral convergence of
+    two spectrograms; :func:`melrecon.metrics.spectral_convergence` measures it between two signals,
+    with the same argument order)."""
+    return relative_error_from_sums(sum_squares(estimate - reference), sum_squares(reference))
 
 
 def stft_inconsistency(spec: jax.Array, config: MelConfig, *, relative: bool = True) -> jax.Array:
     """``||STFT(iSTFT(X)) - X||`` (divided by ``||X||`` when ``relative``)."""
     err = sum_squares(project_consistent(spec, config) - spec)
-    return _safe_sqrt(_safe_ratio(err, sum_squares(spec)) if relative else err)
-
-
-def spectral_convergence(estimate: jax.Array, reference: jax.Array) -> jax.Array:
-    """``||estimate - reference|| / ||reference||`` over the last two axes."""
-    return _safe_sqrt(_safe_ratio(sum_squares(estimate - reference), sum_squares(reference)))
+    return relative_error_from_sums(err, sum_squares(spec)) if relative else _safe_sqrt(err)
 
 
 def mel_error(mag: jax.Array, target_mel: jax.Array, config: MelConfig, *, kind: str = "linear") -> jax.Array:
@@ -99,12 +98,12 @@ def mel_error(mag: jax.Array, target_mel: jax.Array, config: MelConfig, *, kind:
     """
     if kind not in MEL_LOSSES:
         raise ParameterError(f"mel_loss={kind!r} is not supported; choose one of {MEL_LOSSES}.")
-    mel = mel_from_magnitude(mag, config)
+    mel = _mel_from_magnitude(mag, get_config(config))
     if kind == "log":
         eps = _LOG_EPS * jnp.max(target_mel, axis=(-2, -1), keepdims=True) + jnp.finfo(jnp.float32).tiny
         d = jnp.log(mel + eps) - jnp.log(target_mel + eps)
         return jnp.mean(d * d, axis=(-2, -1))
-    ratio = _safe_ratio(sum_squares(mel - target_mel), sum_squares(target_mel))
+    ratio = energy_ratio(sum_squares(mel - target_mel), sum_squares(target_mel))
     return ratio if kind == "linear" else _safe_sqrt(ratio)
 
 

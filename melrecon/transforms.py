@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .config import MelConfig, ParameterError, get_config
+from .config import COMPRESSIONS, MelConfig, ParameterError, get_config
 from .filters import mel_filterbank, mel_filterbank_pinv
 from .validation import check_audio, check_iterations, check_mel, check_spectrogram
 
@@ -35,6 +35,8 @@ __all__ = [
     "compress",
     "decompress",
     "mel_to_linear",
+    "project_consistent",
+    "project_consistent_tm",
 ]
 
 
@@ -117,10 +119,6 @@ def _overlap_add(frames: jax.Array, hop: int) -> jax.Array:
     return out.at[..., idx].add(frames)
 
 
-def _as_config(config) -> MelConfig:
-    return get_config(config)
-
-
 class Layout(NamedTuple):
     """Where each item of a padded batch is valid (a pytree of arrays; see :func:`batch_layout`).
 
@@ -169,7 +167,7 @@ def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.n
 
 def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layout:
     """The :class:`Layout` of items with ``n_frames`` (a sequence) frames padded to ``padded_frames``."""
-    cfg = _as_config(config)
+    cfg = get_config(config)
     total = (padded_frames - 1) * cfg.hop_length + cfg.n_fft
     lengths = [cfg.n_samples(int(t)) for t in n_frames]
     gather = cfg.pad_mode == "reflect" and cfg.pad > 0 and min(lengths) <= cfg.pad
@@ -318,12 +316,17 @@ def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None =
     ParameterError
         Empty, too short, complex or non-finite audio (values are checked only outside ``jax.jit``).
     """
-    cfg = _as_config(config)
+    cfg = get_config(config)
     audio = jnp.asarray(check_audio(audio, cfg, sample_rate=sample_rate))
     if not jnp.issubdtype(audio.dtype, jnp.floating):
         audio = audio.astype(jnp.float32)
     if layout is None:
         cfg.n_frames(audio.shape[-1])  # validates the length eagerly
+    return _stft(audio, cfg, layout)
+
+
+def _stft(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+    """:func:`stft` without checks: ``audio`` a float array, ``cfg`` a MelConfig."""
     return jnp.swapaxes(_stft_tm(audio, cfg, layout), -1, -2)
 
 
@@ -345,22 +348,39 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
     -------
     float32 array, shape (..., length)
     """
-    cfg = _as_config(config)
+    cfg = get_config(config)
     spec = jnp.asarray(check_spectrogram(spec, cfg))
     if length is not None:
         length = check_iterations("length", length, minimum=1)
+    if layout is not None and length is not None:
+        raise ParameterError("length must be None with a layout (each item keeps its own length).")
+    return _istft(spec, cfg, length=length, layout=layout)
+
+
+def _istft(spec: jax.Array, cfg: MelConfig, *, length: int | None = None, layout: Layout | None = None) -> jax.Array:
+    """:func:`istft` without checks."""
     spec_tm = jnp.swapaxes(spec, -1, -2)
     if layout is not None:
-        if length is not None:
-            raise ParameterError("length must be None with a layout (each item keeps its own length).")
         padded = _istft_padded_tm(spec_tm, cfg, layout)
         return padded[..., cfg.pad:cfg.pad + cfg.n_samples(spec.shape[-1])]
     return _istft_tm(spec_tm, cfg, length)
 
 
+def project_consistent(spec: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
+    """``STFT(iSTFT(spec))``: the nearest consistent STFT (projection P1 of Griffin-Lim).
+
+    ``layout`` (:func:`batch_layout`): items of a padded batch are projected as if alone, and their
+    padding frames come out zero.
+    """
+    cfg = get_config(config)
+    if layout is None:
+        return _stft(_istft(spec, cfg), cfg)
+    return jnp.swapaxes(_project_tm(jnp.swapaxes(spec, -1, -2), cfg, layout), -1, -2)
+
+
 def project_consistent_tm(spec_tm: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
     """``STFT(iSTFT(spec))`` for a time-major spectrogram ``(..., frames, n_fft // 2 + 1)``."""
-    return _project_tm(spec_tm, _as_config(config), layout)
+    return _project_tm(spec_tm, get_config(config), layout)
 
 
 def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
@@ -373,39 +393,41 @@ def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
 
 def mel_from_magnitude(mag: jax.Array, config: MelConfig | str) -> jax.Array:
     """Linear (uncompressed) Mel spectrogram ``filterbank @ mag ** power`` from an STFT magnitude."""
-    cfg = _as_config(config)
+    cfg = get_config(config)
     if jnp.ndim(mag) < 2 or jnp.shape(mag)[-2] != cfg.n_freq:
         raise ParameterError(
             f"mag has shape {jnp.shape(mag)}; n_fft={cfg.n_fft} needs (..., {cfg.n_freq}, frames)."
         )
+    return _mel_from_magnitude(mag, cfg)
+
+
+def _mel_from_magnitude(mag: jax.Array, cfg: MelConfig) -> jax.Array:
+    """:func:`mel_from_magnitude` without checks."""
     p = mag if cfg.power == 1.0 else mag ** cfg.power
     return jnp.asarray(mel_filterbank(cfg)) @ p
 
 
 def compress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
     """Apply the config's compression to a linear Mel spectrogram."""
-    cfg = _as_config(config)
+    return _compress(mel, get_config(config))
+
+
+def _compress(mel: jax.Array, cfg: MelConfig) -> jax.Array:
     if cfg.compression == "none":
         return mel
-    x = jnp.maximum(mel, cfg.floor)
-    if cfg.compression == "log":
-        return jnp.log(x)
-    if cfg.compression == "log10":
-        return jnp.log10(x)
-    return (10.0 if cfg.power == 2.0 else 20.0) * jnp.log10(x)
+    return COMPRESSIONS[cfg.compression].forward(jnp, jnp.maximum(mel, cfg.floor), cfg.power)
 
 
 def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
     """Undo :func:`compress` (values at the floor come back as the floor)."""
-    cfg = _as_config(config)
+    return _decompress(mel, get_config(config))
+
+
+def _decompress(mel: jax.Array, cfg: MelConfig) -> jax.Array:
     mel = jnp.asarray(mel)
     if cfg.compression == "none":
         return mel
-    if cfg.compression == "log":
-        return jnp.exp(mel)
-    if cfg.compression == "log10":
-        return 10.0 ** mel
-    return 10.0 ** (mel / (10.0 if cfg.power == 2.0 else 20.0))
+    return COMPRESSIONS[cfg.compression].inverse(jnp, mel, cfg.power)
 
 
 def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None) -> jax.Array:
@@ -415,8 +437,8 @@ def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: i
     ``audio`` and ``sample_rate`` are validated as in :func:`stft` (bad input raises
     :class:`~melrecon.ParameterError`; silence gives the compression's floor, never NaN).
     """
-    cfg = _as_config(config)
-    return compress(mel_from_magnitude(magnitude(stft(audio, cfg, sample_rate=sample_rate)), cfg), cfg)
+    cfg = get_config(config)
+    return _compress(_mel_from_magnitude(magnitude(stft(audio, cfg, sample_rate=sample_rate)), cfg), cfg)
 
 
 @functools.lru_cache(maxsize=64)
@@ -509,13 +531,18 @@ def mel_to_linear(mel: jax.Array, config: MelConfig | str, *, method: str = "nnl
     -------
     The magnitude (the ``1 / power`` root of the solved power spectrogram).
     """
-    cfg = _as_config(config)
+    cfg = get_config(config)
     if method not in ("nnls", "pinv"):
         raise ParameterError(f"method={method!r} is not supported; choose 'nnls' or 'pinv'.")
     n_iter = check_iterations("n_iter", n_iter, minimum=0)
     mel = check_mel(mel, cfg, compressed=compressed, reconstruct=False)
-    mel_lin = decompress(mel, cfg) if compressed else jnp.asarray(mel)
-    mel_lin = mel_lin.astype(jnp.float32)
+    mel_lin = _decompress(mel, cfg) if compressed else jnp.asarray(mel)
+    return _mel_to_linear(mel_lin, cfg, method=method, n_iter=n_iter)
+
+
+def _mel_to_linear(mel_lin: jax.Array, cfg: MelConfig, *, method: str = "nnls", n_iter: int = 200) -> jax.Array:
+    """:func:`mel_to_linear` of a linear Mel, without checks."""
+    mel_lin = jnp.asarray(mel_lin).astype(jnp.float32)
     if method == "pinv":
         s = jnp.maximum(jnp.asarray(mel_filterbank_pinv(cfg)) @ mel_lin, 0.0)
     else:

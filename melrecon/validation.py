@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from .config import MelConfig, ParameterError
+from .config import COMPRESSIONS, MelConfig, ParameterError, db_scale
 
 __all__ = [
     "check_mel",
@@ -32,6 +32,7 @@ __all__ = [
     "check_iterations",
     "check_sample_rate",
     "is_traced",
+    "warn_user",
     "min_samples",
     "min_frames",
 ]
@@ -50,12 +51,15 @@ _MAX_CHANNELS = 8
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _warn(message: str) -> None:
-    """A UserWarning attributed to the first caller outside the package (the user's line)."""
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """A warning attributed to the first caller outside the package (the user's line)."""
     frame, level = sys._getframe(0), 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    warnings.warn(message, category, stacklevel=level)
+
+
+_warn = warn_user
 
 
 def is_traced(x) -> bool:
@@ -356,8 +360,7 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
             _warn(f"{name} has no negative value (range {lo:.4g} .. {hi:.4g}), unusual for a {comp}-compressed "
                   f"Mel (quiet bins are negative): is it linear? If so, use compression='none'.")
     if comp == "db":
-        scale = 10.0 if config.power == 2.0 else 20.0
-        db_floor = scale * math.log10(config.floor)
+        db_floor = db_scale(config.power) * math.log10(config.floor)
         if hi > 300:
             raise ParameterError(
                 f"{name} reaches {hi:.4g} dB, more than any audio in [-1, 1] gives; it does not look like decibels. "
@@ -372,14 +375,8 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
                 f"check the compression, power and floor of the config."
             )
     # The linear Mel is squared and summed in float32 (errors, spectral convergence): refuse overflow.
-    if comp == "none":
-        peak = hi
-    elif comp == "log":
-        peak = math.exp(min(hi, 80.0))
-    elif comp == "log10":
-        peak = 10.0 ** min(hi, 35.0)
-    else:
-        peak = 10.0 ** (min(hi, 300.0) / (10.0 if config.power == 2.0 else 20.0))
+    law = COMPRESSIONS[comp]
+    peak = float(law.inverse(np, min(hi, law.cap), config.power))
     per_item = int(n_bands) * int(n_frames)
     if peak * peak * per_item > _MAX_ENERGY:
         raise ParameterError(

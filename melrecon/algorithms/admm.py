@@ -35,7 +35,8 @@ import jax
 import jax.numpy as jnp
 
 from ..config import MelConfig, ParameterError
-from ..losses import project_consistent, sum_squares
+from ..losses import relative_error_from_sums, sum_squares
+from ..transforms import project_consistent
 from .base import Algorithm, Problem, apply_magnitude, initial_spectrogram
 from .mel_griffin_lim import OUTSIDE, mel_projection
 
@@ -67,13 +68,15 @@ class ADMMGriffinLim(Algorithm):
     init_phase: str = "random"
     name: str = "admm"
 
+    family = "projection"
+    default_iters = 300
+
     def __post_init__(self):
+        super().__post_init__()
         if self.magnitude not in _SETS:
             raise ParameterError(f"magnitude={self.magnitude!r} must be one of {_SETS}.")
         if self.outside not in OUTSIDE:
             raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
-        if self.init_phase not in ("random", "zero"):
-            raise ParameterError(f"init_phase={self.init_phase!r} must be 'random' or 'zero'.")
 
     def _project(self, spec, problem, config):
         if self.magnitude == "mel":
@@ -88,7 +91,7 @@ class ADMMGriffinLim(Algorithm):
         x = self._project(state.z - state.u, problem, config)
         z = project_consistent(x + state.u, config, layout=problem.layout)
         u = state.u + x - z
-        terms = {"inconsistency": jnp.sqrt(sum_squares(x - z) / jnp.maximum(sum_squares(x), 1e-30))}
+        terms = {"inconsistency": relative_error_from_sums(sum_squares(x - z), sum_squares(x))}
         return ADMMState(z=z, u=u), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: ADMMState) -> jax.Array:

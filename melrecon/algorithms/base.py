@@ -11,20 +11,25 @@ once per method, config and shape) with three pure functions:
 ``spectrogram(problem, config, state) -> complex STFT``
     The current estimate, whose inverse STFT is the method's output audio.
 
-``reconstruct`` runs ``step`` inside jitted ``lax.scan`` chunks; nothing here knows about files,
-progress bars or interrupts.
+:mod:`melrecon.runner` runs ``step`` inside jitted ``fori_loop`` chunks; nothing here knows about files,
+progress bars or interrupts. Each method also declares its ``family``, its options and its
+``default_iters`` (:class:`Algorithm`), which is all :mod:`melrecon.methods` needs to know about it.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import dataclasses
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from ..config import MelConfig
+from ..config import MelConfig, ParameterError
 
-__all__ = ["Problem", "Algorithm", "initial_spectrogram", "random_phase", "valid_mean", "phase_of", "apply_magnitude"]
+__all__ = [
+    "Problem", "Algorithm", "FAMILIES", "INIT_PHASES", "check_init_phase", "initial_spectrogram", "random_phase",
+    "valid_mean", "phase_of", "apply_magnitude",
+]
 
 
 class Problem(NamedTuple):
@@ -88,10 +93,56 @@ def random_phase(key: jax.Array, shape: tuple) -> jax.Array:
     return jnp.moveaxis(per_frame, 0, -1)
 
 
+#: Initial phases a method accepts when it starts on its own.
+INIT_PHASES = ("random", "zero")
+#: What a method is: "projection" (alternating projections: Griffin-Lim, ADMM, ...) or "gradient" (an
+#: optimizer on a loss). Callers (the ``gl_iters`` / ``gd_iters`` split, the workbench) ask this, never a name.
+FAMILIES = ("projection", "gradient")
+
+
+def check_init_phase(value) -> str:
+    """The one check of an ``init_phase`` option (every method that has one calls it)."""
+    if value not in INIT_PHASES:
+        raise ParameterError(f"init_phase={value!r} must be one of {INIT_PHASES}.")
+    return value
+
+
 class Algorithm:
-    """Protocol of a reconstruction method (subclasses are frozen dataclasses)."""
+    """Protocol of a reconstruction method (subclasses are frozen dataclasses).
+
+    A method says what it is on itself: its ``family`` (one of :data:`FAMILIES`), its options (its
+    dataclass fields other than ``name``: :meth:`options`) and its ``default_iters``. Subclasses that
+    define ``__post_init__`` call ``super().__post_init__()`` (the shared checks, e.g. ``init_phase``).
+    """
 
     name: str = "algorithm"
+    family: ClassVar[str] = "projection"
+    default_iters: ClassVar[int] = 200
+
+    def __post_init__(self):
+        if "init_phase" in self.options():
+            check_init_phase(getattr(self, "init_phase"))
+
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        """The option names this method takes (its dataclass fields, ``name`` excluded)."""
+        if not dataclasses.is_dataclass(cls):
+            return ()
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name != "name")
+
+    def takes(self, option: str, options: dict[str, Any] | None = None) -> bool:
+        """Whether this method uses ``option`` when given together with ``options`` (default: it is one
+        of its :meth:`options`)."""
+        return option in self.options()
+
+    def route(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The subset of ``options`` (name -> value; None means "not given") that this method takes."""
+        return {k: v for k, v in options.items() if v is not None and self.takes(k, options)}
+
+    def with_options(self, options: dict[str, Any]) -> "Algorithm":
+        """A copy with the :meth:`route`-d options applied."""
+        usable = self.route(options)
+        return dataclasses.replace(self, **usable) if usable else self
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None) -> Any:
         raise NotImplementedError
@@ -104,8 +155,6 @@ class Algorithm:
 
     def describe(self) -> dict[str, Any]:
         """The hyper-parameters, for the result's settings."""
-        import dataclasses
-
         out = {"name": self.name}
         if dataclasses.is_dataclass(self):
             for f in dataclasses.fields(self):

@@ -34,11 +34,11 @@ import jax.numpy as jnp
 import optax
 
 from ..config import MelConfig, ParameterError
-from ..losses import MEL_LOSSES, mel_error, project_consistent, sum_squares
-from ..transforms import istft, magnitude, mel_from_magnitude, stft, window
+from ..losses import MEL_LOSSES, energy_ratio, mel_error, sum_squares
+from ..transforms import _istft, _mel_from_magnitude, _stft, magnitude, project_consistent, window
 from .base import Algorithm, Problem, initial_spectrogram, valid_mean
 
-__all__ = ["STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]
+__all__ = ["OptaxDescent", "STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]
 
 OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd", "lbfgs")
 #: History size of the "lbfgs" optimizer.
@@ -60,19 +60,6 @@ def make_optimizer(optimizer: Any, learning_rate: float | None) -> optax.Gradien
         f"optimizer={optimizer!r} is not supported; choose one of {OPTIMIZERS} or pass an optax "
         f"GradientTransformation."
     )
-
-
-def _check_common(obj) -> None:
-    if not (isinstance(obj.optimizer, optax.GradientTransformation) or obj.optimizer in OPTIMIZERS):
-        make_optimizer(obj.optimizer, obj.learning_rate)  # raises the message
-    if obj.learning_rate is not None:
-        lr = obj.learning_rate
-        if not isinstance(lr, (int, float)) or not lr > 0 or lr != lr or lr == float("inf"):
-            raise ParameterError(f"learning_rate={lr!r} must be a finite number > 0 (e.g. 1e-2).")
-    elif obj.optimizer != "lbfgs" and not isinstance(obj.optimizer, optax.GradientTransformation):
-        raise ParameterError("learning_rate=None is only allowed with optimizer='lbfgs' (line search).")
-    if obj.mel_loss not in MEL_LOSSES:
-        raise ParameterError(f"mel_loss={obj.mel_loss!r} is not supported; choose one of {MEL_LOSSES}.")
 
 
 def _descend(opt, loss_fn, params, opt_state, batch_shape):
@@ -97,8 +84,55 @@ class GradientState(NamedTuple):
     scale: jax.Array
 
 
+class OptaxDescent(Algorithm):
+    """What the gradient methods share: an optax optimizer on parameters, one update per step.
+
+    Subclasses are frozen dataclasses with the fields ``optimizer``, ``learning_rate`` and ``mel_loss``,
+    and define ``_start(problem, config, key, spec) -> (params, scale)``,
+    ``_loss(problem, config, scale) -> loss_fn`` (``params -> (scalar, terms)``) and ``spectrogram``.
+    """
+
+    family = "gradient"
+    default_iters = 500
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not (isinstance(self.optimizer, optax.GradientTransformation) or self.optimizer in OPTIMIZERS):
+            make_optimizer(self.optimizer, self.learning_rate)  # raises the message
+        if self.learning_rate is not None:
+            lr = self.learning_rate
+            if not isinstance(lr, (int, float)) or not lr > 0 or lr != lr or lr == float("inf"):
+                raise ParameterError(f"learning_rate={lr!r} must be a finite number > 0 (e.g. 1e-2).")
+        elif self.optimizer != "lbfgs" and not isinstance(self.optimizer, optax.GradientTransformation):
+            raise ParameterError("learning_rate=None is only allowed with optimizer='lbfgs' (line search).")
+        if self.mel_loss not in MEL_LOSSES:
+            raise ParameterError(f"mel_loss={self.mel_loss!r} is not supported; choose one of {MEL_LOSSES}.")
+
+    def takes(self, option: str, options: dict[str, Any] | None = None) -> bool:
+        """As :meth:`Algorithm.takes`; ``learning_rate`` is not taken when the optimizer (``options``'s, or
+        this method's own) is ``"lbfgs"``: its line search sets the step."""
+        if option == "learning_rate":
+            chosen = (options or {}).get("optimizer") or self.optimizer
+            if isinstance(chosen, str) and chosen == "lbfgs":
+                return False
+        return super().takes(option, options)
+
+    def _optimizer(self) -> optax.GradientTransformation:
+        return make_optimizer(self.optimizer, self.learning_rate)
+
+    def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
+        params, scale = self._start(problem, config, key, spec)
+        return GradientState(params=params, opt_state=self._optimizer().init(params), scale=scale)
+
+    def step(self, problem: Problem, config: MelConfig, state: GradientState):
+        loss_fn = self._loss(problem, config, state.scale)
+        params, opt_state, terms = _descend(self._optimizer(), loss_fn, state.params, state.opt_state,
+                                            problem.mel.shape[:-2])
+        return GradientState(params, opt_state, state.scale), terms
+
+
 @dataclass(frozen=True)
-class STFTGradientDescent(Algorithm):
+class STFTGradientDescent(OptaxDescent):
     """The seed's gradient descent over the STFT's magnitude and phase.
 
     Parameters
@@ -124,20 +158,20 @@ class STFTGradientDescent(Algorithm):
     name: str = "gd"
 
     def __post_init__(self):
-        _check_common(self)
+        super().__post_init__()
         for f in ("consistency_weight", "mel_weight"):
             v = getattr(self, f)
             if not isinstance(v, (int, float)) or not v >= 0:
                 raise ParameterError(f"{f}={v!r} must be a number >= 0.")
 
     def _loss(self, problem: Problem, config: MelConfig, scale):
-        energy = jnp.maximum(sum_squares(problem.magnitude), 1e-30)
+        energy = sum_squares(problem.magnitude)
 
         def loss_fn(params):
             spec = self._spec(params, scale)
             p = project_consistent(spec, config, layout=problem.layout)
             # Relative to the (fixed) target energy: dividing by ||X|| would reward inflating X.
-            cons = sum_squares(p - spec) / energy
+            cons = energy_ratio(sum_squares(p - spec), energy)
             mel = mel_error(scale * jnp.abs(params["mag"]), problem.mel, config, kind=self.mel_loss)
             total = self.consistency_weight * cons + self.mel_weight * mel
             return jnp.sum(total), {"loss": total, "inconsistency": jnp.sqrt(cons), "mel_error": mel}
@@ -148,26 +182,17 @@ class STFTGradientDescent(Algorithm):
     def _spec(params, scale):
         return (scale * params["mag"]) * jnp.exp(1j * params["phase"])
 
-    def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
+    def _start(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None):
         spec = initial_spectrogram(problem, key, spec, self.init_phase)
-        mag = jnp.abs(spec)
         scale = jnp.sqrt(valid_mean(problem.magnitude ** 2, problem)) + 1e-12
-        params = {"mag": mag / scale, "phase": jnp.angle(spec)}
-        opt = make_optimizer(self.optimizer, self.learning_rate)
-        return GradientState(params=params, opt_state=opt.init(params), scale=scale)
-
-    def step(self, problem: Problem, config: MelConfig, state: GradientState):
-        opt = make_optimizer(self.optimizer, self.learning_rate)
-        loss_fn = self._loss(problem, config, state.scale)
-        params, opt_state, terms = _descend(opt, loss_fn, state.params, state.opt_state, problem.mel.shape[:-2])
-        return GradientState(params, opt_state, state.scale), terms
+        return {"mag": jnp.abs(spec) / scale, "phase": jnp.angle(spec)}, scale
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GradientState) -> jax.Array:
         return self._spec(state.params, state.scale)
 
 
 @dataclass(frozen=True)
-class WaveformGradientDescent(Algorithm):
+class WaveformGradientDescent(OptaxDescent):
     """Gradient descent on the samples, minimising the Mel error of their STFT.
 
     Parameters
@@ -191,17 +216,22 @@ class WaveformGradientDescent(Algorithm):
     exponent: float = 1.0
     name: str = "waveform"
 
+    @property
+    def default_iters(self) -> int:
+        """200 with L-BFGS (a line search per step), 500 with a first-order optimizer."""
+        return 200 if self.optimizer == "lbfgs" else 500
+
     def __post_init__(self):
-        _check_common(self)
+        super().__post_init__()
         e = self.exponent
         if isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e < float("inf"):
             raise ParameterError(f"exponent={e!r} must be a finite number > 0 (1: the plain Mel loss).")
 
     def _loss(self, problem: Problem, config: MelConfig, scale):
         def loss_fn(params):
-            spec = stft(scale * params["signal"], config, layout=problem.layout)
+            spec = _stft(scale * params["signal"], config, layout=problem.layout)
             if self.exponent != 1.0:
-                mel = mel_from_magnitude(magnitude(spec), config)
+                mel = _mel_from_magnitude(magnitude(spec), config)
                 e = 1e-6 * jnp.max(problem.mel, axis=(-2, -1), keepdims=True)
                 a = (mel + e) ** self.exponent
                 b = (problem.mel + e) ** self.exponent
@@ -212,27 +242,16 @@ class WaveformGradientDescent(Algorithm):
 
         return loss_fn
 
-    def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
+    def _start(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None):
         w2 = float((window(config).astype("float64") ** 2).sum())
         scale = jnp.sqrt(valid_mean(problem.magnitude ** 2, problem) / w2)[..., 0] + 1e-12
         n = config.n_samples(problem.mel.shape[-1])
         if spec is not None:
-            if problem.layout is None:
-                signal = istft(jnp.asarray(spec), config, length=n) / scale
-            else:
-                signal = istft(jnp.asarray(spec), config, layout=problem.layout) / scale
+            length = None if problem.layout is not None else n
+            signal = _istft(jnp.asarray(spec), config, length=length, layout=problem.layout) / scale
         else:
-            shape = problem.mel.shape[:-2] + (n,)
-            signal = self.init_noise * jax.random.normal(key, shape, jnp.float32)
-        params = {"signal": signal}
-        opt = make_optimizer(self.optimizer, self.learning_rate)
-        return GradientState(params=params, opt_state=opt.init(params), scale=scale)
-
-    def step(self, problem: Problem, config: MelConfig, state: GradientState):
-        opt = make_optimizer(self.optimizer, self.learning_rate)
-        loss_fn = self._loss(problem, config, state.scale)
-        params, opt_state, terms = _descend(opt, loss_fn, state.params, state.opt_state, problem.mel.shape[:-2])
-        return GradientState(params, opt_state, state.scale), terms
+            signal = self.init_noise * jax.random.normal(key, problem.mel.shape[:-2] + (n,), jnp.float32)
+        return {"signal": signal}, scale
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GradientState) -> jax.Array:
-        return stft(state.scale * state.params["signal"], config, layout=problem.layout)
+        return _stft(state.scale * state.params["signal"], config, layout=problem.layout)

@@ -36,13 +36,11 @@ import jax
 import jax.numpy as jnp
 
 from ..config import MelConfig, ParameterError
+from ..losses import relative_error_from_sums
 from ..transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram
 
 __all__ = ["GriffinLim", "GriffinLimState", "gla", "fgla", "agla"]
-
-_INIT_PHASES = ("random", "zero")
-
 
 class GriffinLimState(NamedTuple):
     """Iterates in time-major layout ``(..., frames, n_fft // 2 + 1)`` (the FFT axis last, so no
@@ -88,15 +86,17 @@ class GriffinLim(Algorithm):
     #: The chunk loop runs two steps per iteration (lets XLA update the momentum buffers in place).
     unroll = 2
 
+    family = "projection"
+    default_iters = 200
+
     def __post_init__(self):
+        super().__post_init__()
         for field in ("alpha", "beta", "gamma"):
             v = getattr(self, field)
             if not isinstance(v, (int, float)) or v != v or v < 0:
                 raise ParameterError(f"{field}={v!r} must be a number >= 0.")
         if self.gamma == 0:
             raise ParameterError("gamma=0 would never move the iterate; use gamma > 0 (AGLA: 1.1).")
-        if self.init_phase not in _INIT_PHASES:
-            raise ParameterError(f"init_phase={self.init_phase!r} must be one of {_INIT_PHASES}.")
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         c = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase), -1, -2)
@@ -117,7 +117,7 @@ class GriffinLim(Algorithm):
         # ||P1(x) - x|| / ||x||: how far the magnitude-constrained estimate is from a real signal's STFT.
         diff = p - x
         err = jnp.sum(jnp.real(diff) ** 2 + jnp.imag(diff) ** 2, axis=(-2, -1))
-        terms = {"inconsistency": jnp.sqrt(err / jnp.maximum(state.energy, 1e-30))}
+        terms = {"inconsistency": relative_error_from_sums(err, state.energy)}
         t = p if self.gamma == 1.0 else (1.0 - self.gamma) * state.d + self.gamma * p
         if self.alpha:
             c = (1.0 + self.alpha) * t - self.alpha * state.t_prev

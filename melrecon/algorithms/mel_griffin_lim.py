@@ -46,7 +46,8 @@ import numpy as np
 
 from ..config import MelConfig, ParameterError
 from ..filters import mel_filterbank, mel_filterbank_pinv
-from ..losses import project_consistent, spectral_convergence, sum_squares
+from ..losses import relative_error
+from ..transforms import _mel_from_magnitude, project_consistent
 from .base import Algorithm, Problem, initial_spectrogram, phase_of
 
 __all__ = ["MelGriffinLim", "mel_projection", "OUTSIDE"]
@@ -103,13 +104,15 @@ class MelGriffinLim(Algorithm):
     init_phase: str = "random"
     name: str = "melgl"
 
+    family = "projection"
+    default_iters = 500
+
     def __post_init__(self):
+        super().__post_init__()
         if not isinstance(self.alpha, (int, float)) or self.alpha != self.alpha or self.alpha < 0:
             raise ParameterError(f"alpha={self.alpha!r} must be a number >= 0 (e.g. 0.99).")
         if self.outside not in OUTSIDE:
             raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
-        if self.init_phase not in ("random", "zero"):
-            raise ParameterError(f"init_phase={self.init_phase!r} must be 'random' or 'zero'.")
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         c = initial_spectrogram(problem, key, spec, self.init_phase)
@@ -118,11 +121,9 @@ class MelGriffinLim(Algorithm):
     def step(self, problem: Problem, config: MelConfig, state: MelGriffinLimState):
         x = mel_projection(state.c, problem, config, self.outside)
         p = project_consistent(x, config, layout=problem.layout)
-        from ..transforms import mel_from_magnitude
-
         terms = {
-            "inconsistency": jnp.sqrt(sum_squares(p - x) / jnp.maximum(sum_squares(x), 1e-30)),
-            "mel_error": spectral_convergence(mel_from_magnitude(jnp.abs(p), config), problem.mel),
+            "inconsistency": relative_error(x, p),
+            "mel_error": relative_error(problem.mel, _mel_from_magnitude(jnp.abs(p), config)),
         }
         c = p + self.alpha * (p - state.t_prev) if self.alpha else p
         return MelGriffinLimState(c=c, t_prev=p), terms
