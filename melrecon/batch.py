@@ -15,7 +15,7 @@ spectrograms, found recursively; ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.
 Example
 -------
 >>> from melrecon.batch import invert_folder
->>> # summary = invert_folder("mels/", "wavs/", config="hifigan", method="gl+gd")
+>>> # summary = invert_folder("mels/", "wavs/", config="hifigan")  # the default method
 >>> # summary.written, summary.skipped, summary.failed
 """
 
@@ -33,6 +33,7 @@ import numpy as np
 
 from . import io
 from .config import MelConfig, ParameterError, get_config
+from .methods import DEFAULT_METHOD
 
 __all__ = ["invert_folder", "BatchSummary", "find_inputs"]
 
@@ -116,7 +117,7 @@ def invert_folder(
     out_dir,
     config: MelConfig | str = "hifigan",
     *,
-    method: Any = "gl+gd",
+    method: Any = DEFAULT_METHOD,
     batch_size: int | None = None,
     max_buckets: int = 4,
     overwrite: bool = False,
@@ -132,7 +133,7 @@ def invert_folder(
         Input folder (searched recursively) and output folder (created; mirrors the sub-folders).
     config : MelConfig or preset name
     method : str
-        As for :func:`melrecon.reconstruct`; other keyword options (``n_iter``, ``gl_iters``,
+        As for :func:`melrecon.reconstruct` (default :data:`melrecon.DEFAULT_METHOD`); other keyword options (``n_iter``, ``gl_iters``,
         ``gd_iters``, ``seed``, ``learning_rate``, ...) are passed on.
     batch_size : int, optional
         Most items per padded batch (default 4 on a CPU, 32 on accelerators).
@@ -149,7 +150,8 @@ def invert_folder(
     -------
     BatchSummary
     """
-    from .reconstruct import _batch_sharding, default_batch_size, plan_buckets, reconstruct
+    from .batching import batch_sharding, default_batch_size, plan_buckets
+    from .reconstruct import reconstruct
     from .validation import check_iterations
 
     cfg = get_config(config)
@@ -196,7 +198,7 @@ def invert_folder(
                 if bar is not None:
                     bar.update(1)
         paths = list(mels)
-        _, n_devices = _batch_sharding()
+        _, n_devices = batch_sharding()
         plan = plan_buckets([mels[p].shape[-1] for p in paths], batch_size=batch_size, max_buckets=max_buckets,
                             multiple=n_devices)
         for padded, members in plan:

@@ -27,25 +27,20 @@ from .config import PRESETS, ParameterError, get_config
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SAMPLE = REPO_ROOT / "samples" / "speech.wav"
 
 
-def _method_names():
-    from .reconstruct import METHODS
-
-    return METHODS
-
-
-def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
-    from .reconstruct import DEFAULT_METHOD
+def _add_method_args(p: argparse.ArgumentParser) -> None:
+    from .methods import DEFAULT_METHOD, METHODS
 
     p.add_argument("--preset", default="hifigan", choices=sorted(PRESETS), help="analysis settings (default hifigan)")
-    p.add_argument("--method", default=default_method or DEFAULT_METHOD,
-                   help="one of %s or a pipeline joining them with + (default %%(default)s)" % ", ".join(sorted(_method_names())))
+    p.add_argument("--method", default=DEFAULT_METHOD,
+                   help="one of %s or a pipeline joining them with + (default %%(default)s; `melrecon methods` "
+                        "lists their stages)" % ", ".join(sorted(METHODS)))
     p.add_argument("--n-iter", type=int, default=None, help="iterations of a single-stage method")
-    p.add_argument("--gl-iters", type=int, default=None, help="Griffin-Lim iterations (default 200)")
-    p.add_argument("--gd-iters", type=int, default=None, help="gradient-descent iterations (default 500)")
+    p.add_argument("--gl-iters", type=int, default=None,
+                   help="iterations of every projection stage (Griffin-Lim, ADMM; default: each method's own)")
+    p.add_argument("--gd-iters", type=int, default=None,
+                   help="iterations of every gradient stage (default: each method's own)")
     p.add_argument("--lr", type=float, default=None, help="learning rate of gradient stages")
     p.add_argument("--optimizer", default=None, help="optax optimizer of gradient stages (adam, sgd, lbfgs, ...)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the initial phase")
@@ -83,8 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
 
+    sub.add_parser("methods", help="list the named methods: their stages, families and default iterations")
+
     demo = sub.add_parser("demo", help="GL vs GL+GD on the bundled sample at the seed and hifigan presets")
-    demo.add_argument("--input", default=str(DEFAULT_SAMPLE), help="audio file (default: samples/speech.wav)")
+    demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.examples)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     demo.add_argument("--presets", default="seed,hifigan", help="comma-separated presets")
     demo.add_argument("--gl-iters", type=int, default=200)
@@ -198,13 +195,17 @@ def cmd_demo(args) -> int:
         raise ParameterError(f"--presets {args.presets!r} names no preset; e.g. --presets seed,hifigan.")
     for name in presets:
         get_config(name)  # unknown names fail now, not after the first preset's runs
+    if args.input is None:
+        from .examples import example
+
+        args.input = str(example("speech"))
     src = io._existing_file(args.input, "--input")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ParameterError(f"--out {str(out)!r} could not be created ({exc.strerror}); choose another folder.") from None
     io.check_output_path(out / "metrics.md", probe=True)
-    from .reconstruct import DEFAULT_METHOD
+    from .methods import DEFAULT_METHOD
 
     runs = [("GL", "fgla", dict(n_iter=args.gl_iters)),
             ("GL+GD", "gl+gd", dict(gl_iters=args.gl_iters, gd_iters=args.gd_iters)),
@@ -275,6 +276,11 @@ def main(argv=None) -> int:
             return cmd_demo(args)
         if args.command == "batch":
             return cmd_batch(args)
+        if args.command == "methods":
+            from .methods import describe_methods
+
+            print(describe_methods())
+            return 0
     except ParameterError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

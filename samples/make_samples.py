@@ -12,7 +12,7 @@ Sources:
 
 Usage:
   python samples/make_samples.py                  # full dev set -> samples/devset/
-  python samples/make_samples.py --only bundled   # samples/speech.wav
+  python samples/make_samples.py --only bundled   # melrecon/data/speech.wav
   python samples/make_samples.py --only bundled --only speech --out /tmp/check
   python samples/make_samples.py --only speech --only noise --out /tmp/clips
 
@@ -46,7 +46,7 @@ DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DEVSET_DIR = HERE / "devset"
-BUNDLED_PATH = HERE / "speech.wav"
+BUNDLED_PATH = HERE.parent / "melrecon" / "data" / "speech.wav"  # shipped as package data
 
 # tool -> Debian package that provides it
 TOOL_PACKAGES = {
@@ -506,9 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=None,
                     help="output folder (default: samples/devset for the dev set; "
-                         "the bundled clip goes to samples/speech.wav unless --out is given)")
+                         "the bundled clip goes to melrecon/data/speech.wav unless --out is given)")
     ap.add_argument("--only", action="append", choices=GROUPS, default=None,
-                    help="render only this group (repeatable). 'bundled' writes samples/speech.wav. "
+                    help="render only this group (repeatable). 'bundled' writes melrecon/data/speech.wav. "
                          "Default: speech, music and noise (the dev set)")
     ap.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT,
                     help=f"General MIDI soundfont for fluidsynth (default: {DEFAULT_SOUNDFONT})")

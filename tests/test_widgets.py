@@ -36,7 +36,7 @@ def _audio_sources(box) -> list[bytes]:
 
 @pytest.fixture()
 def bench():
-    wb = Workbench((_clip(), 16000), preset="seed", gl_iters=10, gd_iters=10, chunk_size=5)
+    wb = Workbench((_clip(), 16000), preset="seed", method="gl+gd", gl_iters=10, gd_iters=10, chunk_size=5)
     yield wb
     wb.stop()
     wb.wait(30)

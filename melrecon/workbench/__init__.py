@@ -1,0 +1,18 @@
+"""An ipywidgets workbench for JupyterLab: pick a clip (or upload audio / a ``.npy`` Mel), set the method and
+its iterations with sliders, press Run, watch the loss fall, and play the original against each result.
+
+>>> from melrecon.workbench import Workbench      # doctest: +SKIP
+>>> Workbench().show()                             # doctest: +SKIP
+
+:mod:`~melrecon.workbench.session` holds the jobs, the worker thread and the results (no widgets);
+:mod:`~melrecon.workbench.view` the widgets, their layout and wiring. The reconstruction runs in a
+background thread, so the kernel stays responsive: Stop asks :func:`melrecon.reconstruct` (through its
+``callback``) to stop after the current chunk, and the best result so far is kept and shown.
+``run(blocking=True)`` runs in the calling thread instead (scripts, tests); there an interrupt of the
+kernel (Ctrl-C) also ends the run with the best result so far.
+"""
+
+from .session import Job, Session, Source, read_upload
+from .view import METHOD_CHOICES, Workbench
+
+__all__ = ["Workbench", "Session", "Source", "Job", "read_upload", "METHOD_CHOICES"]
