@@ -49,7 +49,8 @@ import jax  # noqa: E402
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
 from melrecon.metrics import evaluate  # noqa: E402
-from melrecon.reconstruct import DEFAULT_METHOD, build_stages  # noqa: E402
+from melrecon.examples import example  # noqa: E402
+from melrecon.methods import DEFAULT_METHOD, build_stages  # noqa: E402
 from melrecon.transforms import decompress  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "audio"
@@ -96,7 +97,7 @@ def find_clips(extra_dirs, quick: bool) -> list[Path]:
     if not devset.is_dir() or not any(devset.glob("*.wav")):
         print("rendering the development set (samples/make_samples.py) ...", flush=True)
         subprocess.run([sys.executable, str(REPO / "samples" / "make_samples.py")], check=True)
-    clips = [REPO / "samples" / "speech.wav", *sorted(devset.glob("*.wav"))]
+    clips = [example("speech"), *sorted(devset.glob("*.wav"))]
     if SEED_CLIP.exists():
         clips.append(SEED_CLIP)
     if quick:

@@ -60,7 +60,9 @@ def _signal(seconds: float, sample_rate: int):
     import numpy as np
     import soundfile as sf
 
-    x, sr = sf.read(str(REPO / "samples" / "speech.wav"), dtype="float32")
+    from melrecon.examples import example
+
+    x, sr = sf.read(str(example("speech")), dtype="float32")
     if sr != sample_rate:
         import soxr
 

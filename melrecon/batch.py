@@ -112,6 +112,66 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None) -> np.ndarray:
     return np.asarray(mel_spectrogram(audio, cfg))
 
 
+def _prepare_folders(src_root: Path, dst_root: Path) -> list[Path]:
+    """Check the input folder, create the output folder (removing a killed run's temporary files) and
+    return the inputs."""
+    if not src_root.is_dir():
+        raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
+    dst_root.mkdir(parents=True, exist_ok=True)
+    for stale in dst_root.rglob(_PART_GLOB):  # left by a killed run; never a finished output
+        stale.unlink(missing_ok=True)
+    inputs = find_inputs(src_root, dst_root)
+    if not inputs:
+        raise ParameterError(f"input folder {str(src_root)!r} holds no audio ({io.AUDIO_SUFFIXES}) or Mel "
+                             f"({io.MEL_SUFFIXES}) files.")
+    return inputs
+
+
+def _targets(inputs: list[Path], src_root: Path, dst_root: Path, overwrite: bool,
+             summary: BatchSummary) -> dict[Path, Path]:
+    """Input -> output path of the inputs to invert (existing outputs are skipped, clashes fail)."""
+    targets: dict[Path, Path] = {}
+    owners: dict[Path, Path] = {}
+    for p in inputs:
+        dst = (dst_root / p.relative_to(src_root)).with_suffix(".wav")
+        if dst in owners:
+            summary.failed[str(p)] = f"same output {dst} as {owners[dst]}; rename one of them."
+            continue
+        owners[dst] = p
+        if dst.exists() and not overwrite:
+            summary.skipped.append(str(dst))
+        else:
+            targets[p] = dst
+    return targets
+
+
+def _load_all(targets, cfg: MelConfig, mel_key, summary: BatchSummary, bar) -> dict[Path, np.ndarray]:
+    """The mels of the inputs that can be read (the others fail in the summary)."""
+    mels: dict[Path, np.ndarray] = {}
+    for p in targets:
+        try:
+            mels[p] = _load_mel(p, cfg, mel_key)
+        except (ParameterError, OSError, ValueError) as exc:
+            summary.failed[str(p)] = str(exc)
+            if bar is not None:
+                bar.update(1)
+    return mels
+
+
+def _write(src: Path, dst: Path, res, cfg: MelConfig, summary: BatchSummary) -> None:
+    """Write one result atomically and record it (or its failure) in the summary."""
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # clipping notice
+            io.save_audio(dst, res.audio, cfg.sample_rate)
+    except (ParameterError, OSError, ValueError) as exc:
+        summary.failed[str(src)] = str(exc)
+    else:
+        summary.written.append(str(dst))
+        summary.audio_seconds += res.audio.shape[-1] / cfg.sample_rate
+
+
 def invert_folder(
     in_dir,
     out_dir,
@@ -156,32 +216,12 @@ def invert_folder(
 
     cfg = get_config(config)
     src_root, dst_root = Path(in_dir), Path(out_dir)
-    if not src_root.is_dir():
-        raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
     batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
     max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
-    dst_root.mkdir(parents=True, exist_ok=True)
-    for stale in dst_root.rglob(_PART_GLOB):  # left by a killed run; never a finished output
-        stale.unlink(missing_ok=True)
-
+    inputs = _prepare_folders(src_root, dst_root)
     t_start = time.perf_counter()
     summary = BatchSummary()
-    inputs = find_inputs(src_root, dst_root)
-    if not inputs:
-        raise ParameterError(f"input folder {str(src_root)!r} holds no audio ({io.AUDIO_SUFFIXES}) or Mel "
-                             f"({io.MEL_SUFFIXES}) files.")
-    targets: dict[Path, Path] = {}
-    owners: dict[Path, Path] = {}
-    for p in inputs:
-        dst = (dst_root / p.relative_to(src_root)).with_suffix(".wav")
-        if dst in owners:
-            summary.failed[str(p)] = f"same output {dst} as {owners[dst]}; rename one of them."
-            continue
-        owners[dst] = p
-        if dst.exists() and not overwrite:
-            summary.skipped.append(str(dst))
-        else:
-            targets[p] = dst
+    targets = _targets(inputs, src_root, dst_root, overwrite, summary)
 
     bar = None
     if progress:
@@ -189,14 +229,7 @@ def invert_folder(
 
         bar = tqdm(total=len(inputs), initial=len(inputs) - len(targets), desc="melrecon batch", unit="file")
     try:
-        mels: dict[Path, np.ndarray] = {}
-        for p in targets:
-            try:
-                mels[p] = _load_mel(p, cfg, mel_key)
-            except (ParameterError, OSError, ValueError) as exc:
-                summary.failed[str(p)] = str(exc)
-                if bar is not None:
-                    bar.update(1)
+        mels = _load_all(targets, cfg, mel_key, summary, bar)
         paths = list(mels)
         _, n_devices = batch_sharding()
         plan = plan_buckets([mels[p].shape[-1] for p in paths], batch_size=batch_size, max_buckets=max_buckets,
@@ -222,17 +255,7 @@ def invert_folder(
                 if i not in unique:
                     continue
                 unique.remove(i)
-                p, res = paths[i], results[row]
-                try:
-                    targets[p].parent.mkdir(parents=True, exist_ok=True)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # clipping notice
-                        io.save_audio(targets[p], res.audio, cfg.sample_rate)
-                except (ParameterError, OSError, ValueError) as exc:
-                    summary.failed[str(p)] = str(exc)
-                else:
-                    summary.written.append(str(targets[p]))
-                    summary.audio_seconds += res.audio.shape[-1] / cfg.sample_rate
+                _write(paths[i], targets[paths[i]], results[row], cfg, summary)
                 if bar is not None:
                     bar.update(1)
             summary.compile_seconds += results[0].compile_seconds

@@ -290,6 +290,19 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
     ``reconstruct=False`` one frame is enough (no signal length is derived from it). On a traced
     array only dtype and shape are checked (and it is returned as is).
     """
+    arr = _check_mel_shape(mel, config, name=name, reconstruct=reconstruct)
+    if is_traced(arr):
+        return arr
+    arr = _mel_float32(arr, name)
+    comp = config.compression if compressed else "none"
+    lo, hi = float(arr.min()), float(arr.max())
+    _check_mel_range(name, config, comp, lo, hi, compressed)
+    _check_mel_energy(name, config, comp, hi, arr.shape)
+    return arr
+
+
+def _check_mel_shape(mel, config: MelConfig, *, name: str, reconstruct: bool):
+    """Dtype, rank, bands and frames of a mel (all that can be checked on a traced array)."""
     what = "a real array of shape (..., n_mels, frames)"
     arr = _as_array(mel, name, what)
     dtype = np.dtype(arr.dtype)
@@ -315,8 +328,11 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
             f"{name} has {n_frames} frame(s), too few for n_fft={config.n_fft}, hop_length={config.hop_length}, "
             f"pad={config.pad}: they describe {config.n_samples(n_frames)} samples. Give at least {need} frames."
         )
-    if is_traced(arr):
-        return arr
+    return arr
+
+
+def _mel_float32(arr, name: str) -> np.ndarray:
+    """A concrete mel as float32, refusing non-finite values and values beyond float32."""
     original = np.asarray(arr)
     with np.errstate(over="ignore", invalid="ignore"):
         arr = original.astype(np.float32, copy=False)
@@ -331,8 +347,11 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
             f"{_nonfinite_message(name, arr)}; clean it first (e.g. np.nan_to_num with the compression's "
             f"floor) — a log of 0 gives -inf: clamp before the log (np.log(np.maximum(mel, 1e-5)))."
         )
-    comp = config.compression if compressed else "none"
-    lo, hi = float(arr.min()), float(arr.max())
+    return arr
+
+
+def _check_mel_range(name: str, config: MelConfig, comp: str, lo: float, hi: float, compressed: bool) -> None:
+    """Values that cannot come from the compression ``comp`` (negative linear values, decibels for a log, ...)."""
     label = f"config {config.name!r}"
     if comp == "none" and lo < 0:
         fix = ("If the mel is log- or dB-compressed, set compression='log', 'log10' or 'db' in the config."
@@ -374,6 +393,11 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
                 f"{name} goes down to {lo:.4g} dB, far below the floor {db_floor:.4g} dB of floor={config.floor:g}; "
                 f"check the compression, power and floor of the config."
             )
+
+
+def _check_mel_energy(name: str, config: MelConfig, comp: str, hi: float, shape: tuple) -> None:
+    """Refuse a mel whose linear energy would overflow float32; warn about an unusually large linear one."""
+    n_bands, n_frames = shape[-2], shape[-1]
     # The linear Mel is squared and summed in float32 (errors, spectral convergence): refuse overflow.
     law = COMPRESSIONS[comp]
     peak = float(law.inverse(np, min(hi, law.cap), config.power))
@@ -385,4 +409,3 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
         )
     if comp == "none" and hi > 1e7:
         _warn(f"{name} reaches {hi:.4g}: unusually large for a linear Mel of audio in [-1, 1].")
-    return arr

@@ -25,7 +25,7 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1 to run this notebook quickly with fewer iterations).
-from melrecon.widgets import fast_mode
+from melrecon.examples import fast_mode
 
 FAST = fast_mode()
 PRESET = "hifigan"          # the analysis settings the Mel is made with: "hifigan", "seed" or "librosa"
@@ -39,10 +39,10 @@ from IPython.display import Markdown, display
 
 import melrecon
 from melrecon import io, metrics, plotting
-from melrecon.widgets import REPO_ROOT
+from melrecon.examples import example
 
 cfg = melrecon.MelConfig.preset(PRESET)
-audio, sr = io.load_audio(REPO_ROOT / "samples" / "speech.wav", sample_rate=cfg.sample_rate)
+audio, sr = io.load_audio(example("speech"), sample_rate=cfg.sample_rate)
 print(f"{audio.shape[-1] / sr:.2f} s at {sr} Hz; preset {cfg.name}: n_fft {cfg.n_fft}, hop {cfg.hop_length}, "
       f"{cfg.n_mels} Mel bands, compression {cfg.compression!r}")
 

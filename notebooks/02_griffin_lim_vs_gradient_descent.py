@@ -35,7 +35,7 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: a short clip and few iterations).
-from melrecon.widgets import fast_mode
+from melrecon.examples import fast_mode
 
 FAST = fast_mode()
 PRESETS = ["seed", "hifigan"]
@@ -57,9 +57,9 @@ from IPython.display import HTML, Markdown, display
 
 import melrecon
 from melrecon import io, metrics, plotting
-from melrecon.widgets import REPO_ROOT, results_dir, seed_recording
+from melrecon.examples import example, results_dir, seed_recording
 
-source = seed_recording() or REPO_ROOT / "samples" / "speech.wav"
+source = seed_recording() or example("speech")
 OUT = results_dir("notebooks")
 print("input:", source.name, "| outputs:", OUT)
 print("methods in melrecon.METHODS:", sorted(melrecon.METHODS))

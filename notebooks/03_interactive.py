@@ -34,7 +34,7 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: smaller starting values for the sliders).
-from melrecon.widgets import fast_mode
+from melrecon.examples import fast_mode
 
 FAST = fast_mode()
 GL_ITERS = 20 if FAST else 50
@@ -42,7 +42,7 @@ GD_ITERS = 40 if FAST else 300
 PRESET = "hifigan"
 
 # %%
-from melrecon.widgets import Workbench
+from melrecon.workbench import Workbench
 
 wb = Workbench(preset=PRESET, gl_iters=GL_ITERS, gd_iters=GD_ITERS)
 wb.show()

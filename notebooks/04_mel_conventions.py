@@ -29,7 +29,7 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: fewer iterations).
-from melrecon.widgets import fast_mode
+from melrecon.examples import fast_mode
 
 FAST = fast_mode()
 ITERS = 30 if FAST else 200   # Griffin-Lim iterations for each comparison
@@ -44,9 +44,9 @@ from IPython.display import Markdown, display
 
 import melrecon
 from melrecon import io, metrics, plotting
-from melrecon.widgets import REPO_ROOT
+from melrecon.examples import example
 
-CLIP = REPO_ROOT / "samples" / "speech.wav"
+CLIP = example("speech")
 
 for name, cfg in melrecon.PRESETS.items():
     print(f"{name:>8}: {cfg}")

@@ -11,6 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 SAMPLES = REPO / "samples"
+SPEECH = REPO / "melrecon" / "data" / "speech.wav"  # the bundled sample (melrecon.examples.example("speech"))
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -35,5 +36,5 @@ def seed_audio() -> tuple[np.ndarray, int]:
 def speech_sample() -> tuple[np.ndarray, int]:
     import soundfile as sf
 
-    x, sr = sf.read(str(SAMPLES / "speech.wav"), dtype="float32")
+    x, sr = sf.read(str(SPEECH), dtype="float32")
     return x, sr

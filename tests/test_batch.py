@@ -201,7 +201,7 @@ print(json.dumps({
 
 
 def test_batch_shards_over_two_forced_host_devices(tmp_path):
-    out = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(REPO / "samples" / "speech.wav")],
+    out = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(REPO / "melrecon" / "data" / "speech.wav")],
                          env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu"),
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]

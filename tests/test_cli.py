@@ -11,12 +11,12 @@ import soundfile as sf
 
 from melrecon import PRESETS, transforms
 from melrecon.cli import main
-from tests.conftest import SAMPLES
+from tests.conftest import SPEECH
 
 
 def test_invert_audio_file(tmp_path, capsys):
     out = tmp_path / "out.wav"
-    code = main(["invert", str(SAMPLES / "speech.wav"), str(out), "--preset", "seed", "--gl-iters", "10",
+    code = main(["invert", str(SPEECH), str(out), "--preset", "seed", "--gl-iters", "10",
                  "--gd-iters", "10", "--quiet"])
     assert code == 0
     y, sr = sf.read(str(out))

@@ -1,0 +1,332 @@
+"""The structure of the package: what a method is is said once (on the algorithm) and every caller asks
+it; one default method; one init_phase check; no import circle; short functions; a wheel that runs."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import melrecon
+from melrecon import DEFAULT_METHOD, METHODS, ParameterError, build_stages, reconstruct
+from melrecon.algorithms import ALGORITHMS, STFTGradientDescent, agla, fgla, gla
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "melrecon"
+
+
+# ------------------------------------------------------------------------------------ one default
+def test_one_default_method_in_api_cli_batch_and_workbench():
+    from melrecon.batch import invert_folder
+    from melrecon.cli import _parser
+
+    assert DEFAULT_METHOD == "meladmm+melgl"
+    assert inspect.signature(reconstruct).parameters["method"].default == DEFAULT_METHOD
+    assert inspect.signature(invert_folder).parameters["method"].default == DEFAULT_METHOD
+    assert _parser().parse_args(["invert", "a.wav", "b.wav"]).method == DEFAULT_METHOD
+    assert _parser().parse_args(["batch", "in", "out"]).method == DEFAULT_METHOD
+    pytest.importorskip("ipywidgets")
+    from melrecon.workbench import Workbench
+
+    assert Workbench(preset="seed").method.value == DEFAULT_METHOD
+
+
+def test_default_recipe_is_meladmm_then_melgl():
+    (a, na), (b, nb) = build_stages()
+    assert (a.name, a.magnitude, a.init_phase, na, b.name, nb) == ("meladmm", "mel", "zero", 300, "melgl", 200)
+
+
+# ------------------------------------------------------------------------------------ init_phase
+def _with_init_phase():
+    for cls in ALGORITHMS:
+        if "init_phase" in cls.options():
+            yield cls.__name__, cls
+    yield from (("gla", gla), ("fgla", fgla), ("agla", agla))
+
+
+@pytest.mark.parametrize("name,make", list(_with_init_phase()), ids=lambda v: v if isinstance(v, str) else "")
+def test_bad_init_phase_is_rejected_by_every_algorithm(name, make):
+    with pytest.raises(ParameterError, match="init_phase='zeros'"):
+        make(init_phase="zeros")
+    assert make(init_phase="zero").init_phase == "zero"
+
+
+def test_init_phase_of_every_algorithm_class_is_checked():
+    names = {cls.__name__ for cls in ALGORITHMS if "init_phase" in cls.options()}
+    assert {"GriffinLim", "MelGriffinLim", "ADMMGriffinLim", "STFTGradientDescent"} <= names
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_bad_init_phase_is_rejected_for_every_named_method(method):
+    takes = any("init_phase" in s.algorithm.options() for s in build_stages(method))
+    if takes:
+        with pytest.raises(ParameterError, match="init_phase"):
+            build_stages(method, init_phase="zeros")
+    else:  # the option goes to no stage of this method
+        build_stages(method, init_phase="zeros")
+
+
+# ------------------------------------------------------------------------------------ the workbench
+EXPECTED_CONTROLS = {  # enabled controls, from what each method's algorithms do (independent of the code)
+    "meladmm+melgl": {"gl_iters"},
+    "melgl": {"gl_iters"},
+    "meladmm": {"gl_iters"},
+    "admm": {"gl_iters"},
+    "fgla": {"gl_iters"},
+    "gla": {"gl_iters"},
+    "agla": {"gl_iters"},
+    "gd": {"gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
+    "waveform": {"gd_iters", "optimizer", "learning_rate", "mel_loss"},
+    "lbfgs": {"gd_iters", "optimizer", "mel_loss"},  # the line search sets the step
+    "gl+gd": {"gl_iters", "gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
+    "gl+lbfgs": {"gl_iters", "gd_iters", "optimizer", "mel_loss"},
+    "agla+gd": {"gl_iters", "gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
+    "gl+waveform": {"gl_iters", "gd_iters", "optimizer", "learning_rate", "mel_loss"},
+}
+CONTROLS = ("gl_iters", "gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    pytest.importorskip("ipywidgets")
+    from melrecon.workbench import Workbench
+
+    t = np.arange(8000) / 16000
+    return Workbench(((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000), preset="seed")
+
+
+def test_every_offered_method_has_an_expected_control_set():
+    pytest.importorskip("ipywidgets")
+    from melrecon.workbench import METHOD_CHOICES
+
+    assert set(METHOD_CHOICES) == set(EXPECTED_CONTROLS)
+    assert set(METHODS) - {"gl"} <= set(METHOD_CHOICES)
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED_CONTROLS))
+def test_workbench_enables_exactly_the_controls_the_method_takes(bench, method):
+    bench.method.value = method
+    enabled = {name for name in CONTROLS if not getattr(bench, name).disabled}
+    assert enabled == EXPECTED_CONTROLS[method]
+    # and the sliders really set the stages: every stage's count comes from an enabled slider
+    bench.gl_iters.value, bench.gd_iters.value = 30, 40
+    job = bench._prepare()
+    stages = build_stages(job.kwargs.pop("method"), **{k: v for k, v in job.kwargs.items() if k != "seed"})
+    counts = {n for _, n in stages}
+    assert counts <= {30 if "gl_iters" in enabled else None, 40 if "gd_iters" in enabled else None}
+    for name in EXPECTED_CONTROLS[method] - {"gl_iters", "gd_iters", "optimizer"}:  # options reach a stage
+        value = job.kwargs[name]
+        assert any(s.algorithm.describe().get(name) == value for s in stages), name
+
+
+def test_choosing_lbfgs_as_optimizer_disables_the_learning_rate(bench):
+    bench.method.value = "gl+gd"
+    bench.optimizer.value = "lbfgs"
+    try:
+        assert bench.learning_rate.disabled and not bench.mel_weight.disabled
+    finally:
+        bench.optimizer.value = "(method default)"
+    assert not bench.learning_rate.disabled
+
+
+def test_session_runs_without_widgets():
+    from melrecon.workbench import session
+
+    assert "ipywidgets" not in Path(session.__file__).read_text()
+    seen = []
+    s = session.Session(chunk_size=5, on_progress=lambda job, p: seen.append(p.iteration))
+    t = np.arange(8000) / 16000
+    s.add_source("tone", audio=(0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sample_rate=16000)
+    job = s.prepare("tone", "seed", "fgla", gl_iters=10, gd_iters=0)
+    res = s.start(job, blocking=True)
+    assert s.error is None and res.n_iterations == 10 and seen == [5, 10]
+    assert s.results[-1][1] is res and "mel_sc" in s.results[-1][2]
+
+
+# ------------------------------------------------------------------------------------ stages as values
+def test_stages_are_values_and_families_route_the_iterations():
+    stages = build_stages("agla+lbfgs", gl_iters=7, gd_iters=9, alpha=0.5, learning_rate=0.1)
+    assert all(isinstance(s, melrecon.Stage) for s in stages)
+    (a, na), (w, nw) = stages
+    assert (a.family, na, a.alpha, w.family, nw) == ("projection", 7, 0.5, "gradient", 9)
+    assert w.learning_rate is None  # L-BFGS: the line search sets the step
+    # a count given with the stage wins over the family's
+    assert build_stages([(fgla(), 3), ("gd", 4)], gl_iters=99) == (melrecon.Stage(fgla(), 3),
+                                                                   melrecon.Stage(STFTGradientDescent(), 4))
+
+
+def test_every_algorithm_declares_family_options_and_iterations():
+    for recipe in METHODS.values():
+        for stage in recipe():
+            algo = stage.algorithm
+            assert algo.family in ("projection", "gradient")
+            assert stage.n_iter == algo.default_iters or len(recipe()) > 1
+            assert "name" not in algo.options() and set(algo.options()) <= set(algo.describe())
+
+
+def test_cli_lists_the_methods(capsys):
+    from melrecon.cli import main
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}:" in out for name in METHODS) and "meladmm (projection, 300) then melgl" in out
+
+
+# ------------------------------------------------------------------------------------ module structure
+def test_filters_stand_alone():
+    """filters.py imports nothing from the package: loaded alone (no package around it), it works."""
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('filters_alone', {str(PACKAGE / 'filters.py')!r})\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "assert not [m for m in sys.modules if m.startswith('melrecon')]\n"
+        "print(mod.mel(sr=16000, n_fft=512, n_mels=40).shape)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(40, 257)"
+
+
+def test_filterbank_on_plain_numbers_matches_librosa_and_warns_like_it():
+    librosa = pytest.importorskip("librosa")
+    from melrecon import filters
+
+    ref = librosa.filters.mel(sr=22050, n_fft=1024, n_mels=80, fmin=0.0, fmax=8000.0, htk=False, norm="slaney")
+    np.testing.assert_allclose(filters.mel(sr=22050, n_fft=1024, n_mels=80, fmax=8000.0), ref, rtol=1e-5,
+                               atol=1e-7 * ref.max())
+    with pytest.warns(UserWarning, match="empty"):
+        filters.mel(sr=16000, n_fft=256, n_mels=128)
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Module -> package modules it imports (module level and inside functions; TYPE_CHECKING excluded)."""
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(REPO).with_suffix("")
+        parts = list(rel.parts[:-1]) if rel.name == "__init__" else list(rel.parts)
+        name = ".".join(parts)
+        base = parts if rel.name == "__init__" else parts[:-1]
+        deps = set()
+        tree = ast.parse(path.read_text())
+        skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(
+            node.test) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.ImportFrom) and node.level:
+                target = base[: len(base) - node.level + 1] + (node.module.split(".") if node.module else [])
+                mod = ".".join(target)
+                deps.add(mod)
+                deps.update(f"{mod}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("melrecon"))
+        graph[name] = deps
+    return {k: {d for d in v if d in graph and d != k} for k, v in graph.items()}
+
+
+def test_no_import_circle_between_modules():
+    graph = _package_imports()
+    assert "melrecon.config" in graph["melrecon.transforms"] and "melrecon.filters" in graph["melrecon.config"]
+    assert not graph["melrecon.filters"]
+    # leave out the package facades (melrecon, melrecon.algorithms, ...: re-exports only) and look for cycles
+    facades = {k for k in graph if (PACKAGE.parent / k.replace(".", "/") / "__init__.py").exists()}
+    deps = {k: v - facades for k, v in graph.items() if k not in facades}
+    state: dict[str, int] = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for nxt in deps.get(node, ()):
+            if state.get(nxt) == 1:
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for node in deps:
+        if node not in state:
+            visit(node, [node])
+
+
+def _long_functions(limit: int = 80) -> list[str]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            body = node.body
+            doc = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str)
+            doc_lines = body[0].end_lineno - body[0].lineno + 1 if doc else 0
+            length = node.end_lineno - node.lineno + 1 - doc_lines
+            if length > limit:
+                found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_no_function_longer_than_80_lines():
+    assert _long_functions() == []
+
+
+def test_package_code_does_not_locate_files_from_its_own_path():
+    offenders = [str(p.relative_to(REPO)) for p in PACKAGE.rglob("*.py") if "parents[1]" in p.read_text()]
+    assert offenders == []
+
+
+def test_bundled_example_is_package_data():
+    from melrecon.examples import example
+
+    path = example("speech")
+    assert path.is_file() and PACKAGE in path.resolve().parents
+    with pytest.raises(ParameterError, match="unknown"):
+        example("nope")
+    assert not (REPO / "samples" / "speech.wav").exists()  # one copy in the repository
+
+
+# ------------------------------------------------------------------------------------ a wheel that runs
+@pytest.mark.slow
+def test_wheel_installs_and_runs_the_demo(tmp_path):
+    """Build a wheel, install it alone into a fresh venv (dependencies seen through the project
+    environment's site-packages, never its editable melrecon), and run ``melrecon demo`` outside the repo."""
+    import site
+    import sysconfig
+
+    wheels = tmp_path / "wheels"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                            "--no-index", "-w", str(wheels)], capture_output=True, text=True, timeout=600,
+                           cwd=tmp_path)
+    assert build.returncode == 0, build.stdout + build.stderr
+    [wheel] = wheels.glob("melrecon-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
+    py = venv / "bin" / "python"
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
+                              str(wheel)], capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stdout + install.stderr
+    # dependencies (jax, optax, ...) from this environment: a plain path entry, so its .pth files (the
+    # editable install of the checkout) are not processed
+    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    deps = [p for p in [sysconfig.get_paths()["purelib"], *site.getsitepackages()] if os.path.isdir(p)]
+    Path(purelib, "project_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MELRECON_ROOT", "MELRECON_RESULTS")}
+    where = subprocess.run([str(py), "-c", "import melrecon, melrecon.examples as e; print(melrecon.__file__); "
+                            "print(e.example('speech'))"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert where.returncode == 0, where.stderr
+    assert all(line.startswith(str(venv)) for line in where.stdout.split()), where.stdout
+    out = tmp_path / "demo"
+    demo = subprocess.run([str(venv / "bin" / "melrecon"), "demo", "--out", str(out), "--presets", "seed",
+                           "--gl-iters", "5", "--gd-iters", "5", "--default-iters", "5", "--quiet"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    wavs = sorted(p.name for p in out.glob("*.wav"))
+    assert wavs == ["seed_default.wav", "seed_gl.wav", "seed_gl_gd.wav"]
+    import soundfile as sf
+
+    y, sr = sf.read(str(out / "seed_default.wav"))
+    assert sr == 16000 and y.size > 16000 and np.isfinite(y).all() and np.abs(y).max() > 0.01
