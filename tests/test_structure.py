@@ -296,17 +296,24 @@ def test_wheel_installs_and_runs_the_demo(tmp_path):
     import site
     import sysconfig
 
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MELRECON_ROOT", "MELRECON_RESULTS")}
+    import shutil
+
+    src = tmp_path / "src"  # a clean copy: an in-tree build/ folder could carry stale modules into the wheel
+    shutil.copytree(PACKAGE, src / "melrecon", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
     wheels = tmp_path / "wheels"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
                             "--no-index", "-w", str(wheels)], capture_output=True, text=True, timeout=600,
-                           cwd=tmp_path)
+                           cwd=tmp_path, env=env)
     assert build.returncode == 0, build.stdout + build.stderr
     [wheel] = wheels.glob("melrecon-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
     py = venv / "bin" / "python"
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
-                              str(wheel)], capture_output=True, text=True, timeout=600)
+                              str(wheel)], capture_output=True, text=True, timeout=600, env=env)
     assert install.returncode == 0, install.stdout + install.stderr
     # dependencies (jax, optax, ...) from this environment: a plain path entry, so its .pth files (the
     # editable install of the checkout) are not processed
@@ -314,7 +321,6 @@ def test_wheel_installs_and_runs_the_demo(tmp_path):
                              capture_output=True, text=True, check=True).stdout.strip()
     deps = [p for p in [sysconfig.get_paths()["purelib"], *site.getsitepackages()] if os.path.isdir(p)]
     Path(purelib, "project_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MELRECON_ROOT", "MELRECON_RESULTS")}
     where = subprocess.run([str(py), "-c", "import melrecon, melrecon.examples as e; print(melrecon.__file__); "
                             "print(e.example('speech'))"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert where.returncode == 0, where.stderr
