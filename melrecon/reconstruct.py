@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .algorithms import Problem
+from .batching import batch_sharding as _batch_sharding  # noqa: F401 - the former private name
 from .batching import default_batch_size, plan_buckets, reconstruct_list
 from .config import MelConfig, ParameterError, get_config
 from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages

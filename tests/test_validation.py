@@ -500,13 +500,11 @@ def test_keyboard_interrupt_from_callback_returns_the_result_so_far(seed_mel):
 
 
 def test_interrupt_before_anything_is_evaluated_propagates(seed_mel, monkeypatch):
-    import sys
-
-    rec = sys.modules["melrecon.reconstruct"]  # (melrecon.reconstruct is also the function's name)
+    from melrecon import runner
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rec, "_evaluate", boom)
+    monkeypatch.setattr(runner.CACHE, "evaluate", boom)  # the first evaluation of the run
     with pytest.raises(KeyboardInterrupt):
         mr.reconstruct(seed_mel, SEED, method="gla", n_iter=10, progress=False)
