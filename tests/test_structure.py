@@ -125,14 +125,19 @@ def test_workbench_enables_exactly_the_controls_the_method_takes(bench, method):
         assert any(s.algorithm.describe().get(name) == value for s in stages), name
 
 
-def test_choosing_lbfgs_as_optimizer_disables_the_learning_rate(bench):
-    bench.method.value = "gl+gd"
-    bench.optimizer.value = "lbfgs"
-    try:
-        assert bench.learning_rate.disabled and not bench.mel_weight.disabled
+def test_learning_rate_control_follows_the_optimizer(bench):
+    bench.method.value = "lbfgs"
+    assert bench.learning_rate.disabled  # L-BFGS's line search sets the step
+    bench.optimizer.value = "adam"
+    try:  # another optimizer for the same stage takes a learning rate, and it reaches the stage
+        assert not bench.learning_rate.disabled
+        bench.learning_rate.value = 0.05
+        job = bench._prepare()
+        [(algo, _)] = build_stages("lbfgs", **{k: job.kwargs[k] for k in ("optimizer", "learning_rate")})
+        assert (algo.optimizer, algo.learning_rate) == ("adam", pytest.approx(0.05))
     finally:
         bench.optimizer.value = "(method default)"
-    assert not bench.learning_rate.disabled
+    assert bench.learning_rate.disabled
 
 
 def test_session_runs_without_widgets():
@@ -156,6 +161,7 @@ def test_stages_are_values_and_families_route_the_iterations():
     (a, na), (w, nw) = stages
     assert (a.family, na, a.alpha, w.family, nw) == ("projection", 7, 0.5, "gradient", 9)
     assert w.learning_rate is None  # L-BFGS: the line search sets the step
+    assert build_stages("lbfgs", optimizer="adam", learning_rate=0.1)[0].algorithm.learning_rate == 0.1
     # a count given with the stage wins over the family's
     assert build_stages([(fgla(), 3), ("gd", 4)], gl_iters=99) == (melrecon.Stage(fgla(), 3),
                                                                    melrecon.Stage(STFTGradientDescent(), 4))

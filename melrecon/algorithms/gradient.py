@@ -109,12 +109,10 @@ class OptaxDescent(Algorithm):
             raise ParameterError(f"mel_loss={self.mel_loss!r} is not supported; choose one of {MEL_LOSSES}.")
 
     def takes(self, option: str, options: dict[str, Any] | None = None) -> bool:
-        """As :meth:`Algorithm.takes`; ``learning_rate`` is not taken when the optimizer (``options``'s, or
-        this method's own) is ``"lbfgs"``: its line search sets the step."""
-        if option == "learning_rate":
-            chosen = (options or {}).get("optimizer") or self.optimizer
-            if isinstance(chosen, str) and chosen == "lbfgs":
-                return False
+        """As :meth:`Algorithm.takes`; a method whose own optimizer is ``"lbfgs"`` (its line search sets the
+        step) takes ``learning_rate`` only together with another ``optimizer``."""
+        if option == "learning_rate" and (options or {}).get("optimizer") is None:
+            return not (isinstance(self.optimizer, str) and self.optimizer == "lbfgs")
         return super().takes(option, options)
 
     def _optimizer(self) -> optax.GradientTransformation:

@@ -267,7 +267,10 @@ class Workbench:
     def _sync_enabled(self) -> None:
         """Enable exactly the controls the chosen method's stages take (asked of the stages)."""
         chosen = self._chosen()
-        stages = self._stages({"optimizer": chosen["optimizer"]})
+        try:
+            stages = self._stages(chosen)
+        except ParameterError:  # e.g. a value the chosen optimizer refuses: judge by the method alone
+            stages = self._stages()
         present = families(stages)
         self.gl_iters.disabled = "projection" not in present
         self.gd_iters.disabled = "gradient" not in present
