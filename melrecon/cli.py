@@ -2,20 +2,18 @@
 
 Exit status: 0 on success; 1 when the work failed for another reason (a file could not be written,
 the reconstruction diverged, some files of a ``batch`` failed: listed in its summary); 2 on a usage or input error (the message names the parameter and the
-fix); 130 when interrupted by Ctrl-C (SIGINT), after writing the best result so far. Every file is
-written through a temporary file and renamed into place; a Ctrl-C during that write is held until the
-file is complete.
+fix); 130 when interrupted by Ctrl-C (SIGINT) and 143 when ended by SIGTERM, in both cases after
+writing the best result so far (``invert``) or finishing the file being written (``batch``). Every file
+is written through a temporary file and renamed into place; a signal during that write is held until
+the file is complete, and a full disk leaves no partial file (exit status 1, with a clear message).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -27,6 +25,7 @@ from .config import PRESETS, ParameterError, get_config
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SAMPLE = REPO_ROOT / "samples" / "speech.wav"
 
@@ -82,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
     bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
+    bat.add_argument("--engine", default="local", choices=("local", "ray"),
+                     help="run the batches here (local, default) or on a Ray cluster (ray; needs melrecon[ray])")
+    bat.add_argument("--ray-address", default=None,
+                     help="with --engine ray: the cluster to join (auto, or host:port of `ray start --head`); "
+                          "default: start a local one")
+    bat.add_argument("--num-cpus", type=float, default=None, help="with --engine ray: CPUs per worker (default 1)")
+    bat.add_argument("--num-gpus", type=float, default=None, help="with --engine ray: GPUs per worker (default 0)")
 
     demo = sub.add_parser("demo", help="GL vs GL+GD on the bundled sample at the seed and hifigan presets")
     demo.add_argument("--input", default=str(DEFAULT_SAMPLE), help="audio file (default: samples/speech.wav)")
@@ -101,21 +107,20 @@ def _error(msg: str, status: int = EXIT_USAGE) -> int:
     return status
 
 
-@contextlib.contextmanager
 def _hold_sigint():
-    """Hold Ctrl-C (SIGINT) while a result is being written; yields a list that records any received.
+    """Hold Ctrl-C (SIGINT) and SIGTERM while a result is being written (:func:`melrecon.jobs.hold_signals`).
 
-    The write completes; the caller then exits with status 130.
+    The write completes; the caller then exits with status 130 (or 143 after SIGTERM).
     """
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    from .jobs import hold_signals
+
+    return hold_signals()
+
+
+def _interrupted_status() -> int:
+    from .jobs import terminated
+
+    return EXIT_TERMINATED if terminated() else EXIT_INTERRUPTED
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -159,7 +164,7 @@ def cmd_invert(args) -> int:
     print(summary)
     if result.interrupted or held:
         print("melrecon: interrupted; the best result so far was written.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted_status()
     return 0
 
 
@@ -170,11 +175,12 @@ def cmd_batch(args) -> int:
     quiet = not kw.pop("progress")
     summary = invert_folder(args.input, args.output, args.preset, batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,
-                            progress=not quiet, **kw)
+                            progress=not quiet, engine=args.engine, ray_address=args.ray_address,
+                            num_cpus=args.num_cpus, num_gpus=args.num_gpus, **kw)
     print(summary.report())
     if summary.interrupted:
-        return EXIT_INTERRUPTED
-    return 1 if summary.failed else 0
+        return _interrupted_status()
+    return 1 if summary.failed or summary.error else 0
 
 
 DEMO_COLUMNS = [
@@ -260,7 +266,7 @@ def cmd_demo(args) -> int:
             tmp.write_text(json.dumps(rows, indent=2))
     print(table)
     print(f"\nwrote {out}/ ({', '.join(written + ['metrics.md', 'metrics.json'])})")
-    return EXIT_INTERRUPTED if interrupted or held else 0
+    return _interrupted_status() if interrupted or held else 0
 
 
 def main(argv=None) -> int:
@@ -268,26 +274,30 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     previous_showwarning = warnings.showwarning
     warnings.showwarning = _show_warning  # "melrecon: warning: ..." instead of file:line noise
-    try:
-        if args.command == "invert":
-            return cmd_invert(args)
-        if args.command == "demo":
-            return cmd_demo(args)
-        if args.command == "batch":
-            return cmd_batch(args)
-    except ParameterError as exc:
-        return _error(str(exc))
-    except KeyboardInterrupt:
-        print("melrecon: interrupted (nothing was written).", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except OSError as exc:  # e.g. disk full while writing: the destination is left untouched
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        return _error(f"{exc.strerror or exc}{where}", EXIT_FAILURE)
-    except FloatingPointError as exc:
-        return _error(str(exc), EXIT_FAILURE)
-    finally:
-        warnings.showwarning = previous_showwarning
-    return _error(f"unknown command {args.command!r}")  # pragma: no cover
+    from .jobs import disk_full_message, terminate_as_interrupt
+
+    with terminate_as_interrupt():  # SIGTERM stops a run like Ctrl-C; the exit status is then 143
+        try:
+            if args.command == "invert":
+                return cmd_invert(args)
+            if args.command == "demo":
+                return cmd_demo(args)
+            if args.command == "batch":
+                return cmd_batch(args)
+        except ParameterError as exc:
+            return _error(str(exc))
+        except KeyboardInterrupt:
+            print("melrecon: interrupted (nothing was written).", file=sys.stderr)
+            return _interrupted_status()
+        except OSError as exc:  # e.g. disk full while writing: the destination is left untouched
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            return _error(disk_full_message(exc, exc.filename or "the output") or f"{exc.strerror or exc}{where}",
+                          EXIT_FAILURE)
+        except FloatingPointError as exc:
+            return _error(str(exc), EXIT_FAILURE)
+        finally:
+            warnings.showwarning = previous_showwarning
+        return _error(f"unknown command {args.command!r}")  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -184,8 +184,23 @@ def save_audio(path, audio, sample_rate: int, *, subtype: str | None = None, ove
         x = np.clip(x, -1.0, 1.0)
     fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}[dest.suffix.lower()]
     with atomic_path(dest, overwrite=overwrite) as tmp:
-        sf.write(str(tmp), x.T if x.ndim == 2 else x, int(sample_rate), subtype=subtype, format=fmt)
+        try:
+            sf.write(str(tmp), x.T if x.ndim == 2 else x, int(sample_rate), subtype=subtype, format=fmt)
+        except sf.SoundFileError as exc:  # libsndfile says "System error": find out which (a full disk?)
+            _raise_if_no_room(tmp, dest, 4 * x.size + 4096)
+            raise OSError(f"could not write {dest}: {exc}") from None
     return dest
+
+
+def _raise_if_no_room(tmp: Path, dest: Path, n_bytes: int) -> None:
+    """Raise the OS's own error (ENOSPC, EDQUOT, EFBIG) if ``n_bytes`` cannot be reserved for ``tmp``."""
+    fd = os.open(tmp, os.O_WRONLY)
+    try:
+        os.posix_fallocate(fd, 0, n_bytes)
+    except OSError as exc:
+        raise OSError(exc.errno, os.strerror(exc.errno), str(dest)) from None
+    finally:
+        os.close(fd)
 
 
 def load_mel(path, *, key: str | None = None) -> np.ndarray:

@@ -358,6 +358,7 @@ def reconstruct(
     batch_size: int | None = None,
     max_buckets: int = 4,
     bucket_frames: int | None = None,
+    segment_seconds: Any = "auto",
     **options: Any,
 ):
     """Reconstruct audio from a Mel spectrogram.
@@ -407,6 +408,11 @@ def reconstruct(
     bucket_frames : int, optional
         With a list of mels: pad every batch to this many frames (at least the longest mel) instead of
         choosing bucket lengths, e.g. to reuse one compilation over many calls.
+    segment_seconds : "auto", float or None
+        Long single mels are inverted in overlapping segments of this many seconds, so memory depends
+        on the segment, not on the input (see :mod:`melrecon.segments`). ``"auto"`` (default): inputs
+        longer than 60 s go in 30 s segments; a number: anything longer goes in segments of that
+        length; None: never segment.
 
     With a list of mels and several local JAX devices (``jax.local_devices()``), every padded batch is
     split along its batch axis over the devices (batches are filled up to a multiple of the device
@@ -479,6 +485,15 @@ def reconstruct(
     if init is not None and is_list:
         raise ParameterError("init is not supported with a list of mels; invert such items one by one.")
     init_arr = None if init is None else _check_init(init, mel_np.shape, cfg)
+    if not is_list and init is None:  # long inputs: overlapping segments in bounded memory
+        from .segments import reconstruct_segmented, segment_plan
+
+        plan = segment_plan(mel_np.shape[-1], cfg, segment_seconds)
+        if plan is not None and mel_np.ndim == 2:
+            return reconstruct_segmented(mel_np, cfg, plan, method=method, seed=int(seed), length=length,
+                                         n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters,
+                                         init_magnitude=init_magnitude, callback=callback, progress=progress,
+                                         chunk_size=chunk_size, **options)
     run = functools.partial(_run, cfg=cfg, stages=stages, seed=int(seed), init_magnitude=init_magnitude,
                             callback=callback, progress=progress, chunk_size=chunk_size, method_name=method_name)
     if is_list:
