@@ -27,7 +27,7 @@ from melrecon.batch_ray import OBJECT_STORE_BYTES, ray_init  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 22050
-LENGTHS = (4000, 5000, 6500, 8000, 9500, 11000)
+LENGTHS = tuple(256 * k for k in (16, 20, 25, 31, 37, 43))  # whole hops: the output has the same length
 RUN = dict(method="gl", n_iter=30, batch_size=1, progress=False)
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
