@@ -51,6 +51,18 @@ def _done_lines(dst: Path) -> list[dict]:
     return [rec for rec in lines if rec["status"] == "done"]
 
 
+def _worker_pids() -> list[int]:
+    """Processes of Ray workers running the Inverter (Ray names them ``ray::MapWorker(MapBatches(Inverter))``)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"Inverter" in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return [p for p in pids if p != os.getpid()]
+
+
 @pytest.fixture(scope="module")
 def speech(speech_sample):
     x, sr = speech_sample
@@ -83,8 +95,6 @@ class TestLocalCluster:
         assert not again.written and len(again.skipped) == len(expected)
 
     def test_worker_killed_mid_run_is_retried_and_nothing_is_lost(self, tmp_path, speech):
-        import psutil
-
         expected = _folder(tmp_path / "in", speech, LENGTHS + LENGTHS[::-1])
         dst = tmp_path / "out"
         killed: list[int] = []
@@ -93,11 +103,10 @@ class TestLocalCluster:
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline and not killed:
                 if (dst / "manifest.jsonl").exists():  # a first file is done: workers are mid-run
-                    for proc in psutil.process_iter(["pid", "cmdline"]):
-                        if "Inverter" in " ".join(proc.info["cmdline"] or []):
-                            os.kill(proc.info["pid"], signal.SIGKILL)
-                            killed.append(proc.info["pid"])
-                            break
+                    pids = _worker_pids()
+                    if pids:
+                        os.kill(pids[0], signal.SIGKILL)
+                        killed.append(pids[0])
                 time.sleep(0.05)
 
         killer = threading.Thread(target=kill_a_worker, daemon=True)
