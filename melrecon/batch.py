@@ -376,7 +376,7 @@ def invert_folder(
     -------
     BatchSummary
     """
-    from .jobs import process_owner
+    from .jobs import Claims, process_owner
     from .reconstruct import _batch_sharding, default_batch_size
     from .validation import check_iterations
 
@@ -421,6 +421,10 @@ def invert_folder(
     finally:
         if bar is not None:
             bar.close()
+        try:
+            Claims(dst_root, owner=job.owner).release_all()  # whatever stopped the run, its claims go
+        except OSError:
+            pass  # a full disk cannot stop this; a dead owner's claims are taken over anyway
         summary.seconds = time.perf_counter() - t_start
         try:
             with io.atomic_path(dst_root / "batch_summary.json") as tmp:

@@ -189,6 +189,20 @@ class Claims:
                 if path.read_text().split("\n", 1)[0] == self.owner:
                     path.unlink()
 
+    def release_all(self) -> int:
+        """Drop every claim this owner holds (at the end of a run, however it ended); -> how many."""
+        count = 0
+        with self._locked():
+            for path in self.dir.glob("*.claim"):
+                with contextlib.suppress(OSError):
+                    if path.read_text().split("\n", 1)[0] == self.owner:
+                        path.unlink()
+                        count += 1
+            for tmp in self.dir.glob(f".*.claim.{os.getpid()}"):  # a claim interrupted while being written
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        return count
+
 
 # ------------------------------------------------------------------------------------------ manifest
 class Manifest:
