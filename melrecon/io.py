@@ -7,6 +7,7 @@ interrupted or failed write never leaves a half-written file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import warnings
@@ -198,7 +199,8 @@ def _raise_if_no_room(tmp: Path, dest: Path, n_bytes: int) -> None:
     try:
         os.posix_fallocate(fd, 0, n_bytes)
     except OSError as exc:
-        raise OSError(exc.errno, os.strerror(exc.errno), str(dest)) from None
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise OSError(exc.errno, os.strerror(exc.errno), str(dest)) from None
     finally:
         os.close(fd)
 

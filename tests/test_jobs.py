@@ -194,3 +194,15 @@ def test_full_disk_in_batch_stops_with_a_clear_error_and_no_partial_file(tmp_pat
     assert "STOPPED: no space left to write" in out.stdout, out.stdout
     assert _whole_outputs(dst) == {"u0.wav": 256 * 20}  # the one that fitted, whole; nothing partial
     assert not list(dst.glob(".*.part.*")) and not list((dst / ".claims").glob("*.claim"))
+
+
+def test_engine_options_are_checked_before_any_work(tmp_path):
+    from melrecon.batch import invert_folder
+    from melrecon.config import ParameterError
+
+    (tmp_path / "in").mkdir()
+    with pytest.raises(ParameterError, match="engine='spark'"):
+        invert_folder(tmp_path / "in", tmp_path / "out", engine="spark")
+    with pytest.raises(ParameterError, match="engine='ray' only"):
+        invert_folder(tmp_path / "in", tmp_path / "out", num_cpus=2)
+    assert not (tmp_path / "out").exists()
