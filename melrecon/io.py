@@ -151,9 +151,11 @@ def atomic_path(path, *, overwrite: bool = True):
         with open(tmp, "rb") as fh:  # the data must be on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename == tmp:
+            raise OSError(exc.errno, exc.strerror, str(dest)) from None  # name the file the user asked for
         raise
 
 
