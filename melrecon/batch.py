@@ -180,7 +180,7 @@ def plan_groups(frames: list[int], cfg: MelConfig, *, batch_size: int, max_bucke
     from .segments import segment_plan
 
     long = [i for i, n in enumerate(frames) if segment_plan(n, cfg, segment_seconds) is not None]
-    short = [i for i in range(len(frames)) if i not in set(long)]
+    short = sorted(set(range(len(frames))) - set(long))
     plan = plan_buckets([frames[i] for i in short], batch_size=batch_size, max_buckets=max_buckets,
                         multiple=multiple)
     return [(padded, [short[j] for j in members]) for padded, members in plan] + [(None, [i]) for i in long]
