@@ -59,6 +59,8 @@ class BatchSummary:
         Per padded batch: ``padded_frames``, ``size`` (items, with fill-ups), ``seconds``.
     interrupted : bool
         Stopped by Ctrl-C (the finished outputs are complete; run again to resume).
+    notes : dict str -> str
+        Input path -> what was done to it on reading (resampled, mixed down), as ``invert`` says it.
     """
 
     written: list[str] = field(default_factory=list)
@@ -69,6 +71,7 @@ class BatchSummary:
     audio_seconds: float = 0.0
     buckets: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
+    notes: dict[str, str] = field(default_factory=dict)
 
     def report(self) -> str:
         lines = [f"{len(self.written)} written, {len(self.skipped)} already done, {len(self.failed)} failed "
@@ -76,6 +79,10 @@ class BatchSummary:
                  f"{self.audio_seconds:.1f} s of audio)"]
         for path, msg in self.failed.items():
             lines.append(f"  FAILED {path}: {msg}")
+        for msg in list(self.notes.values())[:5]:
+            lines.append(f"  note: {msg}")
+        if len(self.notes) > 5:
+            lines.append(f"  note: ... and {len(self.notes) - 5} more such notes (batch_summary.json lists them)")
         if self.interrupted:
             lines.append("  interrupted: run the same command again to finish the rest.")
         return "\n".join(lines)
@@ -95,7 +102,7 @@ def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
     return found
 
 
-def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None) -> np.ndarray:
+def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, notes: dict[str, str] | None = None) -> np.ndarray:
     from .transforms import mel_spectrogram
     from .validation import check_mel
 
@@ -104,9 +111,11 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None) -> np.ndarray:
         if mel.ndim != 2:
             raise ParameterError(f"mel in {path.name} has shape {mel.shape}; expected (n_mels, frames).")
         return mel
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # mixing down / resampling notices: expected in a folder run
+    with warnings.catch_warnings(record=True) as caught:  # mixing down / resampling: noted in the summary
+        warnings.simplefilter("always")
         audio, _ = io.load_audio(path, sample_rate=cfg.sample_rate)
+    if notes is not None and caught:
+        notes[str(path)] = " ".join(str(w.message) for w in caught)
     cfg.n_frames(audio.shape[-1])  # too short -> ParameterError naming the minimum
     return np.asarray(mel_spectrogram(audio, cfg))
 
@@ -190,7 +199,7 @@ def invert_folder(
         mels: dict[Path, np.ndarray] = {}
         for p in targets:
             try:
-                mels[p] = _load_mel(p, cfg, mel_key)
+                mels[p] = _load_mel(p, cfg, mel_key, summary.notes)
             except (ParameterError, OSError, ValueError) as exc:
                 summary.failed[str(p)] = str(exc)
                 if bar is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -37,33 +38,58 @@ def _method_names():
     return METHODS
 
 
+_OPTION_FLAGS = {"learning_rate": "--lr", "optimizer": "--optimizer"}
+_REPLACED = ("--gl-iters", "--gd-iters")
+
+
+def _methods_taking(option: str, methods) -> list[str]:
+    from .stage_options import stage_options
+
+    return [m for m in methods if "+" not in m and stage_options(m, {option: "lbfgs"})]
+
+
 def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
     from .reconstruct import DEFAULT_METHOD
+    from .stage_options import iters_help
 
+    default = default_method or DEFAULT_METHOD
     p.add_argument("--preset", default="hifigan", choices=sorted(PRESETS), help="analysis settings (default hifigan)")
-    p.add_argument("--method", default=default_method or DEFAULT_METHOD,
+    p.add_argument("--method", default=default,
                    help="one of %s or a pipeline joining them with + (default %%(default)s)" % ", ".join(sorted(_method_names())))
-    p.add_argument("--n-iter", type=int, default=None, help="iterations of a single-stage method")
-    p.add_argument("--gl-iters", type=int, default=None, help="Griffin-Lim iterations (default 200)")
-    p.add_argument("--gd-iters", type=int, default=None, help="gradient-descent iterations (default 500)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate of gradient stages")
-    p.add_argument("--optimizer", default=None, help="optax optimizer of gradient stages (adam, sgd, lbfgs, ...)")
+    shown = [default, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
+    p.add_argument("--iters", "--n-iter", dest="iters", default=None, metavar="N[,N...]",
+                   help=iters_help(dict.fromkeys(shown)).replace("%", "%%"))
+    for flag in _REPLACED:  # replaced by --iters; kept only to say so
+        p.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--lr", type=float, default=None, help="learning rate of the gradient stages; taken by %s "
+                   "(lbfgs: only with --optimizer)" % ", ".join(_methods_taking("learning_rate", shown)))
+    p.add_argument("--optimizer", default=None, help="optax optimizer of the gradient stages (adam, sgd, lbfgs, ...); "
+                   "taken by %s" % ", ".join(_methods_taking("optimizer", shown)))
     p.add_argument("--seed", type=int, default=0, help="random seed of the initial phase")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _method_kwargs(args) -> dict:
-    kw = dict(method=args.method, n_iter=args.n_iter, gl_iters=args.gl_iters, gd_iters=args.gd_iters,
-              seed=args.seed, progress=not args.quiet)
-    if args.lr is not None:
-        kw["learning_rate"] = args.lr
-    if args.optimizer is not None:
-        kw["optimizer"] = args.optimizer
+    """The keyword arguments of ``reconstruct`` for the method flags; an option no stage takes is an error."""
+    from .stage_options import check_stage_options, parse_iters
+
+    for flag in _REPLACED:
+        if getattr(args, flag[2:].replace("-", "_"), None) is not None:
+            raise ParameterError(f"{flag} was replaced by --iters, one count per stage of --method "
+                                 f"(e.g. --method gl+gd --iters 200,500); see melrecon {args.command} --help.")
+    given = {"learning_rate": args.lr, "optimizer": args.optimizer}
+    check_stage_options(args.method, given, _OPTION_FLAGS)
+    kw = dict(method=args.method, n_iter=parse_iters(args.iters, args.method), seed=args.seed,
+              progress=not args.quiet)
+    kw.update({k: v for k, v in given.items() if v is not None})
     return kw
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="melrecon", description="Recover audio from Mel spectrograms.")
+    parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     inv = sub.add_parser("invert", help="reconstruct audio from an audio file's Mel spectrogram or a .npy/.npz mel")
@@ -87,8 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--input", default=str(DEFAULT_SAMPLE), help="audio file (default: samples/speech.wav)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     demo.add_argument("--presets", default="seed,hifigan", help="comma-separated presets")
-    demo.add_argument("--gl-iters", type=int, default=200)
-    demo.add_argument("--gd-iters", type=int, default=1000)
+    demo.add_argument("--gl-iters", type=int, default=200,
+                      help="iterations of the GL row and of GL+GD's GL stage (default %(default)s)")
+    demo.add_argument("--gd-iters", type=int, default=1000,
+                      help="iterations of GL+GD's gradient stage (default %(default)s)")
     demo.add_argument("--default-iters", type=int, default=None,
                       help="iterations per stage of the default method's row (default: its own defaults)")
     demo.add_argument("--seed", type=int, default=0)
@@ -131,7 +159,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def cmd_invert(args) -> int:
     from . import io
-    from .reconstruct import reconstruct
     from .transforms import mel_spectrogram
 
     cfg = get_config(args.preset)
@@ -145,21 +172,77 @@ def cmd_invert(args) -> int:
             f"input {str(src)!r}: unsupported suffix {src.suffix!r}; give an audio file {io.AUDIO_SUFFIXES} "
             f"or a Mel array {io.MEL_SUFFIXES}."
         )
-    audio = None
+    kwargs = _method_kwargs(args)
     if src.suffix.lower() in io.MEL_SUFFIXES:
         mel = io.load_mel(src, key=args.mel_key)
     else:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
-    result = reconstruct(mel, cfg, **_method_kwargs(args))
+    if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
+        return _invert_items(mel, dst, cfg, kwargs)
+    result = _reconstruct_quietly(mel, cfg, kwargs)
     with _hold_sigint() as held:
         io.save_audio(dst, result.audio, cfg.sample_rate)
-    summary = f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, " \
-              f"{result.n_iterations} iterations in {result.seconds:.1f} s, Mel SC {float(np.mean(result.mel_sc)):.4f})"
-    print(summary)
+    print(_summary(dst, result, cfg))
+    return _exit_status(result, held, [dst])
+
+
+def _reconstruct_quietly(mel, cfg, kwargs):
+    """``reconstruct`` without its no-progress warning: :func:`_exit_status` reports that as an error."""
+    from .diagnostics import NoProgressWarning
+    from .reconstruct import reconstruct
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoProgressWarning)
+        return reconstruct(mel, cfg, **kwargs)
+
+
+def _summary(dst: Path, result, cfg) -> str:
+    from .stage_options import describe_stages
+
+    return (f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, "
+            f"{describe_stages(result.stages)} iterations in {result.seconds:.1f} s, "
+            f"Mel SC {float(np.mean(result.mel_sc)):.4f})")
+
+
+def _item_paths(dst: Path, batch_shape: tuple) -> list[Path]:
+    """``out.wav`` for a batch of shape (2, 3) -> out_0_0.wav ... out_1_2.wav (row-major)."""
+    return [dst.with_name(f"{dst.stem}_{'_'.join(map(str, idx))}{dst.suffix}") for idx in np.ndindex(*batch_shape)]
+
+
+def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
+    """A (..., n_mels, frames) mel: invert the batch at once, write one file per item."""
+    from . import io
+
+    batch_shape = mel.shape[:-2]
+    paths = _item_paths(dst, batch_shape)
+    for path in paths:
+        io.check_output_path(path, suffixes=io.AUDIO_SUFFIXES)
+    print(f"melrecon: note: the mel has shape {mel.shape}: a batch of {len(paths)} mels (leading dimensions "
+          f"{batch_shape}); writing one file per item, {paths[0].name} ... {paths[-1].name}.", file=sys.stderr)
+    result = _reconstruct_quietly(mel, cfg, kwargs)
+    audio = result.audio.reshape(len(paths), -1)
+    with _hold_sigint() as held:
+        for path, item in zip(paths, audio):
+            io.save_audio(path, item, cfg.sample_rate)
+    for path, item, sc in zip(paths, audio, np.ravel(result.mel_sc)):
+        print(_summary(path, dataclasses.replace(result, audio=item, mel_sc=sc), cfg))
+    return _exit_status(result, held, paths)
+
+
+def _exit_status(result, held, written: list[Path]) -> int:
+    from .diagnostics import NO_PROGRESS_MEL_SC, no_progress_items
+
     if result.interrupted or held:
         print("melrecon: interrupted; the best result so far was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    bad = no_progress_items(result)
+    if bad:
+        sc = np.ravel(result.mel_sc)
+        names = ", ".join(f"{written[i].name} (Mel SC {sc[i]:.4f})" for i in bad)
+        return _error(f"no progress: {names}; above {NO_PROGRESS_MEL_SC} the output is near-silence or noise, "
+                      f"not a reconstruction of the mel (written all the same). Check that --preset matches how "
+                      f"the mel was made, or try --method meladmm+melgl.", EXIT_FAILURE)
     return 0
 
 

@@ -25,6 +25,7 @@ from .algorithms import (
     ADMMGriffinLim, Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla,
 )
 from .config import MelConfig, ParameterError, get_config
+from .diagnostics import warn_if_no_progress
 from .filters import mel_filterbank
 from .losses import spectral_convergence
 from .transforms import decompress, istft, magnitude, mel_to_linear, project_consistent_tm
@@ -482,7 +483,9 @@ def reconstruct(
     run = functools.partial(_run, cfg=cfg, stages=stages, seed=int(seed), init_magnitude=init_magnitude,
                             callback=callback, progress=progress, chunk_size=chunk_size, method_name=method_name)
     if is_list:
-        return _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames)
+        results = _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames)
+        warn_if_no_progress(results)
+        return results
 
     mel_lin = decompress(jnp.asarray(mel_np), cfg)
     problem = Problem(mel=mel_lin, magnitude=mel_to_linear(mel_lin, cfg, method=init_magnitude, compressed=False))
@@ -496,7 +499,7 @@ def reconstruct(
     if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
         raise FloatingPointError("reconstruction produced non-finite audio")
     batch_shape = mel_np.shape[:-2]
-    return Reconstruction(
+    result = Reconstruction(
         audio=audio,
         sample_rate=cfg.sample_rate,
         config=cfg,
@@ -513,6 +516,8 @@ def reconstruct(
         settings=dict(settings, chunk_size=out.chunk),
         spectrogram=np.asarray(out.best_spec),
     )
+    warn_if_no_progress(result)
+    return result
 
 
 def default_batch_size() -> int:
