@@ -16,6 +16,8 @@ What is converted rather than refused (with a :class:`UserWarning`):
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 import sys
@@ -34,6 +36,7 @@ __all__ = [
     "is_traced",
     "min_samples",
     "min_frames",
+    "analysing_reconstruction",
 ]
 
 # float32 overflows past 3.4e38: a spectrogram whose sum of squares would exceed this cannot be measured.
@@ -42,6 +45,24 @@ _MAX_ENERGY = 1e36
 # spectrogram's energy would overflow float32 in the losses).
 _LOUD = 16.0
 _TOO_LOUD = 1e6
+#: The likely cause named when a signal is far too loud: for input audio, integer PCM stored as floats.
+_PCM_GUESS = "are these integer PCM values stored as floats? If so divide by 32768 (16-bit) or 2**31 (32-bit)."
+_LOUD_GUESS: contextvars.ContextVar[str] = contextvars.ContextVar("loud_guess", default=_PCM_GUESS)
+
+
+@contextlib.contextmanager
+def analysing_reconstruction(label: str = "the reconstruction"):
+    """Within this block, audio being checked is a reconstruction's output: a far too loud one is explained
+    by a Mel read with other settings than it was made with, not by integer PCM."""
+    token = _LOUD_GUESS.set(
+        f"{label} is a reconstruction; one this loud means its Mel was read with other settings than it was made "
+        f"with (a power Mel read as magnitude, a log10 or dB Mel read as natural log, another preset): check the "
+        f"config against how the Mel was made."
+    )
+    try:
+        yield
+    finally:
+        _LOUD_GUESS.reset(token)
 _F32_MAX = float(np.finfo(np.float32).max)
 # Channels counts that make an (n, c) array look like a soundfile (samples, channels) layout.
 _MAX_CHANNELS = 8
@@ -222,8 +243,7 @@ def check_audio(audio, config: MelConfig | None = None, *, name: str = "audio", 
             f"loud overflow float32. Normalise it (e.g. {name} / np.abs({name}).max())."
         )
     if peak > _LOUD:
-        _warn(f"{name} peaks at {peak:.4g}, far outside [-1, 1]: are these integer PCM values stored as floats? "
-              f"If so divide by 32768 (16-bit) or 2**31 (32-bit).")
+        _warn(f"{name} peaks at {peak:.4g}, far outside [-1, 1]: {_LOUD_GUESS.get()}")
     if _is_jax_array(arr):
         return arr
     return np.ascontiguousarray(arr, dtype=np.float32)

@@ -59,6 +59,14 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
         assert any("image/png" in o.get("data", {}) for o in outputs), f"{name} showed no figure"
         html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
         assert "<audio" in html, f"{name} showed no audio player"
+    if name in ("01_quickstart", "02_griffin_lim_vs_gradient_descent"):  # the default method is shown too
+        from melrecon import DEFAULT_METHOD
+
+        players = "".join(o.get("data", {}).get("text/html", "") for o in outputs if "<audio" in
+                          o.get("data", {}).get("text/html", ""))
+        tables = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+        assert f"default ({DEFAULT_METHOD})" in players, f"{name} has no player for the default method"
+        assert f"default ({DEFAULT_METHOD})" in tables, f"{name}'s metrics table lacks the default method"
     if name == "02_griffin_lim_vs_gradient_descent":
         out = tmp_path / "notebooks"
         assert (out / "metrics.md").exists() and (out / "metrics.json").exists()
