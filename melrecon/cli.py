@@ -1,7 +1,8 @@
 """The ``melrecon`` command: ``invert`` a file, ``batch`` a folder, run the ``demo``.
 
 Exit status: 0 on success; 1 when the work failed for another reason (a file could not be written,
-the reconstruction diverged, some files of a ``batch`` failed: listed in its summary); 2 on a usage or input error (the message names the parameter and the
+the reconstruction diverged or made no progress (output Mel SC above 0.9; the file is written all the same),
+some files of a ``batch`` failed: listed in its summary); 2 on a usage or input error (the message names the parameter and the
 fix); 130 when interrupted by Ctrl-C (SIGINT), after writing the best result so far. Every file is
 written through a temporary file and renamed into place; a Ctrl-C during that write is held until the
 file is complete.

@@ -233,20 +233,26 @@ def _run_notebook(page, url: str, log: Path) -> list[dict]:
                ".every(c => c.model.executionCount !== null && c.promptNode.textContent.indexOf('*') < 0); }")
     wait("every cell to run", all_ran, 420)
     page.wait_for_timeout(500)
-    return page.evaluate("""() => Promise.all([...document.querySelectorAll(
-        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea audio')].map(a => new Promise(resolve => {
+    return _measure_players(page, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea audio")
+
+
+def _measure_players(page, selector: str) -> list[dict]:
+    """Every <audio> matching ``selector``, once its metadata loaded (or failed): width, controls, source."""
+    return page.evaluate("""selector => Promise.all([...document.querySelectorAll(selector)].map(a =>
+        new Promise(resolve => {
             a.scrollIntoView();
             const cell = a.closest('div[style]');
             const label = cell && cell.querySelector('b') ? cell.querySelector('b').textContent : '';
             const report = () => resolve({width: a.getBoundingClientRect().width, controls: a.controls,
-                ready: a.readyState, duration: a.duration, label: label,
-                src: (a.currentSrc || (a.querySelector('source') || {}).src || '').slice(0, 22)});
+                ready: a.readyState, duration: a.duration, error: !!a.error, label: label,
+                src: (a.currentSrc || (a.querySelector('source') || {}).src || '').slice(0, 22),
+                canPlay: a.canPlayType('audio/wav')});
             if (a.readyState >= 1) return report();
             a.addEventListener('loadedmetadata', report, {once: true});
             a.addEventListener('error', report, {once: true});
             setTimeout(report, 20000);
             a.load();
-        })))""")
+        })))""", selector)
 
 
 def _drive(page, url: str, log: Path) -> None:
@@ -324,17 +330,7 @@ def _drive(page, url: str, log: Path) -> None:
     # the A/B board: the original and both results, each a playable <audio>
     audio = page.locator(".mr-players audio")
     wait("three players on the A/B board", lambda: audio.count() >= 3, 30)
-    info = page.evaluate("""() => Promise.all([...document.querySelectorAll('.mr-players audio')].map(a =>
-        new Promise(resolve => {
-            const report = () => resolve({ready: a.readyState, duration: a.duration, error: !!a.error,
-                src: (a.currentSrc || (a.querySelector('source') || {}).src || '').slice(0, 22),
-                canPlay: a.canPlayType('audio/wav')});
-            if (a.readyState >= 1) return report();
-            a.addEventListener('loadedmetadata', report, {once: true});
-            a.addEventListener('error', report, {once: true});
-            setTimeout(report, 20000);
-            a.load();
-        })))""")
+    info = _measure_players(page, ".mr-players audio")
     for i, a in enumerate(info):
         assert a["src"].startswith("data:audio/wav"), f"player {i} has no wav source: {a}"
         assert a["canPlay"] and not a["error"], f"player {i} cannot play its source: {a}"
