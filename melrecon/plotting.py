@@ -129,7 +129,7 @@ def plot_loss_terms(ax, results: Mapping[str, object], *, x: str = "iteration", 
     """
     if x not in ("iteration", "time"):
         raise ValueError(f"x={x!r} must be 'iteration' or 'time'.")
-    colors = [f"C{i}" for i in range(10)]
+    colors = _run_colors(len(results))
     style_of = _term_styles(results, terms)
     for r, (label, res) in enumerate(results.items()):
         color = colors[r % len(colors)]
@@ -160,6 +160,16 @@ def plot_loss_terms(ax, results: Mapping[str, object], *, x: str = "iteration", 
         ax.legend(fontsize=7, ncol=1 + len(ax.lines) // 12)
 
 
+def _run_colors(n: int) -> list:
+    """A distinct colour per run: the default cycle up to 10 runs, then the 20 colours of ``tab20``."""
+    if n <= 10:
+        return [f"C{i}" for i in range(10)]
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]
+
+
 def _term_styles(results: Mapping[str, object], terms: Sequence[str] | None) -> dict[str, str]:
     """One line style per loss-term name, the same for every result (a legend can then list each once)."""
     styles = ("-", "--", ":", "-.")
@@ -171,7 +181,8 @@ def _compact_legend(fig, results: Mapping[str, object], terms: Sequence[str] | N
     """One legend below the panels: a colour per result, then a line style per term (each listed once)."""
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=f"C{r % 10}", lw=3) for r in range(len(results))]
+    colors = _run_colors(len(results))
+    handles = [Line2D([], [], color=colors[r], lw=3) for r in range(len(results))]
     labels = list(results)
     for term, style in _term_styles(results, terms).items():
         handles.append(Line2D([], [], color="0.35", linestyle=style, lw=1.2))
