@@ -67,6 +67,9 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
         tables = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
         assert f"default ({DEFAULT_METHOD})" in players, f"{name} has no player for the default method"
         assert f"default ({DEFAULT_METHOD})" in tables, f"{name}'s metrics table lacks the default method"
+    if name == "04_mel_conventions":  # the deliberately wrong conventions are explained as such
+        text = "".join(o.get("text", "") for o in outputs)
+        assert "integer PCM" not in text and "read with other settings" in text
     if name == "02_griffin_lim_vs_gradient_descent":
         out = tmp_path / "notebooks"
         assert (out / "metrics.md").exists() and (out / "metrics.json").exists()

@@ -5,12 +5,12 @@ mismatched Mel convention (not by integer PCM)."""
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pytest
 
 import melrecon
+import melrecon.metrics
 from melrecon import MelConfig, plotting, reconstruct, transforms
 
 
@@ -66,6 +66,10 @@ def test_a_too_loud_reconstruction_is_not_blamed_on_integer_pcm(runs):
     messages = " ".join(str(w.message) for w in seen)
     assert "read with other settings" in messages and "power Mel read as magnitude" in messages
     assert "integer PCM" not in messages
+    with pytest.warns(UserWarning) as seen:  # the metrics of such a run: said once, with the same cause
+        melrecon.metrics.evaluate(audio, loud.audio, cfg, perceptual=False)
+    messages = [str(w.message) for w in seen if "far outside" in str(w.message)]
+    assert len(messages) == 1 and "read with other settings" in messages[0] and "integer PCM" not in messages[0]
     # input audio keeps the PCM guess
     with pytest.warns(UserWarning, match="integer PCM"):
         transforms.stft(audio * 1000.0, cfg)
