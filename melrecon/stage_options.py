@@ -36,11 +36,12 @@ def _takes(algo, option: str, given: Mapping[str, Any]) -> bool:
 
 def stage_options(method: str, given: Mapping[str, Any] | None = None) -> set[str]:
     """The options among ``given`` (or among all stage options) that some stage of ``method`` takes."""
-    from .reconstruct import _STAGE_OPTIONS, build_stages
+    from .reconstruct import build_stages
 
     given = dict(given or {})
-    names = set(given) if given else set(_STAGE_OPTIONS)
-    return {o for o in names for algo, _ in build_stages(method) if _takes(algo, o, given)}
+    algos = [algo for algo, _ in build_stages(method)]
+    names = set(given) if given else {f.name for a in algos for f in dataclasses.fields(a)} - {"name"}
+    return {o for o in names for algo in algos if _takes(algo, o, given)}
 
 
 def check_stage_options(method: str, given: Mapping[str, Any], flags: Mapping[str, str] | None = None) -> None:
