@@ -5,8 +5,6 @@ real ``librosa.feature.melspectrogram`` mel), ``--version``, and ``batch``'s res
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
