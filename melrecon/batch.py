@@ -1,7 +1,7 @@
 """Invert a whole folder: ``melrecon batch IN_DIR OUT_DIR`` (and :func:`invert_folder` from Python).
 
-Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` Mel
-spectrograms, found recursively; ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
+Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` / ``.pt`` /
+``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.conventions`), found recursively; ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
 
 * Batched: the inputs are grouped into a few length buckets and inverted as padded batches
   (:func:`melrecon.reconstruct` with a list of mels: one compilation per bucket, padding never reaches
@@ -95,15 +95,12 @@ def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
     return found
 
 
-def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None) -> np.ndarray:
+def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None) -> np.ndarray:
+    from .conventions import prepare
     from .transforms import mel_spectrogram
-    from .validation import check_mel
 
     if path.suffix.lower() in io.MEL_SUFFIXES:
-        mel = check_mel(io.load_mel(path, key=mel_key), cfg, name=f"mel in {path.name}")
-        if mel.ndim != 2:
-            raise ParameterError(f"mel in {path.name} has shape {mel.shape}; expected (n_mels, frames).")
-        return mel
+        return prepare(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=f"mel in {path.name}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # mixing down / resampling notices: expected in a folder run
         audio, _ = io.load_audio(path, sample_rate=cfg.sample_rate)
@@ -122,6 +119,8 @@ def invert_folder(
     overwrite: bool = False,
     mel_key: str | None = None,
     progress: bool = True,
+    layout: str | None = None,
+    stats: Any = None,
     **options: Any,
 ) -> BatchSummary:
     """Invert every audio / Mel file under ``in_dir`` into ``out_dir`` (see the module docstring).
@@ -141,7 +140,10 @@ def invert_folder(
     overwrite : bool
         Invert again files whose output exists (default: skip them, which makes runs resumable).
     mel_key : str, optional
-        Array name inside ``.npz`` files.
+        Array name inside ``.npz`` / ``.pt`` / ``.h5`` files.
+    layout, stats : optional
+        How the mel files are stored (default: the config's layout) and mean/variance statistics
+        (a file or :class:`melrecon.conventions.Stats`), as for :func:`melrecon.conventions.prepare`.
     progress : bool
         Show a progress bar over the files.
 
@@ -153,6 +155,10 @@ def invert_folder(
     from .validation import check_iterations
 
     cfg = get_config(config)
+    if isinstance(stats, (str, Path)):
+        from .conventions import load_stats
+
+        stats = load_stats(stats)
     src_root, dst_root = Path(in_dir), Path(out_dir)
     if not src_root.is_dir():
         raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
@@ -190,7 +196,7 @@ def invert_folder(
         mels: dict[Path, np.ndarray] = {}
         for p in targets:
             try:
-                mels[p] = _load_mel(p, cfg, mel_key)
+                mels[p] = _load_mel(p, cfg, mel_key, layout, stats)
             except (ParameterError, OSError, ValueError) as exc:
                 summary.failed[str(p)] = str(exc)
                 if bar is not None:
