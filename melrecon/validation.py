@@ -284,10 +284,14 @@ def _normalised_to_db(arr, config: MelConfig, name: str) -> np.ndarray:
     lo, hi = float(arr.min()), float(arr.max())
     span = config.max_norm - lo_norm
     if lo < lo_norm - span or hi > config.max_norm + span:
+        from .conventions import floor_presets
+
+        match = floor_presets(arr)[1]
+        guess = f"; its floor is that of preset(s) {', '.join(match)}" if match else ""
         raise ParameterError(
             f"{name} spans {lo:.4g} .. {hi:.4g}, far outside the {config.signal_norm} range [{lo_norm:g}, "
             f"{config.max_norm:g}] of config {config.name!r} (signal_norm={config.signal_norm!r}); the mel was "
-            f"not made with this normalisation: choose the config it was made with (melrecon presets)."
+            f"not made with this normalisation: choose the config it was made with (melrecon presets){guess}."
         )
     return np.asarray(db_values(arr.astype(np.float64), config))
 
