@@ -2,13 +2,17 @@
 
 Same keyword names and defaults, same input (a linear Mel spectrogram, ``power=2.0``: power), same
 output length; change ``from librosa.feature.inverse import mel_to_audio`` to
-``from melrecon import mel_to_audio``. Inside, melrecon's default method (:data:`melrecon.DEFAULT_METHOD`)
-replaces librosa's NNLS + Griffin-Lim.
+``from melrecon import mel_to_audio``.
 
-``n_iter`` (librosa: Griffin-Lim iterations, default 32) is the total number of iterations of the
-default method, split over its stages in the proportion of their own defaults (300 + 200): the default
-32 gives 19 + 13. Each of those iterations costs about one Griffin-Lim iteration (one STFT and one
-inverse STFT). Pass ``n_iter=500`` for melrecon's own default schedule (better, slower).
+Inside, melrecon's accelerated Griffin-Lim (``"agla"``, Perraudin et al. 2013) from the same
+non-negative least-squares magnitude that librosa starts from. ``n_iter`` (librosa: Griffin-Lim
+iterations, default 32) is its number of iterations, one STFT and one inverse STFT each, as librosa's.
+Measured on real speech (two clips, PESQ-wb, librosa's n_iter=32): at librosa's defaults (n_fft 2048,
+hop 512, 128 bands) 2.84 / 2.16 against librosa's 2.35 / 2.03, where melrecon's default method
+(:data:`melrecon.DEFAULT_METHOD`) reached only 1.87 / 1.61 at 32 iterations and 2.32 / 1.63 at its own
+300 + 200; at n_fft 1024, hop 256, 4.01 / 3.98 against 2.63 / 3.77 (the default method at its own schedule:
+3.95 / 4.30). So the drop-in uses ``agla``; pass ``method=melrecon.DEFAULT_METHOD`` (and ``n_iter`` as a
+list of per-stage counts, or leave it to the method's defaults with ``n_iter=None``) for the default.
 """
 
 from __future__ import annotations
@@ -20,21 +24,6 @@ import numpy as np
 from .config import MelConfig, ParameterError
 
 __all__ = ["mel_to_audio"]
-
-
-def _split_iterations(n_iter: int, method: str) -> list[int] | int:
-    try:
-        from .reconstruct import _DEFAULT_ITERS
-    except ImportError:  # pragma: no cover - the defaults moved: split evenly
-        _DEFAULT_ITERS = {}
-    stages = method.split("+")
-    if len(stages) == 1:
-        return n_iter
-    own = _DEFAULT_ITERS.get(method)
-    defaults = list(own) if isinstance(own, (list, tuple)) else [
-        d if isinstance(d, int) else 200 for d in (_DEFAULT_ITERS.get(s, 200) for s in stages)]
-    parts = [max(1, round(n_iter * d / sum(defaults))) for d in defaults[:-1]]
-    return parts + [max(1, n_iter - sum(parts))]
 
 
 def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | None = None,
@@ -53,12 +42,12 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
         ``window`` is one of "hann", "hamming", "blackman", "rectangular"; ``pad_mode`` "constant" or
         "reflect"; ``power`` 1 or 2.
     n_iter : int
-        Total iterations of the default method (see the module docstring).
+        Iterations of the method (``agla`` unless ``method`` says otherwise; see the module docstring).
     fmin, fmax, htk, norm
         The Mel filterbank (librosa passes these through ``**kwargs`` to ``mel_to_stft``).
     **kwargs
-        melrecon options: ``method`` (default :data:`melrecon.DEFAULT_METHOD`), ``seed``, ``progress``
-        (default False) and any option of :func:`melrecon.reconstruct`.
+        melrecon options: ``method`` (default ``"agla"``), ``seed``, ``progress`` (default False) and any
+        option of :func:`melrecon.reconstruct`.
 
     Returns
     -------
@@ -71,10 +60,11 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
     >>> melrecon.mel_to_audio(M, n_iter=4).shape  # librosa: (20 - 1) * 512
     (9728,)
     """
-    from .reconstruct import DEFAULT_METHOD, reconstruct
+    from .reconstruct import reconstruct
     from .validation import check_iterations
 
-    n_iter = check_iterations("n_iter", n_iter, minimum=1)
+    if not isinstance(n_iter, (list, tuple)) and n_iter is not None:
+        n_iter = check_iterations("n_iter", n_iter, minimum=1)
     win = n_fft if win_length is None else win_length
     hop = int(win // 4) if hop_length is None else hop_length
     try:
@@ -84,8 +74,7 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
                         compression="none", name="librosa-call")
     except TypeError as exc:
         raise ParameterError(f"mel_to_audio: {exc}") from None
-    method = kwargs.pop("method", DEFAULT_METHOD)
+    kwargs.setdefault("method", "agla")
     kwargs.setdefault("progress", False)
-    iters = _split_iterations(n_iter, method) if isinstance(method, str) else n_iter
-    result = reconstruct(M, cfg, method=method, n_iter=iters, length=length, **kwargs)
+    result = reconstruct(M, cfg, n_iter=n_iter, length=length, **kwargs)
     return np.asarray(result.audio).astype(dtype, copy=False)

@@ -49,6 +49,7 @@ def test_same_length_as_librosa(kw):
 def test_options_and_errors():
     M = np.full((128, 12), 1e-3, np.float32)
     assert melrecon.mel_to_audio(M, n_iter=3, dtype=np.float64, method="fgla").dtype == np.float64
+    assert melrecon.mel_to_audio(M, n_iter=[2, 2], method=melrecon.DEFAULT_METHOD).shape == (11 * 512,)
     with pytest.raises(melrecon.ParameterError, match="window"):
         melrecon.mel_to_audio(M, window="kaiser", n_iter=1)
     with pytest.raises(melrecon.ParameterError, match="n_iter"):
@@ -63,7 +64,8 @@ def test_not_worse_than_librosa_on_real_speech(seed_audio):
     x, sr = seed_audio
     y = soxr.resample(x[: 4 * sr], sr, 22050).astype(np.float32)
     M = librosa.feature.melspectrogram(y=y, sr=22050)
+    np.random.seed(0)  # librosa's Griffin-Lim starts from NumPy's global random phases
     theirs = librosa.feature.inverse.mel_to_audio(M, sr=22050)
     ours = melrecon.mel_to_audio(M, sr=22050)
     p_theirs, p_ours = pesq_wb(y, theirs, 22050), pesq_wb(y, ours, 22050)
-    assert p_ours >= p_theirs - 0.05, (p_ours, p_theirs)
+    assert p_ours >= p_theirs, (p_ours, p_theirs)
