@@ -108,6 +108,13 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
     return np.asarray(mel_spectrogram(audio, cfg))
 
 
+def _load_stats(stats):
+    """Statistics read once for the whole folder (a path), or as given."""
+    from .conventions import load_stats
+
+    return load_stats(stats) if isinstance(stats, (str, Path)) else stats
+
+
 def invert_folder(
     in_dir,
     out_dir,
@@ -154,11 +161,7 @@ def invert_folder(
     from .reconstruct import _batch_sharding, default_batch_size, plan_buckets, reconstruct
     from .validation import check_iterations
 
-    cfg = get_config(config)
-    if isinstance(stats, (str, Path)):
-        from .conventions import load_stats
-
-        stats = load_stats(stats)
+    cfg, stats = get_config(config), _load_stats(stats)
     src_root, dst_root = Path(in_dir), Path(out_dir)
     if not src_root.is_dir():
         raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")

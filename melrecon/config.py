@@ -251,9 +251,7 @@ class MelConfig:
         s(self, "compression", comp)
         s(self, "floor", floor)
         s(self, "name", str(self.name))
-        self._check_normalisation(comp)
-        s(self, "layout", check_layout(self.layout))
-        s(self, "source", str(self.source))
+        self._check_normalisation(comp)  # and the layout
         # Bands narrower than an FFT bin come out empty: warn as librosa does.
         from .filters import empty_filter_count  # local: filters imports config
 
@@ -291,6 +289,8 @@ class MelConfig:
         s(self, "min_level_db", min_db)
         s(self, "max_norm", max_norm)
         s(self, "clip_norm", bool(self.clip_norm))
+        s(self, "layout", check_layout(self.layout))
+        s(self, "source", str(self.source))
 
     # ------------------------------------------------------------------ derived
     @property

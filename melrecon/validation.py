@@ -276,8 +276,8 @@ def check_spectrogram(spec, config: MelConfig, *, name: str = "spec"):
 
 
 # -------------------------------------------------------------------------------------------------- mel
-def _normalised_to_db(arr, config: MelConfig, name: str) -> np.ndarray:
-    """The dB values of a range-normalised (Coqui) mel; values far outside the range are refused."""
+def _normalised_to_db(arr, config: MelConfig, name: str) -> tuple[float, float]:
+    """The lowest and highest dB of a range-normalised (Coqui) mel; values far outside the range are refused."""
     from .transforms import db_values
 
     lo_norm = -config.max_norm if config.signal_norm == "symmetric" else 0.0
@@ -293,7 +293,8 @@ def _normalised_to_db(arr, config: MelConfig, name: str) -> np.ndarray:
             f"{config.max_norm:g}] of config {config.name!r} (signal_norm={config.signal_norm!r}); the mel was "
             f"not made with this normalisation: choose the config it was made with (melrecon presets){guess}."
         )
-    return np.asarray(db_values(arr.astype(np.float64), config))
+    db = np.asarray(db_values(arr.astype(np.float64), config))
+    return float(db.min()), float(db.max())
 
 
 def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = True, reconstruct: bool = True):
@@ -376,8 +377,7 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
             _warn(f"{name} has no negative value (range {lo:.4g} .. {hi:.4g}), unusual for a {comp}-compressed "
                   f"Mel (quiet bins are negative): is it linear? If so, use compression='none'.")
     if comp == "db" and config.signal_norm is not None:
-        arr_db = _normalised_to_db(arr, config, name)
-        lo, hi = float(arr_db.min()), float(arr_db.max())
+        lo, hi = _normalised_to_db(arr, config, name)
     if comp == "db":
         scale = 10.0 if config.power == 2.0 else 20.0
         db_floor = scale * math.log10(config.floor)
@@ -411,8 +411,11 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
         )
     if comp == "none" and hi > 1e7:
         _warn(f"{name} reaches {hi:.4g}: unusually large for a linear Mel of audio in [-1, 1].")
-    if compressed:
-        from .conventions import check_convention
+    return _check_convention(arr, config, name) if compressed else arr
 
-        check_convention(arr, config, name=name)
+
+def _check_convention(arr, config: MelConfig, name: str):
+    from .conventions import check_convention
+
+    check_convention(arr, config, name=name)
     return arr
