@@ -126,7 +126,8 @@ print(f"output length {ours.audio.shape[-1]} samples at {cfg.sample_rate} Hz (so
 display(plotting.players_html(items, cfg.sample_rate, notes=notes))
 
 # %%
-if not MEL_FILE:
-    fig = plotting.spectrogram_panels(audio, {"melrecon": ours, "librosa": theirs[: len(audio)]},
-                                      cfg.replace(compression="none"))
-    display(fig)
+from types import SimpleNamespace
+
+if not MEL_FILE:  # the original's Mel, each output's, and their difference (dB)
+    results = {"melrecon": ours, "librosa": SimpleNamespace(audio=theirs)}
+    display(plotting.spectrogram_panels(audio, results, cfg.replace(compression="none")))
