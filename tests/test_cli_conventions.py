@@ -134,3 +134,15 @@ def test_invert_with_a_missing_stats_file(tmp_path, capsys):
     code = main(["invert", str(tmp_path / "m.npy"), str(tmp_path / "o.wav"), "--preset", "espnet",
                  "--stats", str(tmp_path / "nope.npz"), *FAST])
     assert code == 2 and "stats file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(PRESETS) if PRESETS[n].compression != "none"])
+def test_batch_inverts_a_toolkit_mel_with_its_preset(name, clip, tmp_path, capsys):
+    cfg = PRESETS[name]
+    src = _source(clip, cfg)
+    (tmp_path / "in").mkdir()
+    np.save(tmp_path / "in" / "utt.npy", toolkit_mel(src, cfg))
+    assert main(["batch", str(tmp_path / "in"), str(tmp_path / "out"), "--preset", name, *FAST]) == 0, \
+        capsys.readouterr()
+    y, sr = sf.read(str(tmp_path / "out" / "utt.wav"))
+    assert sr == cfg.sample_rate and abs(len(y) - len(src)) < cfg.hop_length
