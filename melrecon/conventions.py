@@ -123,8 +123,12 @@ def to_mels_first(mel, config: MelConfig, *, layout: str | None = None, name: st
     fits_other = last if layout == "mels-first" else first
     hint = (f" It fits {other}: pass layout={other!r} (CLI: --layout {other})." if fits_other else
             " Check n_mels (the preset) and the array.")
+    bands = ""
+    if arr.ndim == 2:
+        bands = (f" ({arr.shape[0]} bands on its first axis)" if layout == "mels-first" else
+                 f" ({arr.shape[1]} bands on its last axis)")
     raise ParameterError(
-        f"{name} has shape {shape}; config {cfg.name!r} has n_mels={n}, so a mel is (n_mels, T) = ({n}, T) "
+        f"{name} has shape {shape}{bands}; config {cfg.name!r} has n_mels={n}, so a mel is (n_mels, T) = ({n}, T) "
         f"(layout 'mels-first') or (T, n_mels) = (T, {n}) (layout 'frames-first'), optionally with a leading "
         f"batch axis of 1; the config's layout is {layout!r}.{hint}"
     )
