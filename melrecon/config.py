@@ -14,7 +14,7 @@ Presets (``MelConfig.preset(name)`` or :data:`PRESETS`):
 ``hifigan``
     22.05 kHz, n_fft 1024, win 1024, hop 256, 80 bands, 0-8 kHz, Slaney scale and norm, magnitude,
     natural log of ``max(x, 1e-5)``; the signal is reflect-padded by ``(n_fft - hop) // 2`` on each
-    side and framed without centring (HiFi-GAN, Tacotron 2).
+    side and framed without centring (HiFi-GAN, BigVGAN; NVIDIA Tacotron 2 centres its frames: preset ``tacotron2``).
 ``librosa``
     ``librosa.feature.melspectrogram`` defaults: 22.05 kHz, n_fft 2048, hop 512, 128 bands, Slaney,
     power 2, no compression, ``center=True``, ``pad_mode="constant"``.
@@ -105,7 +105,7 @@ class MelConfig:
         How padding is filled.
     pad : int or None
         Samples padded on each side before framing; default ``n_fft // 2`` if ``center`` else 0.
-        HiFi-GAN and Tacotron 2 use ``center=False, pad=(n_fft - hop) // 2, pad_mode="reflect"``.
+        HiFi-GAN and BigVGAN use ``center=False, pad=(n_fft - hop) // 2, pad_mode="reflect"``.
     n_mels : int
         Number of Mel bands.
     fmin, fmax : float
