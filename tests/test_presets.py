@@ -167,7 +167,7 @@ def test_preset_fields_are_the_documented_facts(name, facts):
         assert getattr(cfg, field) == value, (name, field)
 
 
-def test_toolkit_code_itself_is_not_installed_here():
+def test_against_torchaudio_where_installed():
     """The toolkits' own packages (vocos, TTS, espnet, speechbrain, torchaudio) would pull models or
     torchaudio builds; the tests re-derive their formulas instead. Where one is installed, compare with it."""
     try:
