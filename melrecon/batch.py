@@ -1,7 +1,7 @@
 """Invert a whole folder: ``melrecon batch IN_DIR OUT_DIR`` (and :func:`invert_folder` from Python).
 
-Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` Mel
-spectrograms, found recursively; ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
+Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` / ``.pt`` /
+``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.conventions`), found recursively; ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
 
 * Batched: the inputs are grouped into a few length buckets and inverted as padded batches
   (:func:`melrecon.reconstruct` with a list of mels: one compilation per bucket, padding never reaches
@@ -102,12 +102,13 @@ def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
     return found
 
 
-def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, notes: dict[str, str] | None = None) -> np.ndarray:
+def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None,
+              notes: dict[str, str] | None = None) -> np.ndarray:
+    from .conventions import prepare
     from .transforms import mel_spectrogram
-    from .validation import check_mel
 
     if path.suffix.lower() in io.MEL_SUFFIXES:
-        mel = check_mel(io.load_mel(path, key=mel_key), cfg, name=f"mel in {path.name}")
+        mel = prepare(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=f"mel in {path.name}")
         if mel.ndim != 2:
             raise ParameterError(f"mel in {path.name} has shape {mel.shape}; expected (n_mels, frames).")
         return mel
@@ -118,6 +119,13 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, notes: dict[str, 
         notes[str(path)] = " ".join(str(w.message) for w in caught)
     cfg.n_frames(audio.shape[-1])  # too short -> ParameterError naming the minimum
     return np.asarray(mel_spectrogram(audio, cfg))
+
+
+def _load_stats(stats):
+    """Statistics read once for the whole folder (a path), or as given."""
+    from .conventions import load_stats
+
+    return load_stats(stats) if isinstance(stats, (str, Path)) else stats
 
 
 def invert_folder(
@@ -131,6 +139,8 @@ def invert_folder(
     overwrite: bool = False,
     mel_key: str | None = None,
     progress: bool = True,
+    layout: str | None = None,
+    stats: Any = None,
     **options: Any,
 ) -> BatchSummary:
     """Invert every audio / Mel file under ``in_dir`` into ``out_dir`` (see the module docstring).
@@ -150,7 +160,10 @@ def invert_folder(
     overwrite : bool
         Invert again files whose output exists (default: skip them, which makes runs resumable).
     mel_key : str, optional
-        Array name inside ``.npz`` files.
+        Array name inside ``.npz`` / ``.pt`` / ``.h5`` files.
+    layout, stats : optional
+        How the mel files are stored (default: the config's layout) and mean/variance statistics
+        (a file or :class:`melrecon.conventions.Stats`), as for :func:`melrecon.conventions.prepare`.
     progress : bool
         Show a progress bar over the files.
 
@@ -161,7 +174,7 @@ def invert_folder(
     from .reconstruct import _batch_sharding, default_batch_size, plan_buckets, reconstruct
     from .validation import check_iterations
 
-    cfg = get_config(config)
+    cfg, stats = get_config(config), _load_stats(stats)
     src_root, dst_root = Path(in_dir), Path(out_dir)
     if not src_root.is_dir():
         raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
@@ -199,7 +212,7 @@ def invert_folder(
         mels: dict[Path, np.ndarray] = {}
         for p in targets:
             try:
-                mels[p] = _load_mel(p, cfg, mel_key, summary.notes)
+                mels[p] = _load_mel(p, cfg, mel_key, layout, stats, summary.notes)
             except (ParameterError, OSError, ValueError) as exc:
                 summary.failed[str(p)] = str(exc)
                 if bar is not None:

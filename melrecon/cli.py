@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cliconfig import add_config_args, config_from_args
 from .config import PRESETS, ParameterError, get_config
 
 EXIT_FAILURE = 1
@@ -54,7 +55,6 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
     from .stage_options import iters_help
 
     default = default_method or DEFAULT_METHOD
-    p.add_argument("--preset", default="hifigan", choices=sorted(PRESETS), help="analysis settings (default hifigan)")
     p.add_argument("--method", default=default,
                    help="one of %s or a pipeline joining them with + (default %%(default)s)" % ", ".join(sorted(_method_names())))
     shown = [default, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
@@ -93,23 +93,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    inv = sub.add_parser("invert", help="reconstruct audio from an audio file's Mel spectrogram or a .npy/.npz mel")
-    inv.add_argument("input", help="audio file (wav/flac/ogg; analysed with the preset) or .npy/.npz Mel")
+    inv = sub.add_parser("invert", help="reconstruct audio from an audio file's Mel spectrogram or a mel file")
+    inv.add_argument("input", help="audio file (wav/flac/ogg; analysed with the settings) or a .npy/.npz/.pt/.h5 mel")
     inv.add_argument("output", help="output audio file (.wav, .flac or .ogg)")
     _add_method_args(inv)
-    inv.add_argument("--mel-key", default=None, help="array name inside a .npz file (default: 'mel' or its only array)")
+    add_config_args(inv)
+    inv.add_argument("--mel-key", default=None,
+                     help="array name inside a .npz/.pt/.h5 file (default: 'mel' ('feats' in .h5) or its only array)")
     inv.add_argument("--force", action="store_true", help="allow the output to replace the input file")
 
-    bat = sub.add_parser("batch", help="invert every audio / .npy / .npz file of a folder (resumable, batched)")
-    bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz mels)")
+    bat = sub.add_parser("batch", help="invert every audio / mel file of a folder (resumable, batched)")
+    bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz/.pt/.h5 mels)")
     bat.add_argument("output", help="output folder (IN/a/b.npy -> OUT/a/b.wav; existing outputs are skipped)")
     _add_method_args(bat)
+    add_config_args(bat)
     bat.add_argument("--batch-size", type=int, default=None,
                      help="most files per padded batch (default 4 on a CPU, 32 on a GPU)")
     bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
     bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
 
+    _add_convention_commands(sub)
     demo = sub.add_parser("demo", help="GL vs GL+GD on the bundled sample at the seed and hifigan presets")
     demo.add_argument("--input", default=str(DEFAULT_SAMPLE), help="audio file (default: samples/speech.wav)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
@@ -123,6 +127,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true")
     return parser
+
+
+def _add_convention_commands(sub) -> None:
+    """``melrecon presets`` and ``melrecon config``."""
+    sub.add_parser("presets", help="list the presets (toolkit conventions) with their sources")
+    conf = sub.add_parser("config", help="print a TOML settings file to start from (use it with --config)")
+    conf.add_argument("--preset", default="hifigan", choices=sorted(PRESETS), help="preset to print (default hifigan)")
+
+
+def cmd_conventions(args) -> int:
+    from .cliconfig import config_toml, presets_table
+
+    print(presets_table() if args.command == "presets" else config_toml(args.preset), end="\n" if args.command == "presets" else "")
+    return 0
 
 
 def _error(msg: str, status: int = EXIT_USAGE) -> int:
@@ -160,9 +178,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def cmd_invert(args) -> int:
     from . import io
+    from .conventions import prepare
     from .transforms import mel_spectrogram
 
-    cfg = get_config(args.preset)
+    cfg = config_from_args(args)
     src, dst = Path(args.input), Path(args.output)
     # Everything that can be checked is checked before the (long) reconstruction.
     io.check_output_path(dst, suffixes=io.AUDIO_SUFFIXES, probe=True)
@@ -175,7 +194,8 @@ def cmd_invert(args) -> int:
         )
     kwargs = _method_kwargs(args)
     if src.suffix.lower() in io.MEL_SUFFIXES:
-        mel = io.load_mel(src, key=args.mel_key)
+        mel = prepare(io.load_mel(src, key=args.mel_key), cfg, layout=args.layout, stats=args.stats,
+                      name=f"mel in {src.name}")
     else:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
@@ -252,9 +272,9 @@ def cmd_batch(args) -> int:
 
     kw = _method_kwargs(args)
     quiet = not kw.pop("progress")
-    summary = invert_folder(args.input, args.output, args.preset, batch_size=args.batch_size,
+    summary = invert_folder(args.input, args.output, config_from_args(args), batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,
-                            progress=not quiet, **kw)
+                            progress=not quiet, layout=args.layout, stats=args.stats, **kw)
     print(summary.report())
     if summary.interrupted:
         return EXIT_INTERRUPTED
@@ -359,6 +379,8 @@ def main(argv=None) -> int:
             return cmd_demo(args)
         if args.command == "batch":
             return cmd_batch(args)
+        if args.command in ("presets", "config"):
+            return cmd_conventions(args)
     except ParameterError as exc:
         return _error(str(exc))
     except KeyboardInterrupt:

@@ -383,7 +383,7 @@ def mel_from_magnitude(mag: jax.Array, config: MelConfig | str) -> jax.Array:
 
 
 def compress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
-    """Apply the config's compression to a linear Mel spectrogram."""
+    """Apply the config's compression (and Coqui's dB range normalisation) to a linear Mel spectrogram."""
     cfg = _as_config(config)
     if cfg.compression == "none":
         return mel
@@ -392,11 +392,17 @@ def compress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
         return jnp.log(x)
     if cfg.compression == "log10":
         return jnp.log10(x)
-    return (10.0 if cfg.power == 2.0 else 20.0) * jnp.log10(x)
+    db = (10.0 if cfg.power == 2.0 else 20.0) * jnp.log10(x) - cfg.db_ref
+    if cfg.signal_norm is None:
+        return db
+    s = (db - cfg.min_level_db) / -cfg.min_level_db
+    lo = -cfg.max_norm if cfg.signal_norm == "symmetric" else 0.0
+    out = (2.0 * cfg.max_norm) * s - cfg.max_norm if cfg.signal_norm == "symmetric" else cfg.max_norm * s
+    return jnp.clip(out, lo, cfg.max_norm) if cfg.clip_norm else out
 
 
 def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
-    """Undo :func:`compress` (values at the floor come back as the floor)."""
+    """Undo :func:`compress` (values at the floor, or clipped by the normalisation, come back at that bound)."""
     cfg = _as_config(config)
     mel = jnp.asarray(mel)
     if cfg.compression == "none":
@@ -405,7 +411,19 @@ def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
         return jnp.exp(mel)
     if cfg.compression == "log10":
         return 10.0 ** mel
-    return 10.0 ** (mel / (10.0 if cfg.power == 2.0 else 20.0))
+    return 10.0 ** (db_values(mel, cfg) / (10.0 if cfg.power == 2.0 else 20.0))
+
+
+def db_values(mel, config: MelConfig | str):
+    """Decibels (before ``db_ref`` is subtracted) of a dB-compressed, possibly range-normalised mel."""
+    cfg = _as_config(config)
+    if cfg.signal_norm == "symmetric":
+        mel = (mel + cfg.max_norm) / (2.0 * cfg.max_norm)
+    elif cfg.signal_norm == "asymmetric":
+        mel = mel / cfg.max_norm
+    if cfg.signal_norm is not None:
+        mel = mel * -cfg.min_level_db + cfg.min_level_db
+    return mel + cfg.db_ref
 
 
 def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None) -> jax.Array:

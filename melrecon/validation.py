@@ -296,6 +296,27 @@ def check_spectrogram(spec, config: MelConfig, *, name: str = "spec"):
 
 
 # -------------------------------------------------------------------------------------------------- mel
+def _normalised_to_db(arr, config: MelConfig, name: str) -> tuple[float, float]:
+    """The lowest and highest dB of a range-normalised (Coqui) mel; values far outside the range are refused."""
+    from .transforms import db_values
+
+    lo_norm = -config.max_norm if config.signal_norm == "symmetric" else 0.0
+    lo, hi = float(arr.min()), float(arr.max())
+    span = config.max_norm - lo_norm
+    if lo < lo_norm - span or hi > config.max_norm + span:
+        from .conventions import floor_presets
+
+        match = floor_presets(arr)[1]
+        guess = f"; its floor is that of preset(s) {', '.join(match)}" if match else ""
+        raise ParameterError(
+            f"{name} spans {lo:.4g} .. {hi:.4g}, far outside the {config.signal_norm} range [{lo_norm:g}, "
+            f"{config.max_norm:g}] of config {config.name!r} (signal_norm={config.signal_norm!r}); the mel was "
+            f"not made with this normalisation: choose the config it was made with (melrecon presets){guess}."
+        )
+    db = np.asarray(db_values(arr.astype(np.float64), config))
+    return float(db.min()), float(db.max())
+
+
 def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = True, reconstruct: bool = True):
     """Validate a Mel spectrogram ``(..., n_mels, frames)``; return it as float32 NumPy.
 
@@ -375,6 +396,8 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
         if lo >= 0 and hi > 0:
             _warn(f"{name} has no negative value (range {lo:.4g} .. {hi:.4g}), unusual for a {comp}-compressed "
                   f"Mel (quiet bins are negative): is it linear? If so, use compression='none'.")
+    if comp == "db" and config.signal_norm is not None:
+        lo, hi = _normalised_to_db(arr, config, name)
     if comp == "db":
         scale = 10.0 if config.power == 2.0 else 20.0
         db_floor = scale * math.log10(config.floor)
@@ -408,4 +431,11 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
         )
     if comp == "none" and hi > 1e7:
         _warn(f"{name} reaches {hi:.4g}: unusually large for a linear Mel of audio in [-1, 1].")
+    return _check_convention(arr, config, name) if compressed else arr
+
+
+def _check_convention(arr, config: MelConfig, name: str):
+    from .conventions import check_convention
+
+    check_convention(arr, config, name=name)
     return arr
