@@ -108,7 +108,10 @@ def load_stats(path) -> Stats:
 
 
 def to_mels_first(mel, config: MelConfig, *, layout: str | None = None, name: str = "mel") -> np.ndarray:
-    """``mel`` in ``layout`` (default: the config's), with an optional leading batch axis of 1, as ``(n_mels, T)``."""
+    """``mel`` in ``layout`` (default: the config's) as ``(..., n_mels, T)``.
+
+    A leading batch axis of 1 is dropped; other leading axes are a batch of mels and are kept.
+    """
     cfg = get_config(config)
     layout = check_layout(cfg.layout if layout is None else layout)
     arr = np.asarray(mel)
@@ -116,21 +119,21 @@ def to_mels_first(mel, config: MelConfig, *, layout: str | None = None, name: st
     while arr.ndim > 2 and arr.shape[0] == 1:
         arr = arr[0]
     n = cfg.n_mels
-    first, last = arr.ndim == 2 and arr.shape[0] == n, arr.ndim == 2 and arr.shape[1] == n
+    first, last = arr.ndim >= 2 and arr.shape[-2] == n, arr.ndim >= 2 and arr.shape[-1] == n
     if layout == "mels-first" and first or layout == "frames-first" and last:
-        return arr if layout == "mels-first" else arr.T
+        return arr if layout == "mels-first" else np.swapaxes(arr, -1, -2)
     other = "frames-first" if layout == "mels-first" else "mels-first"
     fits_other = last if layout == "mels-first" else first
     hint = (f" It fits {other}: pass layout={other!r} (CLI: --layout {other})." if fits_other else
             " Check n_mels (the preset) and the array.")
     bands = ""
-    if arr.ndim == 2:
-        bands = (f" ({arr.shape[0]} bands on its first axis)" if layout == "mels-first" else
-                 f" ({arr.shape[1]} bands on its last axis)")
+    if arr.ndim >= 2:
+        bands = (f" ({arr.shape[-2]} bands on its second-to-last axis)" if layout == "mels-first" else
+                 f" ({arr.shape[-1]} bands on its last axis)")
     raise ParameterError(
         f"{name} has shape {shape}{bands}; config {cfg.name!r} has n_mels={n}, so a mel is (n_mels, T) = ({n}, T) "
-        f"(layout 'mels-first') or (T, n_mels) = (T, {n}) (layout 'frames-first'), optionally with a leading "
-        f"batch axis of 1; the config's layout is {layout!r}.{hint}"
+        f"(layout 'mels-first') or (T, n_mels) = (T, {n}) (layout 'frames-first'), optionally with leading "
+        f"batch axes; the config's layout is {layout!r}.{hint}"
     )
 
 

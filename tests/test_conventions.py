@@ -56,8 +56,11 @@ def test_a_shape_that_fits_neither_layout_names_both():
         to_mels_first(np.zeros((30, 80)), PRESETS["hifigan"])  # the other layout: say so
     with pytest.raises(ParameterError, match="'mels-first' for"):
         to_mels_first(np.zeros((80, 30)), PRESETS["hifigan"], layout="sideways")
-    with pytest.raises(ParameterError, match=r"\(2, 80, 30\)"):
-        to_mels_first(np.zeros((2, 80, 30)), PRESETS["hifigan"])  # a batch of 2 is not one mel
+    with pytest.raises(ParameterError, match=r"\(2, 64, 30\)"):
+        to_mels_first(np.zeros((2, 64, 30)), PRESETS["hifigan"])
+    # Leading axes other than a single 1 are a batch of mels, kept as such (the CLI writes one file per item).
+    batch = np.arange(2 * 30 * 80, dtype=np.float32).reshape(2, 30, 80)
+    np.testing.assert_array_equal(to_mels_first(batch, PRESETS["espnet"]), np.swapaxes(batch, -1, -2))
 
 
 # ---------------------------------------------------------------------------------- statistics
