@@ -50,6 +50,13 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
     p.add_argument("--optimizer", default=None, help="optax optimizer of gradient stages (adam, sgd, lbfgs, ...)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the initial phase")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_cache_arg(p)
+
+
+def _add_cache_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", default=None, metavar="DIR|off",
+                   help="compilation cache folder, or 'off' (default: $MELRECON_CACHE_DIR, else "
+                        "~/.cache/melrecon/jax): a second run loads the compiled loops instead of compiling")
 
 
 def _method_kwargs(args) -> dict:
@@ -93,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="iterations per stage of the default method's row (default: its own defaults)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true")
+    _add_cache_arg(demo)
     return parser
 
 
@@ -266,6 +274,9 @@ def cmd_demo(args) -> int:
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from . import _cache
+
+    _cache.enable(args.cache_dir, force=args.cache_dir is not None)  # before the first compilation
     previous_showwarning = warnings.showwarning
     warnings.showwarning = _show_warning  # "melrecon: warning: ..." instead of file:line noise
     try:
