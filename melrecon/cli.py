@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_method_args(inv)
     inv.add_argument("--mel-key", default=None, help="array name inside a .npz file (default: 'mel' or its only array)")
     inv.add_argument("--force", action="store_true", help="allow the output to replace the input file")
+    inv.add_argument("--no-bucket", action="store_true",
+                     help="compile for the mel's exact frame count (default: pad it to one of a few sizes, so that "
+                          "files of different lengths share a compilation; the output is trimmed exactly)")
 
     bat = sub.add_parser("batch", help="invert every audio / .npy / .npz file of a folder (resumable, batched)")
     bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz mels)")
@@ -159,7 +162,13 @@ def cmd_invert(args) -> int:
     else:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
-    result = reconstruct(mel, cfg, **_method_kwargs(args))
+    if mel.ndim == 2 and not args.no_bucket:  # one of a few padded lengths: shared (cached) compilations
+        from ._cache import bucket_frames
+
+        result = reconstruct([mel], cfg, batch_size=1, bucket_frames=bucket_frames(mel.shape[-1]),
+                             **_method_kwargs(args))[0]
+    else:
+        result = reconstruct(mel, cfg, **_method_kwargs(args))
     with _hold_sigint() as held:
         io.save_audio(dst, result.audio, cfg.sample_rate)
     summary = f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, " \
