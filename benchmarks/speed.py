@@ -406,8 +406,7 @@ def _ratio_lines(rows: list[dict]) -> list[str]:
         out.append(f"- **`melrecon invert`** of a {r['clip_s']} s wav (default method), whole process: first run "
                    f"(empty cache) {r['first_s']:.1f} s, **second run {r['second_s']:.1f} s**, cache off "
                    f"{r['off_s']:.1f} s ({r['cache_files']} cache files)")
-    return ["## Headline ratios
-", *out, ""] if out else []
+    return ["## Headline ratios\n", *out, ""] if out else []
 
 
 def main(argv=None) -> int:
