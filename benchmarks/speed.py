@@ -3,6 +3,9 @@ rates, padded batches, the folder command, and a 10-minute clip through ``gl+gd`
 
     python benchmarks/speed.py            # full run (1 s, 10 s, 60 s and 600 s clips; ~15-25 min on 2 cores)
     python benchmarks/speed.py --quick    # 1 s and 10 s clips, no 600 s / folder rows (~3 min)
+    python benchmarks/speed.py --only ratios  # headline ratios: the default vs librosa's mel_to_audio,
+                                              # fgla vs librosa.griffinlim (200 it., 10 s and 60 s),
+                                              # `melrecon invert` first / second run (compilation cache)
 
 Writes ``results/speed/speed.md`` and ``results/speed/speed.json``.
 
