@@ -68,6 +68,13 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
                    "taken by %s" % ", ".join(_methods_taking("optimizer", shown)))
     p.add_argument("--seed", type=int, default=0, help="random seed of the initial phase")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_cache_arg(p)
+
+
+def _add_cache_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", default=None, metavar="DIR|off",
+                   help="compilation cache folder, or 'off' (default: $MELRECON_CACHE_DIR, else "
+                        "~/.cache/melrecon/jax): a second run loads the compiled loops instead of compiling")
 
 
 def _method_kwargs(args) -> dict:
@@ -101,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--mel-key", default=None,
                      help="array name inside a .npz/.pt/.h5 file (default: 'mel' ('feats' in .h5) or its only array)")
     inv.add_argument("--force", action="store_true", help="allow the output to replace the input file")
+    inv.add_argument("--no-bucket", action="store_true",
+                     help="compile for the mel's exact frame count (default: pad it to one of a few sizes, so that "
+                          "files of different lengths share a compilation; the output is trimmed exactly)")
 
     bat = sub.add_parser("batch", help="invert every audio / mel file of a folder (resumable, batched)")
     bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz/.pt/.h5 mels)")
@@ -126,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="iterations per stage of the default method's row (default: its own defaults)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true")
+    _add_cache_arg(demo)
     return parser
 
 
@@ -201,20 +212,27 @@ def cmd_invert(args) -> int:
         mel = np.asarray(mel_spectrogram(audio, cfg))
     if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
         return _invert_items(mel, dst, cfg, kwargs)
-    result = _reconstruct_quietly(mel, cfg, kwargs)
+    result = _reconstruct_quietly(mel, cfg, kwargs, bucket=not args.no_bucket)
     with _hold_sigint() as held:
         io.save_audio(dst, result.audio, cfg.sample_rate)
     print(_summary(dst, result, cfg))
     return _exit_status(result, held, [dst])
 
 
-def _reconstruct_quietly(mel, cfg, kwargs):
-    """``reconstruct`` without its no-progress warning: :func:`_exit_status` reports that as an error."""
+def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
+    """``reconstruct`` without its no-progress warning: :func:`_exit_status` reports that as an error.
+
+    With ``bucket``, one ``(n_mels, T)`` mel is padded to one of a few frame counts (a batch of one), so
+    that files of different lengths share a (cached) compilation; the output is trimmed exactly.
+    """
+    from ._cache import bucket_frames
     from .diagnostics import NoProgressWarning
     from .reconstruct import reconstruct
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoProgressWarning)
+        if bucket and mel.ndim == 2:
+            return reconstruct([mel], cfg, batch_size=1, bucket_frames=bucket_frames(mel.shape[-1]), **kwargs)[0]
         return reconstruct(mel, cfg, **kwargs)
 
 
@@ -370,6 +388,9 @@ def cmd_demo(args) -> int:
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from . import _cache
+
+    _cache.enable(args.cache_dir, force=args.cache_dir is not None)  # before the first compilation
     previous_showwarning = warnings.showwarning
     warnings.showwarning = _show_warning  # "melrecon: warning: ..." instead of file:line noise
     try:

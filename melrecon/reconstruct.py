@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _cache
 from .algorithms import (
     ADMMGriffinLim, Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla,
 )
@@ -433,6 +434,7 @@ def reconstruct(
     >>> out.audio.shape
     (7936,)
     """
+    _cache.enable()  # JAX's persistent compilation cache (melrecon/_cache.py), once per process
     cfg = get_config(config)
     # A list of arrays is a batch of mels; nested Python lists are one mel (as NumPy reads them).
     is_list = isinstance(mel, (list, tuple)) and any(hasattr(m, "ndim") for m in mel)

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import MelConfig, ParameterError, get_config
-from .filters import mel_filterbank, mel_filterbank_pinv
+from .filters import mel_filterbank, mel_filterbank_blocks, mel_filterbank_pinv
 from .validation import check_audio, check_iterations, check_mel, check_spectrogram
 
 __all__ = [
@@ -361,6 +361,35 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
 def project_consistent_tm(spec_tm: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
     """``STFT(iSTFT(spec))`` for a time-major spectrogram ``(..., frames, n_fft // 2 + 1)``."""
     return _project_tm(spec_tm, _as_config(config), layout)
+
+
+def mel_tm(power_tm: jax.Array, config: MelConfig | str) -> jax.Array:
+    """``power_tm @ filterbank.T`` for a time-major ``(..., frames, n_freq)`` power (or magnitude)
+    spectrogram: the Mel spectrogram ``(..., frames, n_mels)``, by the filterbank's dense blocks
+    (:func:`~melrecon.filters.mel_filterbank_blocks`; a small fraction of the dense product's work)."""
+    cfg = _as_config(config)
+    lead, n_mels = power_tm.shape[:-1], cfg.n_mels
+    out = None
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(cfg):
+        part = jnp.pad(power_tm[..., k0:k1] @ w.T, [(0, 0)] * len(lead) + [(b0, n_mels - b1)])
+        out = part if out is None else out + part
+    return jnp.zeros((*lead, n_mels), power_tm.dtype) if out is None else out
+
+
+def mel_adjoint_tm(r_tm: jax.Array, config: MelConfig | str) -> jax.Array:
+    """``r_tm @ filterbank`` for a time-major ``(..., frames, n_mels)`` array: ``(..., frames, n_freq)``,
+    by blocks (bins no Mel band covers come out 0)."""
+    cfg = _as_config(config)
+    lead = r_tm.shape[:-1]
+    parts, at = [], 0
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(cfg):
+        if k0 > at:
+            parts.append(jnp.zeros((*lead, k0 - at), r_tm.dtype))
+        parts.append(r_tm[..., b0:b1] @ w)
+        at = k1
+    if at < cfg.n_freq:
+        parts.append(jnp.zeros((*lead, cfg.n_freq - at), r_tm.dtype))
+    return jnp.concatenate(parts, axis=-1)
 
 
 def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
