@@ -8,6 +8,7 @@
 from .config import PRESETS, MelConfig, ParameterError, get_config
 from .filters import mel_filterbank
 from .reconstruct import DEFAULT_METHOD, METHODS, Progress, Reconstruction, reconstruct
+from .compat import mel_to_audio
 from .transforms import compress, decompress, istft, mel_spectrogram, mel_to_linear, stft
 
 __version__ = "0.1.0"
@@ -29,4 +30,5 @@ __all__ = [
     "Progress",
     "METHODS",
     "DEFAULT_METHOD",
+    "mel_to_audio",
 ]

@@ -1,7 +1,8 @@
 """Invert a whole folder: ``melrecon batch IN_DIR OUT_DIR`` (and :func:`invert_folder` from Python).
 
-Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` Mel
-spectrograms, found recursively; ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
+Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` / ``.pt`` /
+``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.conventions`), found recursively;
+``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
 
 * Batched: the inputs are grouped by length (read from the file headers) into a few buckets and
   inverted as padded batches (:func:`melrecon.reconstruct` with a list of mels: one compilation per
@@ -71,6 +72,8 @@ class BatchSummary:
         Per padded batch: ``padded_frames``, ``size`` (items, with fill-ups), ``seconds``.
     interrupted : bool
         Stopped by Ctrl-C or SIGTERM (the finished outputs are complete; run again to resume).
+    notes : dict str -> str
+        Input path -> what was done to it on reading (resampled, mixed down), as ``invert`` says it.
     engine : str
     error : str or None
         Why the run stopped early (e.g. a full disk).
@@ -85,6 +88,7 @@ class BatchSummary:
     audio_seconds: float = 0.0
     buckets: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
+    notes: dict[str, str] = field(default_factory=dict)
     engine: str = "local"
     error: str | None = None
 
@@ -96,6 +100,10 @@ class BatchSummary:
             lines.append(f"  {len(self.claimed_elsewhere)} left to another run working on the same folder")
         for path, msg in self.failed.items():
             lines.append(f"  FAILED {path}: {msg}")
+        for msg in list(self.notes.values())[:5]:
+            lines.append(f"  note: {msg}")
+        if len(self.notes) > 5:
+            lines.append(f"  note: ... and {len(self.notes) - 5} more such notes (batch_summary.json lists them)")
         if self.error:
             lines.append(f"  STOPPED: {self.error}")
         if self.interrupted:
@@ -106,6 +114,8 @@ class BatchSummary:
         """Fold the records of one group (see :func:`invert_group`) into the summary."""
         for rec in records:
             status = rec["status"]
+            if rec.get("note"):
+                self.notes[rec["input"]] = rec["note"]
             if status == "done":
                 self.written.append(rec["output_path"])
                 self.audio_seconds += rec.get("audio_seconds", 0.0)
@@ -136,32 +146,36 @@ def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
     return found
 
 
-def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None) -> np.ndarray:
+def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None,
+              notes: dict[str, str] | None = None) -> np.ndarray:
+    from .conventions import prepare
     from .transforms import mel_spectrogram
-    from .validation import check_mel
 
     if path.suffix.lower() in io.MEL_SUFFIXES:
-        mel = check_mel(io.load_mel(path, key=mel_key), cfg, name=f"mel in {path.name}")
+        mel = prepare(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=f"mel in {path.name}")
         if mel.ndim != 2:
             raise ParameterError(f"mel in {path.name} has shape {mel.shape}; expected (n_mels, frames).")
         return mel
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # mixing down / resampling notices: expected in a folder run
+    with warnings.catch_warnings(record=True) as caught:  # mixing down / resampling: noted in the summary
+        warnings.simplefilter("always")
         audio, _ = io.load_audio(path, sample_rate=cfg.sample_rate)
+    if notes is not None and caught:
+        notes[str(path)] = " ".join(str(w.message) for w in caught)
     cfg.n_frames(audio.shape[-1])  # too short -> ParameterError naming the minimum
     return np.asarray(mel_spectrogram(audio, cfg))
 
 
-def frames_of(path: Path, cfg: MelConfig, mel_key: str | None) -> int:
-    """Frames of a file's mel from its header (no decoding): what the plan groups by."""
-    if path.suffix.lower() == ".npy":
-        try:
-            shape = np.load(str(path), mmap_mode="r", allow_pickle=False).shape
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
-            raise ParameterError(f"mel file {str(path)!r} could not be read ({exc}).") from None
-        return int(shape[-1]) if shape else 0
-    if path.suffix.lower() == ".npz":
-        return int(io.load_mel(path, key=mel_key).shape[-1])
+def _load_stats(stats):
+    """Statistics read once for the whole folder (a path), or as given."""
+    from .conventions import load_stats
+
+    return load_stats(stats) if isinstance(stats, (str, Path)) else stats
+
+
+def frames_of(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None) -> int:
+    """Frames of a file's mel (audio: from its header, without decoding): what the plan groups by."""
+    if path.suffix.lower() in io.MEL_SUFFIXES:  # the frame axis depends on the layout: read it as inverted
+        return int(_load_mel(path, cfg, mel_key, layout, stats).shape[-1])
     import soundfile as sf
 
     try:
@@ -199,6 +213,8 @@ class Job:
     overwrite: bool
     owner: str
     engine: str = "local"
+    layout: str | None = None
+    stats: Any = None
 
 
 def _record(job: Job, src: Path, dst: Path, status: str, **extra) -> dict[str, Any]:
@@ -225,7 +241,7 @@ def _write(job: Job, src: Path, dst: Path, res, seconds: float) -> dict[str, Any
                    audio_seconds=res.audio.shape[-1] / job.config.sample_rate, method=res.method)
 
 
-def _claim_and_load(job, claims, members, paths):
+def _claim_and_load(job, claims, members, paths, notes):
     """Claim and load the group's files; -> (records of the files left out, {index: mel})."""
     from .jobs import remove_partial_writes
 
@@ -237,7 +253,7 @@ def _claim_and_load(job, claims, members, paths):
             continue
         remove_partial_writes(dst)  # left by a killed run on this file
         try:
-            mels[i] = _load_mel(src, job.config, job.mel_key)
+            mels[i] = _load_mel(src, job.config, job.mel_key, job.layout, job.stats, notes)
         except (ParameterError, OSError, ValueError) as exc:
             claims.release(str(dst))
             records.append(_record(job, src, dst, "failed", error=str(exc)))
@@ -254,7 +270,8 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     from .reconstruct import reconstruct
 
     claims, manifest = Claims(job.dst_root, owner=job.owner), Manifest(job.dst_root)
-    records, mels = _claim_and_load(job, claims, members, paths)
+    notes: dict[str, str] = {}
+    records, mels = _claim_and_load(job, claims, members, paths, notes)
     batch_ids = [i for i in members if i in mels]
     bucket = None
     try:
@@ -281,6 +298,8 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
                 src, dst = paths[i]
                 rec = (_record(job, src, dst, "failed", error=f"{type(res).__name__}: {res}")
                        if isinstance(res, Exception) else _write(job, src, dst, res, per_item))
+                if str(src) in notes:
+                    rec["note"] = notes[str(src)]
                 if rec["status"] in ("done", "failed"):
                     manifest.append({k: v for k, v in rec.items() if k != "output_path"})
                 records.append(rec)
@@ -293,7 +312,8 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     return records, bucket
 
 
-def _targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary) -> dict[int, tuple[Path, Path, int]]:
+def _targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, layout=None,
+             stats=None) -> dict[int, tuple[Path, Path, int]]:
     inputs = find_inputs(src_root, dst_root)
     if not inputs:
         raise ParameterError(f"input folder {str(src_root)!r} holds no audio ({io.AUDIO_SUFFIXES}) or Mel "
@@ -310,7 +330,7 @@ def _targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary) -
             summary.skipped.append(str(dst))
             continue
         try:
-            targets[len(targets)] = (p, dst, frames_of(p, cfg, mel_key))
+            targets[len(targets)] = (p, dst, frames_of(p, cfg, mel_key, layout, stats))
         except (ParameterError, OSError, ValueError) as exc:
             summary.failed[str(p)] = str(exc)
     return targets
@@ -338,6 +358,8 @@ def invert_folder(
     overwrite: bool = False,
     mel_key: str | None = None,
     progress: bool = True,
+    layout: str | None = None,
+    stats: Any = None,
     engine: str = "local",
     ray_address: str | None = None,
     num_cpus: float | None = None,
@@ -361,7 +383,10 @@ def invert_folder(
     overwrite : bool
         Invert again files whose output exists (default: skip them, which makes runs resumable).
     mel_key : str, optional
-        Array name inside ``.npz`` files.
+        Array name inside ``.npz`` / ``.pt`` / ``.h5`` files.
+    layout, stats : optional
+        How the mel files are stored (default: the config's layout) and mean/variance statistics
+        (a file or :class:`melrecon.conventions.Stats`), as for :func:`melrecon.conventions.prepare`.
     progress : bool
         Show a progress bar over the files.
     engine : {"local", "ray"}
@@ -380,7 +405,7 @@ def invert_folder(
     from .reconstruct import _batch_sharding, default_batch_size
     from .validation import check_iterations
 
-    cfg = get_config(config)
+    cfg, stats = get_config(config), _load_stats(stats)
     src_root, dst_root = Path(in_dir), Path(out_dir)
     if engine not in ENGINES:
         raise ParameterError(f"engine={engine!r}: choose one of {ENGINES}.")
@@ -394,13 +419,14 @@ def invert_folder(
 
     t_start = time.perf_counter()
     summary = BatchSummary(engine=engine)
-    targets = _targets(src_root, dst_root, cfg, mel_key, overwrite, summary)
+    targets = _targets(src_root, dst_root, cfg, mel_key, overwrite, summary, layout, stats)
     paths = {i: (src, dst) for i, (src, dst, _) in targets.items()}
     frames = [targets[i][2] for i in range(len(targets))]
     multiple = _batch_sharding()[1] if engine == "local" else 1
     plan = plan_groups(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
                        segment_seconds=options.get("segment_seconds", "auto"))
-    job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine)
+    job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine,
+              layout, stats)
     n_inputs = len(targets) + len(summary.skipped) + len(summary.failed)
     bar = None
     if progress:

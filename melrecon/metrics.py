@@ -13,7 +13,7 @@ import numpy as np
 
 from .config import MelConfig, ParameterError, get_config
 from .transforms import magnitude, mel_from_magnitude, stft
-from .validation import check_audio, check_mel, check_sample_rate
+from .validation import analysing_reconstruction, check_audio, check_mel, check_sample_rate
 
 __all__ = [
     "spectral_convergence",
@@ -130,12 +130,16 @@ def evaluate(reference, estimate, config: MelConfig | str, *, perceptual: bool =
     ``perceptual``, ``pesq`` and ``stoi`` (NaN if the package is missing or the clip is too short)."""
     cfg = get_config(config)
     reference, estimate = _checked(reference, estimate, cfg)
-    out = {
-        "mel_sc": mel_spectral_convergence(reference, estimate, cfg),
-        "sc": spectral_convergence(reference, estimate, cfg),
-        "lsd": log_spectral_distance(reference, estimate, cfg),
-        "mel_db": mel_distance_db(reference, estimate, cfg),
-    }
+    with analysing_reconstruction("the estimate"):  # a far too loud estimate: said once, with the likely cause
+        check_audio(estimate, cfg, name="estimate")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*far outside \[-1, 1\]")  # not again per measure
+        out = {
+            "mel_sc": mel_spectral_convergence(reference, estimate, cfg),
+            "sc": spectral_convergence(reference, estimate, cfg),
+            "lsd": log_spectral_distance(reference, estimate, cfg),
+            "mel_db": mel_distance_db(reference, estimate, cfg),
+        }
     if perceptual:
         for name, fn in (("pesq", pesq_wb), ("stoi", stoi)):
             try:

@@ -21,10 +21,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _cache
 from .algorithms import (
     ADMMGriffinLim, Algorithm, MelGriffinLim, Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla,
 )
 from .config import MelConfig, ParameterError, get_config
+from .diagnostics import warn_if_no_progress
 from .filters import mel_filterbank
 from .losses import spectral_convergence
 from .transforms import decompress, istft, magnitude, mel_to_linear, project_consistent_tm
@@ -438,6 +440,7 @@ def reconstruct(
     >>> out.audio.shape
     (7936,)
     """
+    _cache.enable()  # JAX's persistent compilation cache (melrecon/_cache.py), once per process
     cfg = get_config(config)
     # A list of arrays is a batch of mels; nested Python lists are one mel (as NumPy reads them).
     is_list = isinstance(mel, (list, tuple)) and any(hasattr(m, "ndim") for m in mel)
@@ -497,7 +500,9 @@ def reconstruct(
     run = functools.partial(_run, cfg=cfg, stages=stages, seed=int(seed), init_magnitude=init_magnitude,
                             callback=callback, progress=progress, chunk_size=chunk_size, method_name=method_name)
     if is_list:
-        return _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames)
+        results = _reconstruct_list(mels, run, cfg, method_name, settings, batch_size, max_buckets, bucket_frames)
+        warn_if_no_progress(results)
+        return results
 
     mel_lin = decompress(jnp.asarray(mel_np), cfg)
     problem = Problem(mel=mel_lin, magnitude=mel_to_linear(mel_lin, cfg, method=init_magnitude, compressed=False))
@@ -511,7 +516,7 @@ def reconstruct(
     if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
         raise FloatingPointError("reconstruction produced non-finite audio")
     batch_shape = mel_np.shape[:-2]
-    return Reconstruction(
+    result = Reconstruction(
         audio=audio,
         sample_rate=cfg.sample_rate,
         config=cfg,
@@ -528,6 +533,8 @@ def reconstruct(
         settings=dict(settings, chunk_size=out.chunk),
         spectrogram=np.asarray(out.best_spec),
     )
+    warn_if_no_progress(result)
+    return result
 
 
 def default_batch_size() -> int:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import MelConfig, ParameterError, get_config
-from .filters import mel_filterbank, mel_filterbank_pinv
+from .filters import mel_filterbank, mel_filterbank_blocks, mel_filterbank_pinv
 from .validation import check_audio, check_iterations, check_mel, check_spectrogram
 
 __all__ = [
@@ -363,6 +363,35 @@ def project_consistent_tm(spec_tm: jax.Array, config: MelConfig | str, *, layout
     return _project_tm(spec_tm, _as_config(config), layout)
 
 
+def mel_tm(power_tm: jax.Array, config: MelConfig | str) -> jax.Array:
+    """``power_tm @ filterbank.T`` for a time-major ``(..., frames, n_freq)`` power (or magnitude)
+    spectrogram: the Mel spectrogram ``(..., frames, n_mels)``, by the filterbank's dense blocks
+    (:func:`~melrecon.filters.mel_filterbank_blocks`; a small fraction of the dense product's work)."""
+    cfg = _as_config(config)
+    lead, n_mels = power_tm.shape[:-1], cfg.n_mels
+    out = None
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(cfg):
+        part = jnp.pad(power_tm[..., k0:k1] @ w.T, [(0, 0)] * len(lead) + [(b0, n_mels - b1)])
+        out = part if out is None else out + part
+    return jnp.zeros((*lead, n_mels), power_tm.dtype) if out is None else out
+
+
+def mel_adjoint_tm(r_tm: jax.Array, config: MelConfig | str) -> jax.Array:
+    """``r_tm @ filterbank`` for a time-major ``(..., frames, n_mels)`` array: ``(..., frames, n_freq)``,
+    by blocks (bins no Mel band covers come out 0)."""
+    cfg = _as_config(config)
+    lead = r_tm.shape[:-1]
+    parts, at = [], 0
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(cfg):
+        if k0 > at:
+            parts.append(jnp.zeros((*lead, k0 - at), r_tm.dtype))
+        parts.append(r_tm[..., b0:b1] @ w)
+        at = k1
+    if at < cfg.n_freq:
+        parts.append(jnp.zeros((*lead, cfg.n_freq - at), r_tm.dtype))
+    return jnp.concatenate(parts, axis=-1)
+
+
 def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
     """``|spec| ** power`` (power 1 or 2) with a gradient that stays finite at zero."""
     sq = jnp.real(spec) ** 2 + jnp.imag(spec) ** 2
@@ -383,7 +412,7 @@ def mel_from_magnitude(mag: jax.Array, config: MelConfig | str) -> jax.Array:
 
 
 def compress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
-    """Apply the config's compression to a linear Mel spectrogram."""
+    """Apply the config's compression (and Coqui's dB range normalisation) to a linear Mel spectrogram."""
     cfg = _as_config(config)
     if cfg.compression == "none":
         return mel
@@ -392,11 +421,17 @@ def compress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
         return jnp.log(x)
     if cfg.compression == "log10":
         return jnp.log10(x)
-    return (10.0 if cfg.power == 2.0 else 20.0) * jnp.log10(x)
+    db = (10.0 if cfg.power == 2.0 else 20.0) * jnp.log10(x) - cfg.db_ref
+    if cfg.signal_norm is None:
+        return db
+    s = (db - cfg.min_level_db) / -cfg.min_level_db
+    lo = -cfg.max_norm if cfg.signal_norm == "symmetric" else 0.0
+    out = (2.0 * cfg.max_norm) * s - cfg.max_norm if cfg.signal_norm == "symmetric" else cfg.max_norm * s
+    return jnp.clip(out, lo, cfg.max_norm) if cfg.clip_norm else out
 
 
 def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
-    """Undo :func:`compress` (values at the floor come back as the floor)."""
+    """Undo :func:`compress` (values at the floor, or clipped by the normalisation, come back at that bound)."""
     cfg = _as_config(config)
     mel = jnp.asarray(mel)
     if cfg.compression == "none":
@@ -405,7 +440,19 @@ def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
         return jnp.exp(mel)
     if cfg.compression == "log10":
         return 10.0 ** mel
-    return 10.0 ** (mel / (10.0 if cfg.power == 2.0 else 20.0))
+    return 10.0 ** (db_values(mel, cfg) / (10.0 if cfg.power == 2.0 else 20.0))
+
+
+def db_values(mel, config: MelConfig | str):
+    """Decibels (before ``db_ref`` is subtracted) of a dB-compressed, possibly range-normalised mel."""
+    cfg = _as_config(config)
+    if cfg.signal_norm == "symmetric":
+        mel = (mel + cfg.max_norm) / (2.0 * cfg.max_norm)
+    elif cfg.signal_norm == "asymmetric":
+        mel = mel / cfg.max_norm
+    if cfg.signal_norm is not None:
+        mel = mel * -cfg.min_level_db + cfg.min_level_db
+    return mel + cfg.db_ref
 
 
 def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None) -> jax.Array:
