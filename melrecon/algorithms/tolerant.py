@@ -20,9 +20,8 @@ effect (``docs/robustness.md``): a box-shaped tolerance set ``{A : |log mel(A) -
 place of the exact constraint gained little (PESQ-wb +0.06 at ``tau`` 0.3 under noise of deviation 0.3
 on the seed recording, and lost 1.05 on its clean mel); smoothing the target gained +0.25.
 
-The runner normally keeps the iterate whose Mel spectrogram is closest to the given mel; a tolerant
-stage instead returns its latest estimate (``keep_last``), since fitting a noisy mel more closely is
-what it avoids.
+The runner keeps the iterate whose Mel spectrogram is closest to the target: for these methods the
+smoothed target (``mel_target``), so a run's ``mel_sc`` is measured against it.
 
 Example
 -------
@@ -128,7 +127,9 @@ class TolerantState(NamedTuple):
 class _Tolerant:
     """Shared by the two tolerant methods: the inner method's state plus the target it runs towards."""
 
-    keep_last = True
+    def mel_target(self, problem: Problem, state: TolerantState) -> jax.Array:
+        """The Mel spectrogram this run fits (the runner scores its iterates against it)."""
+        return state.target
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         width = smoothing_width(problem, config, self.tolerance)
