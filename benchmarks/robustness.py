@@ -17,7 +17,7 @@ clean mel (aligned conditions); seconds of iteration.
 Usage::
 
     python benchmarks/robustness.py            # all clips, all conditions
-    python benchmarks/robustness.py --quick    # 3 speech clips, clean / noise 0.3 / time smooth 1 / stretch 0.9
+    python benchmarks/robustness.py --quick    # 5 clips (3 speech), clean / noise 0.3 / time smooth 1 / stretch 0.9
 
 Writes ``results/robustness/robustness.md`` and ``robustness.json``; timings depend on the load (recorded).
 """
@@ -50,7 +50,7 @@ from melrecon.transforms import compress  # noqa: E402
 ROWS = {"librosa": None, "lbfgs": "lbfgs", "meladmm+melgl": "meladmm+melgl",
         "tolmeladmm+tolmelgl (auto)": "tolmeladmm+tolmelgl"}
 QUICK_CONDITIONS = ("clean", "noise 0.3", "time smooth 1", "stretch 0.9")
-QUICK_CLIPS = ("speech_reverb_flite_slt.wav", "speech_16k_espeak_f4.wav")
+QUICK_CLIPS = ("speech_reverb_flite_slt.wav", "speech_16k_espeak_f4.wav", "music_piano.wav", "noise_rain.wav")
 MEASURES = ("pesq", "stoi", "dnsmos", "mel_sc_given", "mel_sc_clean", "seconds")
 
 
@@ -124,7 +124,7 @@ def report(clips: list[dict], conditions, header: list[str]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="3 speech clips, 4 conditions (a few minutes)")
+    ap.add_argument("--quick", action="store_true", help="5 clips (the seed recording, 2 varied speech, piano, rain), 4 conditions")
     ap.add_argument("--out", type=Path, default=REPO / "results" / "robustness")
     args = ap.parse_args(argv)
     cfg = MelConfig.preset("hifigan")

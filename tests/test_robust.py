@@ -112,3 +112,31 @@ def test_evaluate_extra_measures():
     pytest.importorskip("speechmos")
     out = metrics.evaluate(y, y, CFG, perceptual=False, extra=("dnsmos",))
     assert 1.0 <= out["dnsmos"] <= 5.0
+
+
+def test_tolerant_steps_stay_finite_on_silence():
+    import jax
+
+    for method in ("tolmeladmm", "tolmelgl"):
+        algo = mr_methods()[method]()
+        for mel in (np.zeros((CFG.n_mels, 12), np.float32), np.ones((CFG.n_mels, 12), np.float32)):
+            problem = Problem(mel=mel, magnitude=np.zeros((CFG.n_freq, 12), np.float32))
+            state = algo.init(problem, CFG, jax.random.key(0))
+            state, terms = jax.jit(algo.step, static_argnums=1)(problem, CFG, state)
+            for leaf in jax.tree.leaves((state, terms)):
+                assert np.isfinite(np.asarray(leaf)).all()
+
+
+def test_tolerant_padded_batch_matches_items_alone(noisy):
+    _, clean, mel = noisy
+    mels = [np.asarray(compress(mel, CFG)), np.asarray(compress(clean[:, :60], CFG))]
+    batch = reconstruct(mels, CFG, method="tolmeladmm+tolmelgl", n_iter=[20, 10], progress=False)
+    for m, out in zip(mels, batch):
+        alone = reconstruct(m, CFG, method="tolmeladmm+tolmelgl", n_iter=[20, 10], progress=False)
+        np.testing.assert_allclose(np.asarray(out.audio), np.asarray(alone.audio), atol=2e-4)
+
+
+def mr_methods():
+    from melrecon.reconstruct import METHODS
+
+    return METHODS
