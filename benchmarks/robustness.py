@@ -66,8 +66,11 @@ def measure(x, y, given, clean, aligned: bool, cfg) -> dict:
     out = {"dnsmos": dnsmos(y, cfg.sample_rate),
            "mel_sc_given": mel_spectral_convergence(given, y, cfg, reference_is_mel=True)}
     if aligned:
-        out["pesq"] = pesq_wb(x, y, cfg.sample_rate)
-        out["stoi"] = stoi(x, y, cfg.sample_rate)
+        for name, fn in (("pesq", pesq_wb), ("stoi", stoi)):
+            try:
+                out[name] = fn(x, y, cfg.sample_rate)
+            except Exception:  # PESQ finds no utterance in some noise clips
+                out[name] = float("nan")
         out["mel_sc_clean"] = mel_spectral_convergence(clean, y, cfg, reference_is_mel=True)
     return out
 
