@@ -5,6 +5,7 @@ from .base import Algorithm, Problem
 from .gradient import OPTIMIZERS, STFTGradientDescent, WaveformGradientDescent, make_optimizer
 from .griffin_lim import GriffinLim, agla, fgla, gla
 from .mel_griffin_lim import MelGriffinLim, mel_projection
+from .tolerant import TolerantMelADMM, TolerantMelGriffinLim
 
 __all__ = [
     "Algorithm",
@@ -20,4 +21,6 @@ __all__ = [
     "MelGriffinLim",
     "mel_projection",
     "ADMMGriffinLim",
+    "TolerantMelADMM",
+    "TolerantMelGriffinLim",
 ]
