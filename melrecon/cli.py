@@ -403,7 +403,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from . import _cache
 
-    _cache.enable(args.cache_dir, force=args.cache_dir is not None)  # before the first compilation
+    cache_dir = getattr(args, "cache_dir", None)  # commands that compile nothing have no --cache-dir
+    _cache.enable(cache_dir, force=cache_dir is not None)  # before the first compilation
     previous_showwarning = warnings.showwarning
     warnings.showwarning = _show_warning  # "melrecon: warning: ..." instead of file:line noise
     from .jobs import disk_full_message, terminate_as_interrupt
