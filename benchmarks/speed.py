@@ -3,6 +3,9 @@ rates, padded batches, the folder command, and a 10-minute clip through ``gl+gd`
 
     python benchmarks/speed.py            # full run (1 s, 10 s, 60 s and 600 s clips; ~15-25 min on 2 cores)
     python benchmarks/speed.py --quick    # 1 s and 10 s clips, no 600 s / folder rows (~3 min)
+    python benchmarks/speed.py --only ratios  # headline ratios: the default vs librosa's mel_to_audio,
+                                              # fgla vs librosa.griffinlim (200 it., 10 s and 60 s),
+                                              # `melrecon invert` first / second run (compilation cache)
 
 Writes ``results/speed/speed.md`` and ``results/speed/speed.json``.
 
@@ -129,6 +132,66 @@ def case_gl(preset: str, seconds: float, n_iter: int) -> dict:
     return row
 
 
+def case_default(preset: str, seconds: float, reps: int = 3) -> dict:
+    """The default method end to end (NNLS estimate, iterations, output) against
+    ``librosa.feature.inverse.mel_to_audio`` (its NNLS, then 32 fast Griffin-Lim iterations) on the same
+    linear mel, alternating, best of ``reps`` each, warm (compiled)."""
+    import librosa
+    import numpy as np
+
+    from melrecon import MelConfig, reconstruct
+    from melrecon.transforms import decompress
+
+    cfg = MelConfig.preset(preset)
+    mel = _mel(_signal(seconds, cfg.sample_rate), cfg)
+    mel_lin = np.asarray(decompress(mel, cfg))
+    kw = dict(sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+              window=cfg.window, power=cfg.power, n_iter=32, fmin=cfg.fmin, fmax=cfg.fmax,
+              htk=cfg.mel_scale == "htk", norm=cfg.norm, center=False)
+    librosa.feature.inverse.mel_to_audio(mel_lin[:, :20], **dict(kw, n_iter=2))  # warm-up (imports, plans)
+    t0 = time.perf_counter()
+    first = reconstruct(mel, cfg, progress=False)
+    first_wall = time.perf_counter() - t0
+    lib_times, mr_times, loops = [], [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        librosa.feature.inverse.mel_to_audio(mel_lin, **kw)
+        lib_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out = reconstruct(mel, cfg, progress=False)
+        mr_times.append(time.perf_counter() - t0)
+        loops.append(out.seconds)
+    return dict(kind="default", preset=preset, clip_s=seconds, method=out.method,
+                n_iter="+".join(str(st["n_iter"]) for st in out.settings["stages"]), librosa_s=min(lib_times),
+                melrecon_s=min(mr_times), loop_s=loops[mr_times.index(min(mr_times))], first_wall_s=first_wall, compile_s=first.compile_seconds,
+                ratio=min(lib_times) / min(mr_times), librosa_all_s=lib_times, melrecon_all_s=mr_times)
+
+
+def case_cli(reps: int = 2) -> dict:
+    """``melrecon invert`` of the bundled 3.2 s sample, wall time of whole processes: with a fresh
+    compilation cache (first run, then runs that load it), and with the cache off."""
+    import soundfile as sf
+
+    from melrecon.examples import example
+
+    wav = example("speech")
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with tempfile.TemporaryDirectory() as tmp:
+        def run(cache):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "melrecon.cli", "invert", str(wav), f"{tmp}/out.wav", "--quiet",
+                            "--cache-dir", cache], env=env, check=True, capture_output=True)
+            return time.perf_counter() - t0
+
+        cache = f"{tmp}/cache"
+        first = run(cache)
+        second = [run(cache) for _ in range(reps)]
+        off = [run("off") for _ in range(reps)]
+        files = sum(1 for _ in Path(cache).iterdir())
+    return dict(kind="cli", clip_s=round(sf.info(str(wav)).duration, 2), first_s=first, second_s=min(second),
+                off_s=min(off), second_all_s=second, off_all_s=off, cache_files=files)
+
+
 def case_gd(preset: str, seconds: float, method: str, n_iter: int) -> dict:
     from melrecon import MelConfig, reconstruct
 
@@ -234,14 +297,21 @@ def case_folder(n_files: int, method: str, n_iter: int) -> dict:
                     compile_s=summary.compile_seconds, buckets=len({b["padded_frames"] for b in summary.buckets}))
 
 
-CASES = {"gl": case_gl, "gd": case_gd, "pipeline": case_pipeline, "batch": case_batch, "folder": case_folder}
+CASES = {"default": case_default, "cli": case_cli, "gl": case_gl, "gd": case_gd, "pipeline": case_pipeline,
+         "batch": case_batch, "folder": case_folder}
 
 
 # ---------------------------------------------------------------------------------------------- driver
+RATIO_CASES = [dict(case="default", preset="hifigan", seconds=10),
+               dict(case="gl", preset="hifigan", seconds=10, n_iter=200),
+               dict(case="gl", preset="hifigan", seconds=60, n_iter=200),
+               dict(case="cli")]
+
+
 def plan(quick: bool) -> list[dict]:
     clips = [(1, 100), (10, 50)] if quick else [(1, 100), (10, 50), (60, 20), (600, 5)]
     gd_iters = {1: 50, 10: 20, 60: 10, 600: 3}
-    cases = []
+    cases = list(RATIO_CASES)
     for preset in ("hifigan", "seed"):
         for seconds, n_iter in clips:
             cases.append(dict(case="gl", preset=preset, seconds=seconds, n_iter=n_iter))
@@ -271,6 +341,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
     out = [f"# melrecon speed\n\n{meta['machine']}; {meta['cpus']} CPUs usable; jax {meta['jax']} "
            f"({meta['backend']}), librosa {meta['librosa']}; load before: `{meta['load_before']}`, after: "
            f"`{meta['load_after']}`.\n\nThroughput = audio seconds x iterations per second (higher is better).\n"]
+    out.extend(_ratio_lines(rows))
     gl = [r for r in rows if r.get("kind") == "gl"]
     if gl:
         out.append("## Fast Griffin-Lim (momentum 0.99) vs librosa.griffinlim\n")
@@ -328,10 +399,30 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _ratio_lines(rows: list[dict]) -> list[str]:
+    """The headline ratios (peer and melrecon in the same process, best of alternating repeats)."""
+    out = []
+    for r in (r for r in rows if r.get("kind") == "default"):
+        out.append(f"- **default ({r['method']} {r['n_iter']}) vs librosa `mel_to_audio` (32 iterations)**, "
+                   f"{r['preset']} {r['clip_s']} s, warm, end to end: librosa {r['librosa_s']:.2f} s, melrecon "
+                   f"{r['melrecon_s']:.2f} s (of which iterations {r['loop_s']:.2f} s): **{r['ratio']:.2f}x**")
+    for r in (r for r in rows if r.get("kind") == "gl" and r["n_iter"] >= 200):
+        out.append(f"- **fgla vs `librosa.griffinlim`** ({r['n_iter']} iterations, same magnitude), {r['preset']} "
+                   f"{r['clip_s']} s: librosa {r['librosa_s']:.2f} s, melrecon {r['melrecon_s']:.2f} s: "
+                   f"**{r['ratio']:.2f}x**")
+    for r in (r for r in rows if r.get("kind") == "cli"):
+        out.append(f"- **`melrecon invert`** of a {r['clip_s']} s wav (default method), whole process: first run "
+                   f"(empty cache) {r['first_s']:.1f} s, **second run {r['second_s']:.1f} s**, cache off "
+                   f"{r['off_s']:.1f} s ({r['cache_files']} cache files)")
+    return ["## Headline ratios\n", *out, ""] if out else []
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 s and 10 s clips only, no 600 s or folder rows")
-    ap.add_argument("--only", default=None, help="run only cases of this kind (gl, gd, pipeline, batch, folder)")
+    ap.add_argument("--only", default=None,
+                    help="run only cases of this kind (gl, gd, pipeline, batch, folder, default, cli), or 'ratios' "
+                         "(the headline ratios: default vs mel_to_audio, fgla vs griffinlim at 10 s and 60 s, CLI runs)")
     ap.add_argument("--case", default=None, help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = ap.parse_args(argv)
     if args.case:
@@ -342,7 +433,9 @@ def main(argv=None) -> int:
     import librosa
 
     cases = plan(args.quick)
-    if args.only:
+    if args.only == "ratios":
+        cases = list(RATIO_CASES)
+    elif args.only:
         cases = [c for c in cases if c["case"] == args.only]
     meta = dict(machine=f"{platform.machine()} {platform.processor() or ''}".strip(), cpus=len(os.sched_getaffinity(0)),
                 jax=jax.__version__, backend=jax.default_backend(), librosa=librosa.__version__,
@@ -350,6 +443,7 @@ def main(argv=None) -> int:
                 xla_flags=os.environ.get("XLA_FLAGS", ""))
     rows = []
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.setdefault("MELRECON_CACHE_DIR", "off")  # compile times are measured cold (the cli case has its own cache)
     for spec in cases:
         label = json.dumps(spec)
         print(f"running {label} ...", flush=True)
@@ -362,6 +456,7 @@ def main(argv=None) -> int:
             print(f"  FAILED: {rows[-1]['error']}", flush=True)
             continue
         row = json.loads(lines[-1][len("RESULT "):])
+        row["load"] = open("/proc/loadavg").read().split()[0]
         rows.append(row)
         print(f"  done in {time.perf_counter() - t0:.0f} s: "
               + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)

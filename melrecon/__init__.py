@@ -10,6 +10,7 @@ from .filters import mel_filterbank
 from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages
 from .reconstruct import reconstruct
 from .result import Progress, Reconstruction
+from .compat import mel_to_audio
 from .transforms import compress, decompress, istft, mel_spectrogram, mel_to_linear, stft
 
 __version__ = "0.1.0"
@@ -33,4 +34,5 @@ __all__ = [
     "DEFAULT_METHOD",
     "Stage",
     "build_stages",
+    "mel_to_audio",
 ]

@@ -1,16 +1,23 @@
 """Invert a whole folder: ``melrecon batch IN_DIR OUT_DIR`` (and :func:`invert_folder` from Python).
 
-Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` Mel
-spectrograms, found recursively; ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
+Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` / ``.pt`` /
+``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.conventions`), found recursively;
+``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
 
-* Batched: the inputs are grouped into a few length buckets and inverted as padded batches
-  (:func:`melrecon.reconstruct` with a list of mels: one compilation per bucket, padding never reaches
-  an item's result); every batch is split over all local JAX devices.
+* Batched: the inputs are grouped by length (read from the file headers) into a few buckets and
+  inverted as padded batches (:func:`melrecon.reconstruct` with a list of mels: one compilation per
+  bucket, padding never reaches an item's result); every batch is split over all local JAX devices.
+  Files longer than the segmentation threshold are inverted alone, in segments (bounded memory).
+* Two engines: ``engine="local"`` (default) runs the batches in this process; ``engine="ray"`` runs
+  them on a Ray cluster through Ray Data (:mod:`melrecon.batch_ray`; a local one unless
+  ``ray_address`` names one). Both plan the same batches and give the same audio.
 * Resumable: an output that exists is skipped, and every write is atomic (a temporary file renamed into
   place), so a run killed at any point leaves only complete outputs; run the same command again to
-  finish the rest. Temporary files of a killed run are removed.
+  finish the rest. ``OUT_DIR/manifest.jsonl`` gets one line per file (status, seconds, Mel SC).
+* Safe to run twice at once: each file is claimed before it is inverted (:class:`melrecon.jobs.Claims`),
+  so two runs on one output folder share the work and never invert a file twice.
 * Robust: a file that cannot be read or inverted is reported in the summary (and in
-  ``OUT_DIR/batch_summary.json``); the others go on.
+  ``OUT_DIR/batch_summary.json``); the others go on. A full disk stops the run with a clear message.
 
 Example
 -------
@@ -35,9 +42,13 @@ from . import io
 from .config import MelConfig, ParameterError, get_config
 from .methods import DEFAULT_METHOD
 
-__all__ = ["invert_folder", "BatchSummary", "find_inputs"]
+__all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES"]
 
-_PART_GLOB = ".*.part.*"  # temporary files of io.atomic_path
+ENGINES = ("local", "ray")
+
+
+class DiskFull(OSError):
+    """The output disk is full: the run stops (every other file would fail the same way)."""
 
 
 @dataclass
@@ -52,34 +63,74 @@ class BatchSummary:
         Outputs that already existed (finished by an earlier run).
     failed : dict str -> str
         Input path -> error message.
+    claimed_elsewhere : list of str
+        Outputs left to another run that holds their claim (running at the same time).
     seconds : float
         Wall-clock time of the run.
     compile_seconds : float
-        Part of it spent compiling (one compilation per bucket and stage).
+        Part of it spent compiling (one compilation per bucket and stage, per worker).
     buckets : list of dict
         Per padded batch: ``padded_frames``, ``size`` (items, with fill-ups), ``seconds``.
     interrupted : bool
-        Stopped by Ctrl-C (the finished outputs are complete; run again to resume).
+        Stopped by Ctrl-C or SIGTERM (the finished outputs are complete; run again to resume).
+    notes : dict str -> str
+        Input path -> what was done to it on reading (resampled, mixed down), as ``invert`` says it.
+    engine : str
+    error : str or None
+        Why the run stopped early (e.g. a full disk).
     """
 
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    claimed_elsewhere: list[str] = field(default_factory=list)
     seconds: float = 0.0
     compile_seconds: float = 0.0
     audio_seconds: float = 0.0
     buckets: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
+    notes: dict[str, str] = field(default_factory=dict)
+    engine: str = "local"
+    error: str | None = None
 
     def report(self) -> str:
         lines = [f"{len(self.written)} written, {len(self.skipped)} already done, {len(self.failed)} failed "
                  f"in {self.seconds:.1f} s ({self.compile_seconds:.1f} s compiling; "
-                 f"{self.audio_seconds:.1f} s of audio)"]
+                 f"{self.audio_seconds:.1f} s of audio; engine {self.engine})"]
+        if self.claimed_elsewhere:
+            lines.append(f"  {len(self.claimed_elsewhere)} left to another run working on the same folder")
         for path, msg in self.failed.items():
             lines.append(f"  FAILED {path}: {msg}")
+        for msg in list(self.notes.values())[:5]:
+            lines.append(f"  note: {msg}")
+        if len(self.notes) > 5:
+            lines.append(f"  note: ... and {len(self.notes) - 5} more such notes (batch_summary.json lists them)")
+        if self.error:
+            lines.append(f"  STOPPED: {self.error}")
         if self.interrupted:
             lines.append("  interrupted: run the same command again to finish the rest.")
         return "\n".join(lines)
+
+    def add(self, records: list[dict[str, Any]], bucket: dict[str, Any] | None) -> None:
+        """Fold the records of one group (see :func:`invert_group`) into the summary."""
+        for rec in records:
+            status = rec["status"]
+            if rec.get("note"):
+                self.notes[rec["input"]] = rec["note"]
+            if status == "done":
+                self.written.append(rec["output_path"])
+                self.audio_seconds += rec.get("audio_seconds", 0.0)
+            elif status == "failed":
+                self.failed[rec["input"]] = rec["error"]
+            elif status == "skipped":
+                self.skipped.append(rec["output_path"])
+            elif status == "claimed":
+                self.claimed_elsewhere.append(rec["output_path"])
+            elif status == "disk-full" and self.error is None:
+                self.error = rec["error"]
+        if bucket is not None:
+            self.compile_seconds += bucket["compile_seconds"]
+            self.buckets.append(bucket)
 
 
 def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
@@ -96,42 +147,180 @@ def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
     return found
 
 
-def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None) -> np.ndarray:
+def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None,
+              notes: dict[str, str] | None = None) -> np.ndarray:
+    from .conventions import prepare
     from .transforms import mel_spectrogram
-    from .validation import check_mel
 
     if path.suffix.lower() in io.MEL_SUFFIXES:
-        mel = check_mel(io.load_mel(path, key=mel_key), cfg, name=f"mel in {path.name}")
+        mel = prepare(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=f"mel in {path.name}")
         if mel.ndim != 2:
             raise ParameterError(f"mel in {path.name} has shape {mel.shape}; expected (n_mels, frames).")
         return mel
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # mixing down / resampling notices: expected in a folder run
+    with warnings.catch_warnings(record=True) as caught:  # mixing down / resampling: noted in the summary
+        warnings.simplefilter("always")
         audio, _ = io.load_audio(path, sample_rate=cfg.sample_rate)
+    if notes is not None and caught:
+        notes[str(path)] = " ".join(str(w.message) for w in caught)
     cfg.n_frames(audio.shape[-1])  # too short -> ParameterError naming the minimum
     return np.asarray(mel_spectrogram(audio, cfg))
 
 
-def _prepare_folders(src_root: Path, dst_root: Path) -> list[Path]:
-    """Check the input folder, create the output folder (removing a killed run's temporary files) and
-    return the inputs."""
-    if not src_root.is_dir():
-        raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
-    dst_root.mkdir(parents=True, exist_ok=True)
-    for stale in dst_root.rglob(_PART_GLOB):  # left by a killed run; never a finished output
-        stale.unlink(missing_ok=True)
+def _load_stats(stats):
+    """Statistics read once for the whole folder (a path), or as given."""
+    from .conventions import load_stats
+
+    return load_stats(stats) if isinstance(stats, (str, Path)) else stats
+
+
+def frames_of(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None) -> int:
+    """Frames of a file's mel (audio: from its header, without decoding): what the plan groups by."""
+    if path.suffix.lower() in io.MEL_SUFFIXES:  # the frame axis depends on the layout: read it as inverted
+        return int(_load_mel(path, cfg, mel_key, layout, stats).shape[-1])
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise ParameterError(f"audio file {str(path)!r} could not be read as audio ({exc}).") from None
+    n = info.frames if info.samplerate == cfg.sample_rate else round(info.frames * cfg.sample_rate / info.samplerate)
+    return cfg.n_frames(n)
+
+
+def plan_groups(frames: list[int], cfg: MelConfig, *, batch_size: int, max_buckets: int, multiple: int = 1,
+                segment_seconds: Any = "auto") -> list[tuple[int | None, list[int]]]:
+    """Padded batches ``(padded_frames, members)`` (fill-ups included); files long enough to be
+    segmented come alone as ``(None, [i])``."""
+    from .batching import plan_buckets
+    from .segments import segment_plan
+
+    long = [i for i, n in enumerate(frames) if segment_plan(n, cfg, segment_seconds) is not None]
+    short = sorted(set(range(len(frames))) - set(long))
+    plan = plan_buckets([frames[i] for i in short], batch_size=batch_size, max_buckets=max_buckets,
+                        multiple=multiple)
+    return [(padded, [short[j] for j in members]) for padded, members in plan] + [(None, [i]) for i in long]
+
+
+@dataclass
+class Job:
+    """What every group of a run shares (picklable: Ray workers get a copy)."""
+
+    src_root: str
+    dst_root: str
+    config: MelConfig
+    method: Any
+    options: dict[str, Any]
+    mel_key: str | None
+    overwrite: bool
+    owner: str
+    engine: str = "local"
+    layout: str | None = None
+    stats: Any = None
+
+
+def _record(job: Job, src: Path, dst: Path, status: str, **extra) -> dict[str, Any]:
+    return dict(input=str(src), output=dst.relative_to(job.dst_root).as_posix(), output_path=str(dst),
+                status=status, engine=job.engine, time=time.time(), **extra)
+
+
+def _write(job: Job, src: Path, dst: Path, res, seconds: float) -> dict[str, Any]:
+    from .jobs import disk_full_message
+
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # clipping notice
+            io.save_audio(dst, res.audio, job.config.sample_rate)
+    except OSError as exc:
+        full = disk_full_message(exc, dst)
+        if full:
+            return _record(job, src, dst, "disk-full", error=full)
+        return _record(job, src, dst, "failed", error=f"{type(exc).__name__}: {exc}")
+    except (ParameterError, ValueError) as exc:
+        return _record(job, src, dst, "failed", error=str(exc))
+    return _record(job, src, dst, "done", seconds=seconds, mel_sc=float(np.mean(res.mel_sc)),
+                   audio_seconds=res.audio.shape[-1] / job.config.sample_rate, method=res.method)
+
+
+def _claim_and_load(job, claims, members, paths, notes):
+    """Claim and load the group's files; -> (records of the files left out, {index: mel})."""
+    from .jobs import remove_partial_writes
+
+    records, mels = [], {}
+    for i in dict.fromkeys(members):
+        src, dst = paths[i]
+        if not claims.take(str(dst), done=None if job.overwrite else dst):
+            records.append(_record(job, src, dst, "skipped" if dst.exists() else "claimed"))
+            continue
+        remove_partial_writes(dst)  # left by a killed run on this file
+        try:
+            mels[i] = _load_mel(src, job.config, job.mel_key, job.layout, job.stats, notes)
+        except (ParameterError, OSError, ValueError) as exc:
+            claims.release(str(dst))
+            records.append(_record(job, src, dst, "failed", error=str(exc)))
+    return records, mels
+
+
+def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[int, tuple[Path, Path]]):
+    """Claim, load, invert and write one planned batch; -> (records, bucket info or None).
+
+    ``members`` index ``paths`` (input, output); repeats fill the batch up to its planned size. Raises
+    KeyboardInterrupt when interrupted (nothing of the group is written then).
+    """
+    from .jobs import Claims, Manifest
+    from .reconstruct import reconstruct
+
+    claims, manifest = Claims(job.dst_root, owner=job.owner), Manifest(job.dst_root)
+    notes: dict[str, str] = {}
+    records, mels = _claim_and_load(job, claims, members, paths, notes)
+    batch_ids = [i for i in members if i in mels]
+    bucket = None
+    try:
+        if batch_ids:
+            t0 = time.perf_counter()
+            try:
+                if padded is None:
+                    results = [reconstruct(mels[batch_ids[0]], job.config, method=job.method, progress=False,
+                                           **job.options)]
+                else:
+                    padded = max(padded, *(-(-mels[i].shape[-1] // 8) * 8 for i in batch_ids))
+                    results = reconstruct([mels[i] for i in batch_ids], job.config, method=job.method,
+                                          progress=False, batch_size=len(batch_ids), max_buckets=1,
+                                          bucket_frames=padded, **job.options)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the others
+                results = [exc] * len(batch_ids)
+            if any(getattr(r, "interrupted", False) for r in results):
+                raise KeyboardInterrupt  # not finished: writing it would mark it done
+            seconds = time.perf_counter() - t0
+            per_item = seconds / len(set(batch_ids))
+            for i, res in dict(zip(batch_ids, results)).items():
+                src, dst = paths[i]
+                rec = (_record(job, src, dst, "failed", error=f"{type(res).__name__}: {res}")
+                       if isinstance(res, Exception) else _write(job, src, dst, res, per_item))
+                if str(src) in notes:
+                    rec["note"] = notes[str(src)]
+                if rec["status"] in ("done", "failed"):
+                    manifest.append({k: v for k, v in rec.items() if k != "output_path"})
+                records.append(rec)
+            if not isinstance(results[0], Exception):
+                bucket = {"padded_frames": int(padded or mels[batch_ids[0]].shape[-1]), "size": len(batch_ids),
+                          "seconds": seconds, "compile_seconds": results[0].compile_seconds}
+    finally:
+        for i in mels:
+            claims.release(str(paths[i][1]))
+    return records, bucket
+
+
+def _targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, layout=None,
+             stats=None) -> dict[int, tuple[Path, Path, int]]:
     inputs = find_inputs(src_root, dst_root)
     if not inputs:
         raise ParameterError(f"input folder {str(src_root)!r} holds no audio ({io.AUDIO_SUFFIXES}) or Mel "
                              f"({io.MEL_SUFFIXES}) files.")
-    return inputs
-
-
-def _targets(inputs: list[Path], src_root: Path, dst_root: Path, overwrite: bool,
-             summary: BatchSummary) -> dict[Path, Path]:
-    """Input -> output path of the inputs to invert (existing outputs are skipped, clashes fail)."""
-    targets: dict[Path, Path] = {}
     owners: dict[Path, Path] = {}
+    targets: dict[int, tuple[Path, Path, int]] = {}
     for p in inputs:
         dst = (dst_root / p.relative_to(src_root)).with_suffix(".wav")
         if dst in owners:
@@ -140,36 +329,23 @@ def _targets(inputs: list[Path], src_root: Path, dst_root: Path, overwrite: bool
         owners[dst] = p
         if dst.exists() and not overwrite:
             summary.skipped.append(str(dst))
-        else:
-            targets[p] = dst
+            continue
+        try:
+            targets[len(targets)] = (p, dst, frames_of(p, cfg, mel_key, layout, stats))
+        except (ParameterError, OSError, ValueError) as exc:
+            summary.failed[str(p)] = str(exc)
     return targets
 
 
-def _load_all(targets, cfg: MelConfig, mel_key, summary: BatchSummary, bar) -> dict[Path, np.ndarray]:
-    """The mels of the inputs that can be read (the others fail in the summary)."""
-    mels: dict[Path, np.ndarray] = {}
-    for p in targets:
-        try:
-            mels[p] = _load_mel(p, cfg, mel_key)
-        except (ParameterError, OSError, ValueError) as exc:
-            summary.failed[str(p)] = str(exc)
-            if bar is not None:
-                bar.update(1)
-    return mels
+def _run_local(job: Job, plan, paths, summary: BatchSummary, bar) -> None:
+    for padded, members in plan:
+        records, bucket = invert_group(job, padded, members, paths)
+        summary.add(records, bucket)
+        if bar is not None:
+            bar.update(len(set(members)))
+        if summary.error:
+            raise DiskFull(summary.error)
 
-
-def _write(src: Path, dst: Path, res, cfg: MelConfig, summary: BatchSummary) -> None:
-    """Write one result atomically and record it (or its failure) in the summary."""
-    try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # clipping notice
-            io.save_audio(dst, res.audio, cfg.sample_rate)
-    except (ParameterError, OSError, ValueError) as exc:
-        summary.failed[str(src)] = str(exc)
-    else:
-        summary.written.append(str(dst))
-        summary.audio_seconds += res.audio.shape[-1] / cfg.sample_rate
 
 
 def invert_folder(
@@ -183,6 +359,12 @@ def invert_folder(
     overwrite: bool = False,
     mel_key: str | None = None,
     progress: bool = True,
+    layout: str | None = None,
+    stats: Any = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    num_cpus: float | None = None,
+    num_gpus: float | None = None,
     **options: Any,
 ) -> BatchSummary:
     """Invert every audio / Mel file under ``in_dir`` into ``out_dir`` (see the module docstring).
@@ -193,8 +375,9 @@ def invert_folder(
         Input folder (searched recursively) and output folder (created; mirrors the sub-folders).
     config : MelConfig or preset name
     method : str
-        As for :func:`melrecon.reconstruct` (default :data:`melrecon.DEFAULT_METHOD`); other keyword options (``n_iter``, ``gl_iters``,
-        ``gd_iters``, ``seed``, ``learning_rate``, ...) are passed on.
+        As for :func:`melrecon.reconstruct` (default :data:`melrecon.DEFAULT_METHOD`); other keyword options
+        (``n_iter``, ``gl_iters``, ``gd_iters``, ``seed``, ``learning_rate``, ``segment_seconds``, ...) are
+        passed on.
     batch_size : int, optional
         Most items per padded batch (default 4 on a CPU, 32 on accelerators).
     max_buckets : int
@@ -202,72 +385,81 @@ def invert_folder(
     overwrite : bool
         Invert again files whose output exists (default: skip them, which makes runs resumable).
     mel_key : str, optional
-        Array name inside ``.npz`` files.
+        Array name inside ``.npz`` / ``.pt`` / ``.h5`` files.
+    layout, stats : optional
+        How the mel files are stored (default: the config's layout) and mean/variance statistics
+        (a file or :class:`melrecon.conventions.Stats`), as for :func:`melrecon.conventions.prepare`.
     progress : bool
         Show a progress bar over the files.
+    engine : {"local", "ray"}
+        Run the batches in this process, or on a Ray cluster (needs the ``ray`` extra).
+    ray_address : str, optional
+        With ``engine="ray"``: the cluster to join (e.g. ``"auto"`` or ``"10.0.0.1:6379"``); None starts a
+        local one (or uses the one this process already started).
+    num_cpus, num_gpus : float, optional
+        With ``engine="ray"``: resources per worker (default 1 CPU, no GPU).
 
     Returns
     -------
     BatchSummary
     """
-    from .batching import batch_sharding, default_batch_size, plan_buckets
-    from .reconstruct import reconstruct
+    from .jobs import Claims, process_owner
+    from .batching import batch_sharding, default_batch_size
     from .validation import check_iterations
 
-    cfg = get_config(config)
+    cfg, stats = get_config(config), _load_stats(stats)
     src_root, dst_root = Path(in_dir), Path(out_dir)
+    if engine not in ENGINES:
+        raise ParameterError(f"engine={engine!r}: choose one of {ENGINES}.")
+    if not src_root.is_dir():
+        raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
+    if engine == "local" and (ray_address is not None or num_cpus is not None or num_gpus is not None):
+        raise ParameterError("ray_address, num_cpus and num_gpus apply to engine='ray' only; pass engine='ray'.")
     batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
     max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
-    inputs = _prepare_folders(src_root, dst_root)
-    t_start = time.perf_counter()
-    summary = BatchSummary()
-    targets = _targets(inputs, src_root, dst_root, overwrite, summary)
+    dst_root.mkdir(parents=True, exist_ok=True)
 
+    t_start = time.perf_counter()
+    summary = BatchSummary(engine=engine)
+    targets = _targets(src_root, dst_root, cfg, mel_key, overwrite, summary, layout, stats)
+    paths = {i: (src, dst) for i, (src, dst, _) in targets.items()}
+    frames = [targets[i][2] for i in range(len(targets))]
+    multiple = batch_sharding()[1] if engine == "local" else 1
+    plan = plan_groups(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
+                       segment_seconds=options.get("segment_seconds", "auto"))
+    job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine,
+              layout, stats)
+    n_inputs = len(targets) + len(summary.skipped) + len(summary.failed)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(inputs), initial=len(inputs) - len(targets), desc="melrecon batch", unit="file")
+        bar = tqdm(total=n_inputs, initial=n_inputs - len(targets), desc="melrecon batch", unit="file")
     try:
-        mels = _load_all(targets, cfg, mel_key, summary, bar)
-        paths = list(mels)
-        _, n_devices = batch_sharding()
-        plan = plan_buckets([mels[p].shape[-1] for p in paths], batch_size=batch_size, max_buckets=max_buckets,
-                            multiple=n_devices)
-        for padded, members in plan:
-            unique = list(dict.fromkeys(members))
-            batch = [mels[paths[i]] for i in members]
-            t0 = time.perf_counter()
-            try:
-                results = reconstruct(batch, cfg, method=method, progress=False, batch_size=len(batch),
-                                      max_buckets=1, bucket_frames=padded, **options)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the others
-                for i in unique:
-                    summary.failed[str(paths[i])] = f"{type(exc).__name__}: {exc}"
-                if bar is not None:
-                    bar.update(len(unique))
-                continue
-            if any(r.interrupted for r in results):  # not finished: writing it would mark it done
-                raise KeyboardInterrupt
-            for row, i in enumerate(members):
-                if i not in unique:
-                    continue
-                unique.remove(i)
-                _write(paths[i], targets[paths[i]], results[row], cfg, summary)
-                if bar is not None:
-                    bar.update(1)
-            summary.compile_seconds += results[0].compile_seconds
-            summary.buckets.append({"padded_frames": int(padded), "size": len(members),
-                                    "seconds": time.perf_counter() - t0,
-                                    "compile_seconds": results[0].compile_seconds})
+        if engine == "local":
+            _run_local(job, plan, paths, summary, bar)
+        else:
+            from .batch_ray import run_ray
+
+            run_ray(job, plan, paths, summary, bar, invert=invert_group, disk_full=DiskFull, address=ray_address,
+                    num_cpus=num_cpus, num_gpus=num_gpus)
     except KeyboardInterrupt:
         summary.interrupted = True
+    except DiskFull:
+        pass  # summary.error says why
     finally:
         if bar is not None:
             bar.close()
+        try:
+            Claims(dst_root, owner=job.owner).release_all()  # whatever stopped the run, its claims go
+        except OSError:
+            pass  # a full disk cannot stop this; a dead owner's claims are taken over anyway
         summary.seconds = time.perf_counter() - t_start
-        with io.atomic_path(dst_root / "batch_summary.json") as tmp:
-            tmp.write_text(json.dumps(dataclasses.asdict(summary), indent=2))
+        try:
+            with io.atomic_path(dst_root / "batch_summary.json") as tmp:
+                tmp.write_text(json.dumps(dataclasses.asdict(summary), indent=2))
+        except OSError as exc:  # e.g. the disk is full: the summary is still returned and printed
+            from .jobs import disk_full_message
+
+            summary.error = summary.error or disk_full_message(exc, dst_root / "batch_summary.json") or str(exc)
     return summary

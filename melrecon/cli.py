@@ -1,96 +1,163 @@
 """The ``melrecon`` command: ``invert`` a file, ``batch`` a folder, run the ``demo``.
 
 Exit status: 0 on success; 1 when the work failed for another reason (a file could not be written,
-the reconstruction diverged, some files of a ``batch`` failed: listed in its summary); 2 on a usage or input error (the message names the parameter and the
-fix); 130 when interrupted by Ctrl-C (SIGINT), after writing the best result so far. Every file is
-written through a temporary file and renamed into place; a Ctrl-C during that write is held until the
-file is complete.
+the reconstruction diverged or made no progress (output Mel SC above 0.9; the file is written all the same),
+some files of a ``batch`` failed: listed in its summary, or the disk is full); 2 on a usage or input error (the
+message names the parameter and the fix); 130 when interrupted by Ctrl-C (SIGINT) and 143 when ended by SIGTERM,
+in both cases after writing the best result so far (``invert``) or finishing the file being written
+(``batch``). Every file is written through a temporary file and renamed into place; a signal during that
+write is held until the file is complete, and a full disk leaves no partial file (a clear message).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
 import json
 import os
-import signal
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .cliconfig import add_config_args, config_from_args
 from .config import PRESETS, ParameterError, get_config
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 
 
-def _add_method_args(p: argparse.ArgumentParser) -> None:
-    from .methods import DEFAULT_METHOD, METHODS
+def _method_names():
+    from .methods import METHODS
 
-    p.add_argument("--preset", default="hifigan", choices=sorted(PRESETS), help="analysis settings (default hifigan)")
-    p.add_argument("--method", default=DEFAULT_METHOD,
-                   help="one of %s or a pipeline joining them with + (default %%(default)s; `melrecon methods` "
-                        "lists their stages)" % ", ".join(sorted(METHODS)))
-    p.add_argument("--n-iter", type=int, default=None, help="iterations of a single-stage method")
-    p.add_argument("--gl-iters", type=int, default=None,
-                   help="iterations of every projection stage (Griffin-Lim, ADMM; default: each method's own)")
-    p.add_argument("--gd-iters", type=int, default=None,
-                   help="iterations of every gradient stage (default: each method's own)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate of gradient stages")
-    p.add_argument("--optimizer", default=None, help="optax optimizer of gradient stages (adam, sgd, lbfgs, ...)")
+    return METHODS
+
+
+_OPTION_FLAGS = {"learning_rate": "--lr", "optimizer": "--optimizer"}
+_REPLACED = ("--gl-iters", "--gd-iters")
+
+
+def _methods_taking(option: str, methods) -> list[str]:
+    from .stage_options import stage_options
+
+    return [m for m in methods if "+" not in m and stage_options(m, {option: "lbfgs"})]
+
+
+def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
+    from .methods import DEFAULT_METHOD
+    from .stage_options import iters_help
+
+    default = default_method or DEFAULT_METHOD
+    p.add_argument("--method", default=default,
+                   help="one of %s or a pipeline joining them with + (default %%(default)s; `melrecon methods` lists "
+                        "their stages)" % ", ".join(sorted(_method_names())))
+    shown = [default, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
+    p.add_argument("--iters", "--n-iter", dest="iters", default=None, metavar="N[,N...]",
+                   help=iters_help(dict.fromkeys(shown)).replace("%", "%%"))
+    for flag in _REPLACED:  # replaced by --iters; kept only to say so
+        p.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--lr", type=float, default=None, help="learning rate of the gradient stages; taken by %s "
+                   "(lbfgs: only with --optimizer)" % ", ".join(_methods_taking("learning_rate", shown)))
+    p.add_argument("--optimizer", default=None, help="optax optimizer of the gradient stages (adam, sgd, lbfgs, ...); "
+                   "taken by %s" % ", ".join(_methods_taking("optimizer", shown)))
     p.add_argument("--seed", type=int, default=0, help="random seed of the initial phase")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_cache_arg(p)
+
+
+def _add_cache_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", default=None, metavar="DIR|off",
+                   help="compilation cache folder, or 'off' (default: $MELRECON_CACHE_DIR, else "
+                        "~/.cache/melrecon/jax): a second run loads the compiled loops instead of compiling")
 
 
 def _method_kwargs(args) -> dict:
-    kw = dict(method=args.method, n_iter=args.n_iter, gl_iters=args.gl_iters, gd_iters=args.gd_iters,
-              seed=args.seed, progress=not args.quiet)
-    if args.lr is not None:
-        kw["learning_rate"] = args.lr
-    if args.optimizer is not None:
-        kw["optimizer"] = args.optimizer
+    """The keyword arguments of ``reconstruct`` for the method flags; an option no stage takes is an error."""
+    from .stage_options import check_stage_options, parse_iters
+
+    for flag in _REPLACED:
+        if getattr(args, flag[2:].replace("-", "_"), None) is not None:
+            raise ParameterError(f"{flag} was replaced by --iters, one count per stage of --method "
+                                 f"(e.g. --method gl+gd --iters 200,500); see melrecon {args.command} --help.")
+    given = {"learning_rate": args.lr, "optimizer": args.optimizer}
+    check_stage_options(args.method, given, _OPTION_FLAGS)
+    kw = dict(method=args.method, n_iter=parse_iters(args.iters, args.method), seed=args.seed,
+              progress=not args.quiet)
+    kw.update({k: v for k, v in given.items() if v is not None})
     return kw
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="melrecon", description="Recover audio from Mel spectrograms.")
+    parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    inv = sub.add_parser("invert", help="reconstruct audio from an audio file's Mel spectrogram or a .npy/.npz mel")
-    inv.add_argument("input", help="audio file (wav/flac/ogg; analysed with the preset) or .npy/.npz Mel")
+    inv = sub.add_parser("invert", help="reconstruct audio from an audio file's Mel spectrogram or a mel file")
+    inv.add_argument("input", help="audio file (wav/flac/ogg; analysed with the settings) or a .npy/.npz/.pt/.h5 mel")
     inv.add_argument("output", help="output audio file (.wav, .flac or .ogg)")
     _add_method_args(inv)
-    inv.add_argument("--mel-key", default=None, help="array name inside a .npz file (default: 'mel' or its only array)")
+    add_config_args(inv)
+    inv.add_argument("--mel-key", default=None,
+                     help="array name inside a .npz/.pt/.h5 file (default: 'mel' ('feats' in .h5) or its only array)")
     inv.add_argument("--force", action="store_true", help="allow the output to replace the input file")
+    inv.add_argument("--no-bucket", action="store_true",
+                     help="compile for the mel's exact frame count (default: pad it to one of a few sizes, so that "
+                          "files of different lengths share a compilation; the output is trimmed exactly)")
 
-    bat = sub.add_parser("batch", help="invert every audio / .npy / .npz file of a folder (resumable, batched)")
-    bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz mels)")
+    bat = sub.add_parser("batch", help="invert every audio / mel file of a folder (resumable, batched)")
+    bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz/.pt/.h5 mels)")
     bat.add_argument("output", help="output folder (IN/a/b.npy -> OUT/a/b.wav; existing outputs are skipped)")
     _add_method_args(bat)
+    add_config_args(bat)
     bat.add_argument("--batch-size", type=int, default=None,
                      help="most files per padded batch (default 4 on a CPU, 32 on a GPU)")
     bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
     bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
+    bat.add_argument("--engine", default="local", choices=("local", "ray"),
+                     help="run the batches here (local, default) or on a Ray cluster (ray; needs melrecon[ray])")
+    bat.add_argument("--ray-address", default=None,
+                     help="with --engine ray: the cluster to join (auto, or host:port of `ray start --head`); "
+                          "default: start a local one")
+    bat.add_argument("--num-cpus", type=float, default=None, help="with --engine ray: CPUs per worker (default 1)")
+    bat.add_argument("--num-gpus", type=float, default=None, help="with --engine ray: GPUs per worker (default 0)")
 
     sub.add_parser("methods", help="list the named methods: their stages, families and default iterations")
-
+    _add_convention_commands(sub)
     demo = sub.add_parser("demo", help="GL vs GL+GD on the bundled sample at the seed and hifigan presets")
     demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.examples)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     demo.add_argument("--presets", default="seed,hifigan", help="comma-separated presets")
-    demo.add_argument("--gl-iters", type=int, default=200)
-    demo.add_argument("--gd-iters", type=int, default=1000)
+    demo.add_argument("--gl-iters", type=int, default=200,
+                      help="iterations of the GL row and of GL+GD's GL stage (default %(default)s)")
+    demo.add_argument("--gd-iters", type=int, default=1000,
+                      help="iterations of GL+GD's gradient stage (default %(default)s)")
     demo.add_argument("--default-iters", type=int, default=None,
                       help="iterations per stage of the default method's row (default: its own defaults)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true")
+    _add_cache_arg(demo)
     return parser
+
+
+def _add_convention_commands(sub) -> None:
+    """``melrecon presets`` and ``melrecon config``."""
+    sub.add_parser("presets", help="list the presets (toolkit conventions) with their sources")
+    conf = sub.add_parser("config", help="print a TOML settings file to start from (use it with --config)")
+    conf.add_argument("--preset", default="hifigan", choices=sorted(PRESETS), help="preset to print (default hifigan)")
+
+
+def cmd_conventions(args) -> int:
+    from .cliconfig import config_toml, presets_table
+
+    print(presets_table() if args.command == "presets" else config_toml(args.preset), end="\n" if args.command == "presets" else "")
+    return 0
 
 
 def _error(msg: str, status: int = EXIT_USAGE) -> int:
@@ -98,21 +165,20 @@ def _error(msg: str, status: int = EXIT_USAGE) -> int:
     return status
 
 
-@contextlib.contextmanager
 def _hold_sigint():
-    """Hold Ctrl-C (SIGINT) while a result is being written; yields a list that records any received.
+    """Hold Ctrl-C (SIGINT) and SIGTERM while a result is being written (:func:`melrecon.jobs.hold_signals`).
 
-    The write completes; the caller then exits with status 130.
+    The write completes; the caller then exits with status 130 (or 143 after SIGTERM).
     """
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    from .jobs import hold_signals
+
+    return hold_signals()
+
+
+def _interrupted_status() -> int:
+    from .jobs import terminated
+
+    return EXIT_TERMINATED if terminated() else EXIT_INTERRUPTED
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -128,10 +194,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def cmd_invert(args) -> int:
     from . import io
-    from .reconstruct import reconstruct
+    from .conventions import prepare
     from .transforms import mel_spectrogram
 
-    cfg = get_config(args.preset)
+    cfg = config_from_args(args)
     src, dst = Path(args.input), Path(args.output)
     # Everything that can be checked is checked before the (long) reconstruction.
     io.check_output_path(dst, suffixes=io.AUDIO_SUFFIXES, probe=True)
@@ -142,21 +208,92 @@ def cmd_invert(args) -> int:
             f"input {str(src)!r}: unsupported suffix {src.suffix!r}; give an audio file {io.AUDIO_SUFFIXES} "
             f"or a Mel array {io.MEL_SUFFIXES}."
         )
-    audio = None
+    kwargs = _method_kwargs(args)
     if src.suffix.lower() in io.MEL_SUFFIXES:
-        mel = io.load_mel(src, key=args.mel_key)
+        mel = prepare(io.load_mel(src, key=args.mel_key), cfg, layout=args.layout, stats=args.stats,
+                      name=f"mel in {src.name}")
     else:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
-    result = reconstruct(mel, cfg, **_method_kwargs(args))
+    if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
+        return _invert_items(mel, dst, cfg, kwargs)
+    result = _reconstruct_quietly(mel, cfg, kwargs, bucket=not args.no_bucket)
     with _hold_sigint() as held:
         io.save_audio(dst, result.audio, cfg.sample_rate)
-    summary = f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, " \
-              f"{result.n_iterations} iterations in {result.seconds:.1f} s, Mel SC {float(np.mean(result.mel_sc)):.4f})"
-    print(summary)
+    print(_summary(dst, result, cfg))
+    return _exit_status(result, held, [dst])
+
+
+def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
+    """``reconstruct`` without its no-progress warning: :func:`_exit_status` reports that as an error.
+
+    With ``bucket``, one ``(n_mels, T)`` mel is padded to one of a few frame counts (a batch of one), so
+    that files of different lengths share a (cached) compilation; the output is trimmed exactly.
+    """
+    from ._cache import bucket_frames
+    from .diagnostics import NoProgressWarning
+    from .reconstruct import reconstruct
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoProgressWarning)
+        if bucket and mel.ndim == 2 and not _segmented(mel, cfg):
+            return reconstruct([mel], cfg, batch_size=1, bucket_frames=bucket_frames(mel.shape[-1]), **kwargs)[0]
+        return reconstruct(mel, cfg, **kwargs)
+
+
+def _segmented(mel, cfg) -> bool:
+    """Long enough to be inverted in segments (bounded memory; :mod:`melrecon.segments`), not padded whole."""
+    from .segments import segment_plan
+
+    return segment_plan(mel.shape[-1], cfg) is not None
+
+
+def _summary(dst: Path, result, cfg) -> str:
+    from .stage_options import describe_stages
+
+    return (f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, "
+            f"{describe_stages(result.stages)} iterations in {result.seconds:.1f} s, "
+            f"Mel SC {float(np.mean(result.mel_sc)):.4f})")
+
+
+def _item_paths(dst: Path, batch_shape: tuple) -> list[Path]:
+    """``out.wav`` for a batch of shape (2, 3) -> out_0_0.wav ... out_1_2.wav (row-major)."""
+    return [dst.with_name(f"{dst.stem}_{'_'.join(map(str, idx))}{dst.suffix}") for idx in np.ndindex(*batch_shape)]
+
+
+def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
+    """A (..., n_mels, frames) mel: invert the batch at once, write one file per item."""
+    from . import io
+
+    batch_shape = mel.shape[:-2]
+    paths = _item_paths(dst, batch_shape)
+    for path in paths:
+        io.check_output_path(path, suffixes=io.AUDIO_SUFFIXES)
+    print(f"melrecon: note: the mel has shape {mel.shape}: a batch of {len(paths)} mels (leading dimensions "
+          f"{batch_shape}); writing one file per item, {paths[0].name} ... {paths[-1].name}.", file=sys.stderr)
+    result = _reconstruct_quietly(mel, cfg, kwargs)
+    audio = result.audio.reshape(len(paths), -1)
+    with _hold_sigint() as held:
+        for path, item in zip(paths, audio):
+            io.save_audio(path, item, cfg.sample_rate)
+    for path, item, sc in zip(paths, audio, np.ravel(result.mel_sc)):
+        print(_summary(path, dataclasses.replace(result, audio=item, mel_sc=sc), cfg))
+    return _exit_status(result, held, paths)
+
+
+def _exit_status(result, held, written: list[Path]) -> int:
+    from .diagnostics import NO_PROGRESS_MEL_SC, no_progress_items
+
     if result.interrupted or held:
         print("melrecon: interrupted; the best result so far was written.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted_status()
+    bad = no_progress_items(result)
+    if bad:
+        sc = np.ravel(result.mel_sc)
+        names = ", ".join(f"{written[i].name} (Mel SC {sc[i]:.4f})" for i in bad)
+        return _error(f"no progress: {names}; above {NO_PROGRESS_MEL_SC} the output is near-silence or noise, "
+                      f"not a reconstruction of the mel (written all the same). Check that --preset matches how "
+                      f"the mel was made, or try --method meladmm+melgl.", EXIT_FAILURE)
     return 0
 
 
@@ -165,13 +302,14 @@ def cmd_batch(args) -> int:
 
     kw = _method_kwargs(args)
     quiet = not kw.pop("progress")
-    summary = invert_folder(args.input, args.output, args.preset, batch_size=args.batch_size,
+    summary = invert_folder(args.input, args.output, config_from_args(args), batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,
-                            progress=not quiet, **kw)
+                            progress=not quiet, layout=args.layout, stats=args.stats, engine=args.engine,
+                            ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus, **kw)
     print(summary.report())
     if summary.interrupted:
-        return EXIT_INTERRUPTED
-    return 1 if summary.failed else 0
+        return _interrupted_status()
+    return 1 if summary.failed or summary.error else 0
 
 
 DEMO_COLUMNS = [
@@ -267,39 +405,49 @@ def cmd_demo(args) -> int:
             tmp.write_text(json.dumps(rows, indent=2))
     print(table)
     print(f"\nwrote {out}/ ({', '.join(written + ['metrics.md', 'metrics.json'])})")
-    return EXIT_INTERRUPTED if interrupted or held else 0
+    return _interrupted_status() if interrupted or held else 0
 
 
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from . import _cache
+
+    cache_dir = getattr(args, "cache_dir", None)  # commands that compile nothing have no --cache-dir
+    _cache.enable(cache_dir, force=cache_dir is not None)  # before the first compilation
     previous_showwarning = warnings.showwarning
     warnings.showwarning = _show_warning  # "melrecon: warning: ..." instead of file:line noise
-    try:
-        if args.command == "invert":
-            return cmd_invert(args)
-        if args.command == "demo":
-            return cmd_demo(args)
-        if args.command == "batch":
-            return cmd_batch(args)
-        if args.command == "methods":
-            from .methods import describe_methods
+    from .jobs import disk_full_message, terminate_as_interrupt
 
-            print(describe_methods())
-            return 0
-    except ParameterError as exc:
-        return _error(str(exc))
-    except KeyboardInterrupt:
-        print("melrecon: interrupted (nothing was written).", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except OSError as exc:  # e.g. disk full while writing: the destination is left untouched
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        return _error(f"{exc.strerror or exc}{where}", EXIT_FAILURE)
-    except FloatingPointError as exc:
-        return _error(str(exc), EXIT_FAILURE)
-    finally:
-        warnings.showwarning = previous_showwarning
-    return _error(f"unknown command {args.command!r}")  # pragma: no cover
+    with terminate_as_interrupt():  # SIGTERM stops a run like Ctrl-C; the exit status is then 143
+        try:
+            if args.command == "invert":
+                return cmd_invert(args)
+            if args.command == "demo":
+                return cmd_demo(args)
+            if args.command == "batch":
+                return cmd_batch(args)
+            if args.command in ("presets", "config"):
+                return cmd_conventions(args)
+            if args.command == "methods":
+                from .methods import describe_methods
+
+                print(describe_methods())
+                return 0
+        except ParameterError as exc:
+            return _error(str(exc))
+        except KeyboardInterrupt:
+            print("melrecon: interrupted (nothing was written).", file=sys.stderr)
+            return _interrupted_status()
+        except OSError as exc:  # e.g. disk full while writing: the destination is left untouched
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            return _error(disk_full_message(exc, exc.filename or "the output") or f"{exc.strerror or exc}{where}",
+                          EXIT_FAILURE)
+        except FloatingPointError as exc:
+            return _error(str(exc), EXIT_FAILURE)
+        finally:
+            warnings.showwarning = previous_showwarning
+        return _error(f"unknown command {args.command!r}")  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,10 +14,14 @@ Presets (``MelConfig.preset(name)`` or :data:`PRESETS`):
 ``hifigan``
     22.05 kHz, n_fft 1024, win 1024, hop 256, 80 bands, 0-8 kHz, Slaney scale and norm, magnitude,
     natural log of ``max(x, 1e-5)``; the signal is reflect-padded by ``(n_fft - hop) // 2`` on each
-    side and framed without centring (HiFi-GAN, Tacotron 2).
+    side and framed without centring (HiFi-GAN, BigVGAN; NVIDIA Tacotron 2 centres its frames: preset ``tacotron2``).
 ``librosa``
     ``librosa.feature.melspectrogram`` defaults: 22.05 kHz, n_fft 2048, hop 512, 128 bands, Slaney,
     power 2, no compression, ``center=True``, ``pad_mode="constant"``.
+``tacotron2``, ``vocos``, ``bigvgan-24k``, ``bigvgan-44k``, ``bigvgan-22k``, ``espnet``, ``coqui``, ``speechbrain``
+    The conventions of those toolkits (each preset's ``source`` names the files the facts come from,
+    ``melrecon presets`` lists them): sample rate, STFT, filterbank, compression, Coqui's dB range
+    normalisation and the array layout (ESPnet stores ``(T, n_mels)``).
 """
 
 from __future__ import annotations
@@ -37,6 +41,23 @@ _PAD_MODES = ("constant", "reflect")
 _SCALES = ("slaney", "htk")
 _NORMS = ("slaney", None)
 _DEFAULT_FLOOR = {"none": 0.0, "log": 1e-5, "log10": 1e-5, "db": 1e-10}
+_SIGNAL_NORMS = (None, "symmetric", "asymmetric")
+LAYOUTS = ("mels-first", "frames-first")
+_LAYOUT_ALIASES = {
+    "mels-first": "mels-first", "n_mels,t": "mels-first", "mt": "mels-first", "bands-first": "mels-first",
+    "frames-first": "frames-first", "t,n_mels": "frames-first", "tm": "frames-first", "time-first": "frames-first",
+}
+
+
+def check_layout(layout: Any, name: str = "layout") -> str:
+    """``"mels-first"`` (``(n_mels, T)``) or ``"frames-first"`` (``(T, n_mels)``), from any accepted spelling."""
+    key = str(layout).strip().lower().replace(" ", "").replace("(", "").replace(")", "")
+    if key in _LAYOUT_ALIASES:
+        return _LAYOUT_ALIASES[key]
+    raise ParameterError(
+        f"{name}={layout!r} is not a layout; use 'mels-first' for (n_mels, T) arrays or 'frames-first' for "
+        f"(T, n_mels) arrays."
+    )
 
 
 def db_scale(power: float) -> float:
@@ -63,6 +84,17 @@ COMPRESSIONS: dict[str, Compression] = {
                       lambda xp, c, power: 10.0 ** (c / db_scale(power)), 300.0),
 }
 _COMPRESSIONS = tuple(COMPRESSIONS)
+
+
+def normalise_db(xp, db, cfg: "MelConfig"):
+    """Coqui TTS's range normalisation of decibels (``cfg.signal_norm``; None: the decibels as they are),
+    with ``xp`` NumPy or ``jax.numpy``."""
+    if cfg.signal_norm is None:
+        return db
+    s = (db - cfg.min_level_db) / -cfg.min_level_db
+    lo = -cfg.max_norm if cfg.signal_norm == "symmetric" else 0.0
+    out = (2.0 * cfg.max_norm) * s - cfg.max_norm if cfg.signal_norm == "symmetric" else cfg.max_norm * s
+    return xp.clip(out, lo, cfg.max_norm) if cfg.clip_norm else out
 
 
 class ParameterError(ValueError):
@@ -110,7 +142,7 @@ class MelConfig:
         How padding is filled.
     pad : int or None
         Samples padded on each side before framing; default ``n_fft // 2`` if ``center`` else 0.
-        HiFi-GAN and Tacotron 2 use ``center=False, pad=(n_fft - hop) // 2, pad_mode="reflect"``.
+        HiFi-GAN and BigVGAN use ``center=False, pad=(n_fft - hop) // 2, pad_mode="reflect"``.
     n_mels : int
         Number of Mel bands.
     fmin, fmax : float
@@ -129,6 +161,20 @@ class MelConfig:
         Clamp used by the compression; default 1e-5 for log/log10, 1e-10 for dB.
     name : str
         A label (the preset's name, or "custom").
+    db_ref : float
+        Decibels subtracted after the dB compression (Coqui's ``ref_level_db``); ``compression="db"`` only.
+    signal_norm : {None, "symmetric", "asymmetric"}
+        Coqui TTS range normalisation of the dB values (``compression="db"`` only):
+        ``s = (dB - db_ref - min_level_db) / -min_level_db``, then ``2 max_norm s - max_norm``
+        (symmetric, in ``[-max_norm, max_norm]``) or ``max_norm s`` (asymmetric, in ``[0, max_norm]``),
+        clipped to that range when ``clip_norm``.
+    min_level_db, max_norm, clip_norm : float, float, bool
+        Parameters of ``signal_norm`` (Coqui defaults -100, 4, True).
+    layout : {"mels-first", "frames-first"}
+        How the toolkit stores a mel: ``(n_mels, T)`` or ``(T, n_mels)``. The transforms always work
+        on ``(..., n_mels, T)``; the layout is applied when files are read (:mod:`melrecon.conventions`).
+    source : str
+        Where the settings come from (the toolkit's file); not part of equality.
 
     Examples
     --------
@@ -157,6 +203,13 @@ class MelConfig:
     compression: str = "none"
     floor: float | None = None
     name: str = "custom"
+    db_ref: float = 0.0
+    signal_norm: str | None = None
+    min_level_db: float = -100.0
+    max_norm: float = 4.0
+    clip_norm: bool = True
+    layout: str = "mels-first"
+    source: str = dataclasses.field(default="", compare=False)
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -235,8 +288,37 @@ class MelConfig:
         s(self, "compression", comp)
         s(self, "floor", floor)
         s(self, "name", str(self.name))
+        self._check_normalisation(comp)  # and the layout
         # Bands narrower than an FFT bin come out empty: warn as librosa does (at the caller's line).
         filters.warn_empty(filters.config_key(self), stacklevel=3)
+
+    def _check_normalisation(self, comp: str) -> None:
+        s = object.__setattr__
+        db_ref = _check_float("db_ref", self.db_ref)
+        mode = self.signal_norm
+        if isinstance(mode, str) and mode.lower() in ("none", ""):
+            mode = None
+        mode = mode.lower() if isinstance(mode, str) else mode
+        if mode not in _SIGNAL_NORMS:
+            raise ParameterError(f"signal_norm={self.signal_norm!r} is not supported; choose one of {_SIGNAL_NORMS}.")
+        if (mode is not None or db_ref != 0.0) and comp != "db":
+            raise ParameterError(
+                f"signal_norm={mode!r} / db_ref={db_ref} apply to decibels; set compression='db' (Coqui TTS: "
+                f"20 log10 of the magnitude Mel, power=1) or drop them."
+            )
+        min_db = _check_float("min_level_db", self.min_level_db)
+        if min_db >= 0:
+            raise ParameterError(f"min_level_db={min_db} must be negative (Coqui's default is -100).")
+        max_norm = _check_float("max_norm", self.max_norm)
+        if max_norm <= 0:
+            raise ParameterError(f"max_norm={max_norm} must be > 0 (Coqui's default is 4).")
+        s(self, "db_ref", db_ref)
+        s(self, "signal_norm", mode)
+        s(self, "min_level_db", min_db)
+        s(self, "max_norm", max_norm)
+        s(self, "clip_norm", bool(self.clip_norm))
+        s(self, "layout", check_layout(self.layout))
+        s(self, "source", str(self.source))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -267,6 +349,8 @@ class MelConfig:
                 f"{[f.name for f in dataclasses.fields(self)]}."
             )
         changes.setdefault("name", "custom")
+        if changes["name"] == "custom" and "source" not in changes and self.name != "custom":
+            changes["source"] = f"preset {self.name!r}, modified"
         if "center" in changes and "pad" not in changes:
             changes["pad"] = None
         if "n_fft" in changes and "win_length" not in changes and self.win_length == self.n_fft:
@@ -277,10 +361,28 @@ class MelConfig:
             changes["fmax"] = None
         if "compression" in changes and "floor" not in changes:
             changes["floor"] = None
+        if changes.get("compression", "db") != "db":  # dB-only settings go with the dB compression
+            changes.setdefault("signal_norm", None)
+            changes.setdefault("db_ref", 0.0)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def description(self) -> str:
+        """One line: the convention in words (for tables and messages)."""
+        comp = {"none": "linear", "log": f"ln(max(x, {self.floor:g}))", "log10": f"log10(max(x, {self.floor:g}))",
+                "db": f"{10 if self.power == 2 else 20}·log10(max(x, {self.floor:g}))"}[self.compression]
+        if self.db_ref:
+            comp += f" - {self.db_ref:g}"
+        if self.signal_norm:
+            lo = -self.max_norm if self.signal_norm == "symmetric" else 0.0
+            comp += f", {self.signal_norm} norm to [{lo:g}, {self.max_norm:g}] (min_level_db {self.min_level_db:g})"
+        pad = f"center, {self.pad_mode}" if self.center else f"{self.pad_mode} pad {self.pad}, no centring"
+        return (f"{self.sample_rate} Hz, {self.n_fft}/{self.win_length}/{self.hop_length}, {self.n_mels} "
+                f"{self.mel_scale} bands {self.fmin:g}-{self.fmax:g} Hz, norm {self.norm}, power {self.power:g}, "
+                f"{comp}, {pad}, {self.layout}")
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "MelConfig":
@@ -289,22 +391,65 @@ class MelConfig:
         return cfg.replace(**overrides) if overrides else cfg
 
 
+def _hifigan_like(name: str, sr: int, n_fft: int, hop: int, n_mels: int, fmax: float | None, source: str) -> MelConfig:
+    """HiFi-GAN's ``meldataset.mel_spectrogram``: reflect pad (n_fft - hop) / 2, no centring, Slaney, ln."""
+    return MelConfig(
+        sample_rate=sr, n_fft=n_fft, win_length=n_fft, hop_length=hop, n_mels=n_mels, fmin=0.0, fmax=fmax,
+        mel_scale="slaney", norm="slaney", power=1.0, compression="log", floor=1e-5, center=False,
+        pad=(n_fft - hop) // 2, pad_mode="reflect", name=name, source=source,
+    )
+
+
+def _center_reflect(name: str, source: str, **fields: Any) -> MelConfig:
+    """A 22.05 kHz, 1024/1024/256, Slaney, centred reflect-padded STFT, with ``fields`` changed."""
+    base = dict(sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, n_mels=80, fmin=0.0,
+                fmax=8000.0, mel_scale="slaney", norm="slaney", power=1.0, center=True, pad_mode="reflect")
+    base.update(fields)
+    return MelConfig(name=name, source=source, **base)
+
+
 PRESETS: dict[str, MelConfig] = {
     "seed": MelConfig(
         sample_rate=16000, n_fft=512, hop_length=128, n_mels=128, fmin=0.0, fmax=None,
         mel_scale="htk", norm=None, power=1.0, compression="none", center=True, pad_mode="constant",
-        name="seed",
+        name="seed", source="melrecon's original experiment",
     ),
-    "hifigan": MelConfig(
-        sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, n_mels=80, fmin=0.0,
-        fmax=8000.0, mel_scale="slaney", norm="slaney", power=1.0, compression="log", floor=1e-5,
-        center=False, pad=(1024 - 256) // 2, pad_mode="reflect", name="hifigan",
-    ),
+    "hifigan": _hifigan_like("hifigan", 22050, 1024, 256, 80, 8000.0,
+                             "jik876/hifi-gan meldataset.py mel_spectrogram + config_v1.json"),
     "librosa": MelConfig(
         sample_rate=22050, n_fft=2048, hop_length=512, n_mels=128, fmin=0.0, fmax=None,
         mel_scale="slaney", norm="slaney", power=2.0, compression="none", center=True,
-        pad_mode="constant", name="librosa",
+        pad_mode="constant", name="librosa", source="librosa.feature.melspectrogram defaults (librosa 0.10/0.11)",
     ),
+    "tacotron2": _center_reflect(
+        "tacotron2", "NVIDIA/tacotron2 hparams.py + layers.py TacotronSTFT (stft.py: reflect pad n_fft/2; "
+        "audio_processing.py dynamic_range_compression ln(clamp(x, 1e-5)))", compression="log", floor=1e-5),
+    "vocos": MelConfig(
+        sample_rate=24000, n_fft=1024, win_length=1024, hop_length=256, n_mels=100, fmin=0.0, fmax=None,
+        mel_scale="htk", norm=None, power=1.0, compression="log", floor=1e-7, center=True, pad_mode="reflect",
+        name="vocos", source="gemelo-ai/vocos feature_extractors.py MelSpectrogramFeatures (torchaudio "
+        "MelSpectrogram defaults: HTK, no norm; safe_log clip 1e-7) + configs/vocos.yaml",
+    ),
+    "bigvgan-24k": _hifigan_like("bigvgan-24k", 24000, 1024, 256, 100, 12000.0,
+                                 "NVIDIA/BigVGAN meldataset.py + configs/bigvgan_v2_24khz_100band_256x.json"),
+    "bigvgan-44k": _hifigan_like("bigvgan-44k", 44100, 2048, 512, 128, None,
+                                 "NVIDIA/BigVGAN meldataset.py + configs/bigvgan_v2_44khz_128band_512x.json"),
+    "bigvgan-22k": _hifigan_like("bigvgan-22k", 22050, 1024, 256, 80, 8000.0,
+                                 "NVIDIA/BigVGAN meldataset.py + configs/bigvgan_v2_22khz_80band_fmax8k_256x.json"),
+    "espnet": _center_reflect(
+        "espnet", "espnet2/layers/stft.py + espnet2/asr/frontend/default.py LogMelFbank (log_base 10, clamp "
+        "1e-10) + egs2/ljspeech/tts1 recipe (fs 22050, n_fft 1024, n_shift 256, fmin 80, fmax 7600); optional "
+        "global mean-var stats feats_stats.npz (--stats)", fmin=80.0, fmax=7600.0, compression="log10",
+        floor=1e-10, layout="frames-first"),
+    "coqui": _center_reflect(
+        "coqui", "coqui-ai/TTS TTS/utils/audio/processor.py AudioProcessor + TTS/config/shared_configs.py "
+        "BaseAudioConfig defaults (ref_level_db 20, min_level_db -100, symmetric_norm, max_norm 4, clip_norm)",
+        fmax=None, compression="db", floor=1e-5, db_ref=20.0, signal_norm="symmetric", min_level_db=-100.0,
+        max_norm=4.0, clip_norm=True),
+    "speechbrain": _center_reflect(
+        "speechbrain", "speechbrain/lobes/models/HifiGAN.py mel_spectogram (torchaudio MelSpectrogram, "
+        "slaney scale and norm; dynamic_range_compression ln(clamp(x, 1e-5))) + LJSpeech HiFi-GAN hparams",
+        compression="log", floor=1e-5),
 }
 
 
@@ -320,3 +465,15 @@ def get_config(config: "MelConfig | str") -> MelConfig:
                 f"preset={config!r} is unknown; choose one of {sorted(PRESETS)} or pass a MelConfig."
             ) from None
     raise ParameterError(f"config={config!r} must be a MelConfig or a preset name {sorted(PRESETS)}.")
+
+
+def db_values(mel, config: MelConfig | str):
+    """Decibels (before ``db_ref`` is subtracted) of a dB-compressed, possibly range-normalised mel."""
+    cfg = get_config(config)
+    if cfg.signal_norm == "symmetric":
+        mel = (mel + cfg.max_norm) / (2.0 * cfg.max_norm)
+    elif cfg.signal_norm == "asymmetric":
+        mel = mel / cfg.max_norm
+    if cfg.signal_norm is not None:
+        mel = mel * -cfg.min_level_db + cfg.min_level_db
+    return mel + cfg.db_ref

@@ -7,6 +7,7 @@ interrupted or failed write never leaves a half-written file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import warnings
@@ -22,7 +23,21 @@ __all__ = [
 ]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-MEL_SUFFIXES = (".npy", ".npz")
+MEL_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".h5", ".hdf5")
+_EXTRAS = {"torch": "torch", "h5py": "h5py"}
+
+
+def _require(module: str, what: str):
+    """Import an optional package, or raise a ParameterError saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ParameterError(
+            f"{module} is needed to {what} but is not installed; install it (pip install {_EXTRAS.get(module, module)}"
+            f", or pip install 'melrecon[{'torch' if module == 'torch' else 'h5'}]') or convert the file to .npy."
+        ) from None
 
 
 def _existing_file(path, what: str) -> Path:
@@ -150,9 +165,11 @@ def atomic_path(path, *, overwrite: bool = True):
         with open(tmp, "rb") as fh:  # the data must be on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename == tmp:
+            raise OSError(exc.errno, exc.strerror, str(dest)) from None  # name the file the user asked for
         raise
 
 
@@ -184,15 +201,70 @@ def save_audio(path, audio, sample_rate: int, *, subtype: str | None = None, ove
         x = np.clip(x, -1.0, 1.0)
     fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}[dest.suffix.lower()]
     with atomic_path(dest, overwrite=overwrite) as tmp:
-        sf.write(str(tmp), x.T if x.ndim == 2 else x, int(sample_rate), subtype=subtype, format=fmt)
+        try:
+            sf.write(str(tmp), x.T if x.ndim == 2 else x, int(sample_rate), subtype=subtype, format=fmt)
+        except sf.SoundFileError as exc:  # libsndfile says "System error": find out which (a full disk?)
+            _raise_if_no_room(tmp, dest, 4 * x.size + 4096)
+            raise OSError(f"could not write {dest}: {exc}") from None
     return dest
 
 
+def _raise_if_no_room(tmp: Path, dest: Path, n_bytes: int) -> None:
+    """Raise the OS's own error (ENOSPC, EDQUOT, EFBIG) if ``n_bytes`` cannot be reserved for ``tmp``."""
+    fd = os.open(tmp, os.O_WRONLY)
+    try:
+        os.posix_fallocate(fd, 0, n_bytes)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise OSError(exc.errno, os.strerror(exc.errno), str(dest)) from None
+    finally:
+        os.close(fd)
+
+
+def _pick(names: list[str], key: str | None, p: Path, default: str = "mel") -> str:
+    if key is None:
+        key = default if default in names else names[0] if len(names) == 1 else None
+    if key is None or key not in names:
+        raise ParameterError(f"mel file {str(p)!r} holds {names}; name the array with key=... (CLI: --mel-key).")
+    return key
+
+
+def _load_torch(p: Path, key: str | None) -> np.ndarray:
+    torch = _require("torch", f"read {p.suffix} tensors")
+    try:
+        data = torch.load(str(p), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ParameterError(f"mel file {str(p)!r} could not be read as a torch tensor ({exc}).") from None
+    if isinstance(data, dict):
+        data = data[_pick([str(k) for k in data], key, p)]
+    if not isinstance(data, torch.Tensor):
+        raise ParameterError(f"mel file {str(p)!r} holds a {type(data).__name__}; save a tensor (or a dict of them).")
+    return data.detach().to(torch.float32).numpy()
+
+
+def _load_h5(p: Path, key: str | None) -> np.ndarray:
+    h5py = _require("h5py", f"read {p.suffix} feature dumps")
+    try:
+        with h5py.File(str(p), "r") as fh:
+            names = [k for k in fh.keys() if isinstance(fh[k], h5py.Dataset)]
+            return np.asarray(fh[_pick(names, key, p, default="feats")])
+    except OSError as exc:
+        raise ParameterError(f"mel file {str(p)!r} could not be read as HDF5 ({exc}).") from None
+
+
 def load_mel(path, *, key: str | None = None) -> np.ndarray:
-    """Read a Mel spectrogram from ``.npy`` or ``.npz`` (key ``mel``, or its only array, or ``key``)."""
+    """Read a Mel spectrogram: ``.npy``; ``.npz`` (key ``mel``, its only array, or ``key``); ``.pt``/``.pth``
+    (a tensor or a dict of them; needs torch); ``.h5``/``.hdf5`` (dataset ``feats`` as ParallelWaveGAN
+    writes it, or ``key``; needs h5py). The array is returned as stored (see
+    :func:`melrecon.conventions.prepare` for layouts and statistics)."""
     p = _existing_file(path, "mel file")
-    if p.suffix.lower() not in MEL_SUFFIXES:
-        raise ParameterError(f"mel file {str(p)!r}: expected a .npy or .npz file.")
+    suffix = p.suffix.lower()
+    if suffix not in MEL_SUFFIXES:
+        raise ParameterError(f"mel file {str(p)!r}: expected a .npy or .npz file (or .pt/.pth with torch, .h5 with h5py).")
+    if suffix in (".pt", ".pth"):
+        return _load_torch(p, key)
+    if suffix in (".h5", ".hdf5"):
+        return _load_h5(p, key)
     try:
         data = np.load(str(p), allow_pickle=False)
     except Exception as exc:
@@ -200,17 +272,12 @@ def load_mel(path, *, key: str | None = None) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return data
     with data:
-        names = list(data.keys())
-        if key is None:
-            key = "mel" if "mel" in names else names[0] if len(names) == 1 else None
-        if key is None or key not in names:
-            raise ParameterError(f"mel file {str(p)!r} holds {names}; name the array with key=... (CLI: --mel-key).")
-        return np.asarray(data[key])
+        return np.asarray(data[_pick(list(data.keys()), key, p)])
 
 
 def save_mel(path, mel, **extra) -> Path:
     """Write a Mel spectrogram atomically to ``.npy`` (or ``.npz`` with ``mel`` and any extra arrays)."""
-    dest = check_output_path(path, suffixes=MEL_SUFFIXES)
+    dest = check_output_path(path, suffixes=(".npy", ".npz"))
     with atomic_path(dest) as tmp:
         with open(tmp, "wb") as fh:
             if dest.suffix.lower() == ".npy":

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple, Sequence
 
 from .algorithms import (
-    ADMMGriffinLim, Algorithm, MelGriffinLim, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla,
+    ADMMGriffinLim, Algorithm, MelGriffinLim, STFTGradientDescent, TolerantMelADMM, TolerantMelGriffinLim,
+    WaveformGradientDescent, agla, fgla, gla,
 )
 from .config import ParameterError
 from .validation import check_iterations
@@ -55,6 +56,10 @@ def _meladmm_melgl() -> tuple[Stage, ...]:
     return (Stage(_meladmm(), 300), Stage(MelGriffinLim(), 200))
 
 
+def _tolerant_pipeline() -> tuple[Stage, ...]:
+    return (Stage(TolerantMelADMM(), 300), Stage(TolerantMelGriffinLim(), 200))
+
+
 #: Named methods (recipes). Any of them can be joined with "+" into a pipeline ("gl" is an alias of "fgla").
 METHODS: dict[str, Recipe] = {
     "gla": _single(gla),
@@ -68,6 +73,11 @@ METHODS: dict[str, Recipe] = {
     "admm": _single(ADMMGriffinLim),
     "meladmm": _single(_meladmm),
     "meladmm+melgl": _meladmm_melgl,
+    # Noise-aware: the exact Mel constraint towards a target whose log is smoothed along time by a width
+    # measured from the mel's roughness (0 on clean mels: the exact method).
+    "tolmeladmm": _single(TolerantMelADMM),
+    "tolmelgl": _single(TolerantMelGriffinLim),
+    "tolmeladmm+tolmelgl": _tolerant_pipeline,
 }
 #: The default everywhere (``reconstruct``, the CLI, ``invert_folder``, the workbench): 300 iterations of
 #: ADMM between the Mel-constraint set and the consistent STFTs, then 200 of Mel-consistent fast

@@ -2,7 +2,10 @@
 
 Spectral measures compare spectrograms made with the same :class:`MelConfig` (the estimate's STFT is
 taken from its audio, so inconsistency is counted). PESQ (wide-band, at 16 kHz, resampled with soxr) and
-STOI need the original audio and the ``metrics`` extra (``pip install melrecon[metrics]``).
+STOI need the original audio and the ``metrics`` extra (``pip install melrecon[metrics]``). DNSMOS
+(Microsoft's non-intrusive P.835 predictor: no reference needed, which is what a predicted mel has; ONNX
+models shipped in ``speechmos``, run by ``onnxruntime``) and ViSQOL audio mode (full band, 48 kHz; model
+shipped in ``visqol-python``) are optional measures of the same extra; neither downloads anything.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 
 from .config import MelConfig, ParameterError, get_config
 from .transforms import magnitude, mel_from_magnitude, stft
-from .validation import check_audio, check_mel, check_sample_rate
+from .validation import analysing_reconstruction, check_audio, check_mel, check_sample_rate
 
 __all__ = [
     "spectral_convergence",
@@ -22,6 +25,8 @@ __all__ = [
     "mel_distance_db",
     "pesq_wb",
     "stoi",
+    "dnsmos",
+    "visqol",
     "evaluate",
 ]
 
@@ -125,21 +130,78 @@ def stoi(reference, estimate, sample_rate: int, *, extended: bool = False) -> fl
     return float(_stoi(ref, est, sample_rate, extended=extended))
 
 
-def evaluate(reference, estimate, config: MelConfig | str, *, perceptual: bool = True) -> dict[str, float]:
+def _resample(audio, sample_rate: int, target: int) -> np.ndarray:
+    x = np.asarray(audio, np.float64)
+    if sample_rate == target:
+        return x
+    import soxr
+
+    return soxr.resample(x, sample_rate, target)
+
+
+def dnsmos(audio, sample_rate: int) -> float:
+    """DNSMOS P.835 overall quality (OVRL, about 1-5) of ``audio``, with no reference (resampled to 16 kHz);
+    needs ``speechmos`` and ``onnxruntime`` (``melrecon[metrics]``)."""
+    try:
+        from speechmos import dnsmos as _dnsmos
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ParameterError("DNSMOS needs 'speechmos' and 'onnxruntime': pip install 'melrecon[metrics]'.") from None
+    sample_rate = check_sample_rate(sample_rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = check_audio(audio, None, name="audio")
+    x = _resample(x, sample_rate, 16000)
+    x = x / max(float(np.max(np.abs(x))), _EPS) * 0.89 if np.max(np.abs(x)) > 1.0 else x
+    return float(_dnsmos.run(x.astype(np.float32), sr=16000, return_df=False)["ovrl_mos"])
+
+
+def visqol(reference, estimate, sample_rate: int) -> float:
+    """ViSQOL audio mode MOS-LQO (about 1-4.75) of ``estimate`` against ``reference``, full band at 48 kHz;
+    needs ``visqol-python`` (``melrecon[metrics]``)."""
+    try:
+        from visqol import VisqolApi
+    except ImportError:  # pragma: no cover
+        raise ParameterError("ViSQOL needs the 'visqol-python' package: pip install 'melrecon[metrics]'.") from None
+    sample_rate = check_sample_rate(sample_rate)
+    reference, estimate = _checked(reference, estimate, None)
+    ref, est = _align(_resample(reference, sample_rate, 48000), _resample(estimate, sample_rate, 48000))
+    api = VisqolApi()
+    api.create(mode="audio")
+    return float(api.measure_from_arrays(ref, est, 48000).moslqo)
+
+
+OPTIONAL_MEASURES = ("dnsmos", "visqol")
+
+
+def evaluate(reference, estimate, config: MelConfig | str, *, perceptual: bool = True,
+             extra: tuple[str, ...] = ()) -> dict[str, float]:
     """All measures in one dict: ``mel_sc``, ``sc``, ``lsd``, ``mel_db`` and, when available and
-    ``perceptual``, ``pesq`` and ``stoi`` (NaN if the package is missing or the clip is too short)."""
+    ``perceptual``, ``pesq`` and ``stoi`` (NaN if the package is missing or the clip is too short).
+    ``extra`` adds optional measures: ``"dnsmos"`` (of the estimate, no reference) and ``"visqol"``;
+    a missing package then raises :class:`ParameterError` naming it."""
+    unknown = set(extra) - set(OPTIONAL_MEASURES)
+    if isinstance(extra, str) or unknown:
+        raise ParameterError(f"extra={extra!r} must be a tuple of {OPTIONAL_MEASURES}, e.g. ('dnsmos',).")
     cfg = get_config(config)
     reference, estimate = _checked(reference, estimate, cfg)
-    out = {
-        "mel_sc": mel_spectral_convergence(reference, estimate, cfg),
-        "sc": spectral_convergence(reference, estimate, cfg),
-        "lsd": log_spectral_distance(reference, estimate, cfg),
-        "mel_db": mel_distance_db(reference, estimate, cfg),
-    }
+    with analysing_reconstruction("the estimate"):  # a far too loud estimate: said once, with the likely cause
+        check_audio(estimate, cfg, name="estimate")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*far outside \[-1, 1\]")  # not again per measure
+        out = {
+            "mel_sc": mel_spectral_convergence(reference, estimate, cfg),
+            "sc": spectral_convergence(reference, estimate, cfg),
+            "lsd": log_spectral_distance(reference, estimate, cfg),
+            "mel_db": mel_distance_db(reference, estimate, cfg),
+        }
     if perceptual:
         for name, fn in (("pesq", pesq_wb), ("stoi", stoi)):
             try:
                 out[name] = fn(reference, estimate, cfg.sample_rate)
             except Exception:  # missing package, or a clip PESQ cannot score (too short / silent)
                 out[name] = float("nan")
+    if "dnsmos" in extra:
+        out["dnsmos"] = dnsmos(estimate, cfg.sample_rate)
+    if "visqol" in extra:
+        out["visqol"] = visqol(reference, estimate, cfg.sample_rate)
     return out

@@ -8,6 +8,7 @@ import numpy as np
 
 from .config import MelConfig, get_config
 from .transforms import magnitude, mel_from_magnitude, stft
+from .validation import analysing_reconstruction
 
 __all__ = [
     "mel_db", "plot_spectrogram", "plot_history", "comparison_figure", "loss_terms", "plot_loss_terms",
@@ -39,14 +40,22 @@ def plot_spectrogram(ax, values_db: np.ndarray, config: MelConfig | str, *, titl
     return im
 
 
+#: Per result in a comparison: line style, marker; earlier results are drawn on top (a pipeline that starts
+#: with the same stage as an earlier result would otherwise hide its curve).
+_CURVE_STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), "v"))
+
+
 def plot_history(ax, results: Mapping[str, object], *, term: str = "mel_sc", x: str = "iteration"):
     """Loss curves of several :class:`~melrecon.Reconstruction` results on one log-scale axis.
 
     ``term="mel_sc"`` plots the output audio's Mel spectral convergence (measured at chunk ends, the same
     quantity for every method); any other name plots that per-step history term. ``x`` is
-    ``"iteration"`` or ``"time"`` (seconds).
+    ``"iteration"`` or ``"time"`` (seconds). Each result has its own colour, line style and marker, and
+    earlier results are drawn above later ones, so curves that coincide (GL and the GL stage of GL+GD)
+    both stay visible.
     """
-    for label, res in results.items():
+    n = len(results)
+    for i, (label, res) in enumerate(results.items()):
         if term == "mel_sc":
             xs = res.evaluations["iteration"] if x == "iteration" else res.evaluations["time"]
             ys = np.asarray(res.evaluations["mel_sc"]).reshape(len(xs), -1).mean(axis=1)
@@ -55,26 +64,32 @@ def plot_history(ax, results: Mapping[str, object], *, term: str = "mel_sc", x: 
                 continue
             ys = np.asarray(res.history[term]).reshape(res.n_iterations, -1).mean(axis=1)
             xs = np.arange(1, len(ys) + 1) if x == "iteration" else res.history["time"]
-        ax.plot(xs, ys, label=label)
+        style, marker = _CURVE_STYLES[i % len(_CURVE_STYLES)]
+        ax.plot(xs, ys, label=label, color=f"C{i % 10}", linestyle=style, marker=marker, ms=4,
+                markevery=max(1, len(xs) // 12), lw=max(1.2, 2.6 - 0.5 * i), zorder=3 + n - i)
     ax.set_yscale("log")
     ax.set_xlabel("iteration" if x == "iteration" else "seconds")
     ax.set_ylabel(term)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 
 
 def comparison_figure(original, results: Mapping[str, object], config: MelConfig | str,
                       terms: Sequence[str] = ("mel_sc",)):
-    """One figure: the original's and each result's Mel spectrogram, and loss curves below."""
+    """One figure: the original's and each result's Mel spectrogram (one dB colour bar), and loss curves below."""
     from matplotlib.figure import Figure
 
     cfg = get_config(config)
     n = 1 + len(results)
-    fig = Figure(figsize=(3.2 * n, 5.6), layout="constrained")
+    fig = Figure(figsize=(3.2 * n + 0.8, 5.6), layout="constrained")
     grid = fig.add_gridspec(2, n)
-    plot_spectrogram(fig.add_subplot(grid[0, 0]), mel_db(original, cfg), cfg, title="original")
+    axes = [fig.add_subplot(grid[0, 0])]
+    im = plot_spectrogram(axes[0], mel_db(original, cfg), cfg, title="original")
     for i, (label, res) in enumerate(results.items(), start=1):
-        plot_spectrogram(fig.add_subplot(grid[0, i]), mel_db(res.audio, cfg), cfg, title=label)
+        axes.append(fig.add_subplot(grid[0, i]))
+        with analysing_reconstruction(label):
+            plot_spectrogram(axes[-1], mel_db(res.audio, cfg), cfg, title=label)
+    fig.colorbar(im, ax=axes, shrink=0.85, label="dB re each peak")
     half = max(1, n // 2)
     plot_history(fig.add_subplot(grid[1, :half]), results, term=terms[0], x="iteration")
     plot_history(fig.add_subplot(grid[1, half:]), results, term=terms[0], x="time")
@@ -114,18 +129,18 @@ def plot_loss_terms(ax, results: Mapping[str, object], *, x: str = "iteration", 
     """
     if x not in ("iteration", "time"):
         raise ValueError(f"x={x!r} must be 'iteration' or 'time'.")
-    styles = ("-", "--", ":", "-.")
-    colors = [f"C{i}" for i in range(10)]
+    colors = _run_colors(len(results))
+    style_of = _term_styles(results, terms)
     for r, (label, res) in enumerate(results.items()):
         color = colors[r % len(colors)]
         n = res.n_iterations
         xs = np.arange(1, n + 1) if x == "iteration" else np.asarray(res.history["time"])
         names = [t for t in loss_terms(res) if terms is None or t in terms]
-        for j, term in enumerate(names):
+        for term in names:
             ys = _mean_over_batch(res.history[term], n)
             if not np.isfinite(ys).any():
                 continue
-            ax.plot(xs, np.where(ys > 0, ys, np.nan), linestyle=styles[j % len(styles)], color=color, lw=1.0,
+            ax.plot(xs, np.where(ys > 0, ys, np.nan), linestyle=style_of[term], color=color, lw=1.0,
                     alpha=0.85, label=f"{label}: {term}" if label else term)
         if mel_sc and len(res.evaluations.get("iteration", ())):
             ex = res.evaluations["iteration"] if x == "iteration" else res.evaluations["time"]
@@ -143,6 +158,39 @@ def plot_loss_terms(ax, results: Mapping[str, object], *, x: str = "iteration", 
     ax.grid(True, which="both", alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=7, ncol=1 + len(ax.lines) // 12)
+
+
+def _run_colors(n: int) -> list:
+    """A distinct colour per run: the default cycle up to 10 runs, then the 20 colours of ``tab20``."""
+    if n <= 10:
+        return [f"C{i}" for i in range(10)]
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]
+
+
+def _term_styles(results: Mapping[str, object], terms: Sequence[str] | None) -> dict[str, str]:
+    """One line style per loss-term name, the same for every result (a legend can then list each once)."""
+    styles = ("-", "--", ":", "-.")
+    names = dict.fromkeys(t for res in results.values() for t in loss_terms(res) if terms is None or t in terms)
+    return {t: styles[j % len(styles)] for j, t in enumerate(names)}
+
+
+def _compact_legend(fig, results: Mapping[str, object], terms: Sequence[str] | None, mel_sc: bool = True) -> None:
+    """One legend below the panels: a colour per result, then a line style per term (each listed once)."""
+    from matplotlib.lines import Line2D
+
+    colors = _run_colors(len(results))
+    handles = [Line2D([], [], color=colors[r], lw=3) for r in range(len(results))]
+    labels = list(results)
+    for term, style in _term_styles(results, terms).items():
+        handles.append(Line2D([], [], color="0.35", linestyle=style, lw=1.2))
+        labels.append(f"{term} (per step)")
+    if mel_sc:
+        handles.append(Line2D([], [], color="0.35", marker="o", ms=4, lw=2.0))
+        labels.append("Mel SC of the output (chunk ends)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), fontsize=10)
 
 
 def _robust_ylim(ax) -> None:
@@ -167,12 +215,11 @@ def loss_figure(results: Mapping[str, object], *, title: str = "", terms: Sequen
     if terms is not None and len(terms) == 0:
         ax1.set_ylabel("Mel SC of the output")
     ax2.set_ylabel("")
-    if len(results) > 1:  # one legend for both panels, below them
-        handles, labels = ax1.get_legend_handles_labels()
+    if len(results) > 1:  # one legend for both panels, below them: colours = results, styles = terms
         for ax in (ax1, ax2):
             if ax.get_legend() is not None:
                 ax.get_legend().remove()
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(4, max(1, len(labels))), fontsize=7)
+        _compact_legend(fig, results, terms)
     if title:
         fig.suptitle(title)
     return fig
@@ -231,7 +278,8 @@ def spectrogram_panels(original, results: Mapping[str, object], config: MelConfi
     if not results:
         plot_spectrogram(axes[0, 0], ref_db, cfg, vmin=-top_db, title="original")
     for i, (label, res) in enumerate(results.items()):
-        est = _mel_abs_db(res.audio, cfg)
+        with analysing_reconstruction(label):
+            est = _mel_abs_db(res.audio, cfg)
         frames = min(est.shape[-1], ref.shape[-1])
         est_db = np.maximum(est[..., :frames] - peak, -top_db)
         err = est_db - ref_db[..., :frames]
@@ -342,7 +390,8 @@ def overview_figure(original, mel, results: Mapping[str, object], config: MelCon
     axes[1].set_ylabel("Mel band")
     fig.colorbar(im_mel, ax=axes[1], shrink=0.8)
     for ax, (label, res) in zip(axes[2:], results.items()):
-        plot_stft(ax, stft_db(res.audio, cfg, top_db=top_db, ref=ref), cfg, vmin=-top_db, title=label)
+        with analysing_reconstruction(label):
+            plot_stft(ax, stft_db(res.audio, cfg, top_db=top_db, ref=ref), cfg, vmin=-top_db, title=label)
     fig.colorbar(im, ax=axes[-1], shrink=0.8, label="dB")
     return fig
 
@@ -383,12 +432,18 @@ def players_html(items: Mapping[str, object], sample_rate: int, *, notes: Mappin
     for label, item in items.items():
         audio = getattr(item, "audio", item)
         player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
-        player = player.replace("<audio ", "<audio style='width:100%' ", 1)
+        player = player.replace("<audio ", f"<audio style='{PLAYER_STYLE}' ", 1)
         note = (notes or {}).get(label, "")
-        cells.append(f"<div style='padding:4px 8px;border:1px solid #ddd;border-radius:6px;margin:3px'>"
+        cells.append(f"<div style='padding:4px 8px;border:1px solid #ddd;border-radius:6px;min-width:0'>"
                      f"<b>{_html.escape(label)}</b><br>{player}<div style='font-size:11px'>{_html.escape(note)}</div>"
                      f"</div>")
-    return HTML("<div style='display:flex;flex-wrap:wrap'>" + "".join(cells) + "</div>")
+    return HTML(f"<div style='{PLAYER_GRID_STYLE}'>" + "".join(cells) + "</div>")
+
+
+#: A player fills its cell and is never narrower than what Chromium needs to show its play button.
+PLAYER_STYLE = "width:100%;min-width:260px;display:block"
+#: Cells of at least 280 px (players never shrink to their label's width), as many per row as fit.
+PLAYER_GRID_STYLE = "display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:6px"
 
 
 def mel_panels(mels: Mapping[str, np.ndarray], config: MelConfig | str, *, cmap: str = "viridis"):

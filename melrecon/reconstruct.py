@@ -18,13 +18,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _cache
 from .algorithms import Problem
 from .batching import batch_sharding as _batch_sharding  # noqa: F401 - the former private name
 from .batching import default_batch_size, plan_buckets, reconstruct_list
 from .config import MelConfig, ParameterError, get_config
+from .diagnostics import warn_if_no_progress
 from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages
 from .result import Progress, Reconstruction
 from .runner import run_stages, trace_count
+from .segments import reconstruct_segmented, segment_plan
 from .transforms import _decompress, _istft, _mel_to_linear
 from .validation import check_iterations, check_mel
 
@@ -52,6 +55,7 @@ def reconstruct(
     batch_size: int | None = None,
     max_buckets: int = 4,
     bucket_frames: int | None = None,
+    segment_seconds: Any = "auto",
     **options: Any,
 ):
     """Reconstruct audio from a Mel spectrogram.
@@ -103,6 +107,11 @@ def reconstruct(
     bucket_frames : int, optional
         With a list of mels: pad every batch to this many frames (at least the longest mel) instead of
         choosing bucket lengths, e.g. to reuse one compilation over many calls.
+    segment_seconds : "auto", float or None
+        Long single mels are inverted in overlapping segments of this many seconds, so memory depends
+        on the segment, not on the input (see :mod:`melrecon.segments`). ``"auto"`` (default): inputs
+        longer than 60 s go in 30 s segments; a number: anything longer goes in segments of that
+        length; None: never segment.
 
     With a list of mels and several local JAX devices (``jax.local_devices()``), every padded batch is
     split along its batch axis over the devices (batches are filled up to a multiple of the device
@@ -128,6 +137,7 @@ def reconstruct(
     >>> out.audio.shape
     (7936,)
     """
+    _cache.enable()  # JAX's persistent compilation cache (melrecon/_cache.py), once per process
     cfg = get_config(config)
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     _check_run_options(init_magnitude=init_magnitude, seed=seed, callback=callback)
@@ -147,15 +157,25 @@ def reconstruct(
             raise ParameterError("init is not supported with a list of mels; invert such items one by one.")
         mels, batching = _check_list(mel, cfg, length=length, batch_size=batch_size, max_buckets=max_buckets,
                                      bucket_frames=bucket_frames)
-        return reconstruct_list(mels, functools.partial(run, batched=True), cfg, method=name, settings=settings,
-                                **batching)
+        results = reconstruct_list(mels, functools.partial(run, batched=True), cfg, method=name,
+                                   settings=settings, **batching)
+        warn_if_no_progress(results)
+        return results
     mel_np = check_mel(mel, cfg)
     init_arr = None if init is None else _check_init(init, mel_np.shape, cfg)
+    plan = None if init is not None else segment_plan(mel_np.shape[-1], cfg, segment_seconds)
+    if plan is not None and mel_np.ndim == 2:  # long inputs: overlapping segments in bounded memory
+        return reconstruct_segmented(mel_np, cfg, plan, method=method, seed=int(seed), length=length, n_iter=n_iter,
+                                     gl_iters=gl_iters, gd_iters=gd_iters, init_magnitude=init_magnitude,
+                                     callback=callback, progress=progress, chunk_size=chunk_size, invert=reconstruct,
+                                     **options)
     length = cfg.n_samples(mel_np.shape[-1]) if length is None else check_iterations("length", length, minimum=1)
     problem = _problem(mel_np, cfg, init_magnitude)
     out = run(problem, batched=False, init_spec=_initial_spec(init_arr, problem))
     audio = np.asarray(jax.device_get(_istft(out.best_spec, cfg, length=length)), np.float32)
-    return Reconstruction.from_run(out, audio, config=cfg, method=name, settings=settings)
+    result = Reconstruction.from_run(out, audio, config=cfg, method=name, settings=settings)
+    warn_if_no_progress(result)
+    return result
 
 
 def _is_list(mel) -> bool:

@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .config import COMPRESSIONS, MelConfig, ParameterError, get_config
-from .filters import mel_filterbank, mel_filterbank_pinv
+from .config import COMPRESSIONS, MelConfig, ParameterError, db_values, get_config, normalise_db
+from .filters import mel_filterbank, mel_filterbank_blocks, mel_filterbank_pinv
 from .validation import check_audio, check_iterations, check_mel, check_spectrogram
 
 __all__ = [
@@ -37,6 +37,9 @@ __all__ = [
     "mel_to_linear",
     "project_consistent",
     "project_consistent_tm",
+    "mel_tm",
+    "mel_adjoint_tm",
+    "db_values",
 ]
 
 
@@ -383,6 +386,35 @@ def project_consistent_tm(spec_tm: jax.Array, config: MelConfig | str, *, layout
     return _project_tm(spec_tm, get_config(config), layout)
 
 
+def mel_tm(power_tm: jax.Array, config: MelConfig | str) -> jax.Array:
+    """``power_tm @ filterbank.T`` for a time-major ``(..., frames, n_freq)`` power (or magnitude)
+    spectrogram: the Mel spectrogram ``(..., frames, n_mels)``, by the filterbank's dense blocks
+    (:func:`~melrecon.filters.mel_filterbank_blocks`; a small fraction of the dense product's work)."""
+    cfg = get_config(config)
+    lead, n_mels = power_tm.shape[:-1], cfg.n_mels
+    out = None
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(cfg):
+        part = jnp.pad(power_tm[..., k0:k1] @ w.T, [(0, 0)] * len(lead) + [(b0, n_mels - b1)])
+        out = part if out is None else out + part
+    return jnp.zeros((*lead, n_mels), power_tm.dtype) if out is None else out
+
+
+def mel_adjoint_tm(r_tm: jax.Array, config: MelConfig | str) -> jax.Array:
+    """``r_tm @ filterbank`` for a time-major ``(..., frames, n_mels)`` array: ``(..., frames, n_freq)``,
+    by blocks (bins no Mel band covers come out 0)."""
+    cfg = get_config(config)
+    lead = r_tm.shape[:-1]
+    parts, at = [], 0
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(cfg):
+        if k0 > at:
+            parts.append(jnp.zeros((*lead, k0 - at), r_tm.dtype))
+        parts.append(r_tm[..., b0:b1] @ w)
+        at = k1
+    if at < cfg.n_freq:
+        parts.append(jnp.zeros((*lead, cfg.n_freq - at), r_tm.dtype))
+    return jnp.concatenate(parts, axis=-1)
+
+
 def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
     """``|spec| ** power`` (power 1 or 2) with a gradient that stays finite at zero."""
     sq = jnp.real(spec) ** 2 + jnp.imag(spec) ** 2
@@ -408,18 +440,19 @@ def _mel_from_magnitude(mag: jax.Array, cfg: MelConfig) -> jax.Array:
 
 
 def compress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
-    """Apply the config's compression to a linear Mel spectrogram."""
+    """Apply the config's compression (and Coqui's dB range normalisation) to a linear Mel spectrogram."""
     return _compress(mel, get_config(config))
 
 
 def _compress(mel: jax.Array, cfg: MelConfig) -> jax.Array:
     if cfg.compression == "none":
         return mel
-    return COMPRESSIONS[cfg.compression].forward(jnp, jnp.maximum(mel, cfg.floor), cfg.power)
+    out = COMPRESSIONS[cfg.compression].forward(jnp, jnp.maximum(mel, cfg.floor), cfg.power)
+    return normalise_db(jnp, out - cfg.db_ref, cfg) if cfg.compression == "db" else out
 
 
 def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
-    """Undo :func:`compress` (values at the floor come back as the floor)."""
+    """Undo :func:`compress` (values at the floor, or clipped by the normalisation, come back at that bound)."""
     return _decompress(mel, get_config(config))
 
 
@@ -427,6 +460,8 @@ def _decompress(mel: jax.Array, cfg: MelConfig) -> jax.Array:
     mel = jnp.asarray(mel)
     if cfg.compression == "none":
         return mel
+    if cfg.compression == "db":
+        mel = db_values(mel, cfg)
     return COMPRESSIONS[cfg.compression].inverse(jnp, mel, cfg.power)
 
 

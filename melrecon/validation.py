@@ -16,6 +16,8 @@ What is converted rather than refused (with a :class:`UserWarning`):
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 import sys
@@ -23,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from .config import COMPRESSIONS, MelConfig, ParameterError, db_scale
+from .config import COMPRESSIONS, MelConfig, ParameterError, db_scale, db_values
 
 __all__ = [
     "check_mel",
@@ -35,6 +37,7 @@ __all__ = [
     "warn_user",
     "min_samples",
     "min_frames",
+    "analysing_reconstruction",
 ]
 
 # float32 overflows past 3.4e38: a spectrogram whose sum of squares would exceed this cannot be measured.
@@ -43,6 +46,24 @@ _MAX_ENERGY = 1e36
 # spectrogram's energy would overflow float32 in the losses).
 _LOUD = 16.0
 _TOO_LOUD = 1e6
+#: The likely cause named when a signal is far too loud: for input audio, integer PCM stored as floats.
+_PCM_GUESS = "are these integer PCM values stored as floats? If so divide by 32768 (16-bit) or 2**31 (32-bit)."
+_LOUD_GUESS: contextvars.ContextVar[str] = contextvars.ContextVar("loud_guess", default=_PCM_GUESS)
+
+
+@contextlib.contextmanager
+def analysing_reconstruction(label: str = "the reconstruction"):
+    """Within this block, audio being checked is a reconstruction's output: a far too loud one is explained
+    by a Mel read with other settings than it was made with, not by integer PCM."""
+    token = _LOUD_GUESS.set(
+        f"{label} is a reconstruction; one this loud means its Mel was read with other settings than it was made "
+        f"with (a power Mel read as magnitude, a log10 or dB Mel read as natural log, another preset): check the "
+        f"config against how the Mel was made."
+    )
+    try:
+        yield
+    finally:
+        _LOUD_GUESS.reset(token)
 _F32_MAX = float(np.finfo(np.float32).max)
 # Channels counts that make an (n, c) array look like a soundfile (samples, channels) layout.
 _MAX_CHANNELS = 8
@@ -226,8 +247,7 @@ def check_audio(audio, config: MelConfig | None = None, *, name: str = "audio", 
             f"loud overflow float32. Normalise it (e.g. {name} / np.abs({name}).max())."
         )
     if peak > _LOUD:
-        _warn(f"{name} peaks at {peak:.4g}, far outside [-1, 1]: are these integer PCM values stored as floats? "
-              f"If so divide by 32768 (16-bit) or 2**31 (32-bit).")
+        _warn(f"{name} peaks at {peak:.4g}, far outside [-1, 1]: {_LOUD_GUESS.get()}")
     if _is_jax_array(arr):
         return arr
     return np.ascontiguousarray(arr, dtype=np.float32)
@@ -280,6 +300,25 @@ def check_spectrogram(spec, config: MelConfig, *, name: str = "spec"):
 
 
 # -------------------------------------------------------------------------------------------------- mel
+def _normalised_to_db(arr, config: MelConfig, name: str) -> tuple[float, float]:
+    """The lowest and highest dB of a range-normalised (Coqui) mel; values far outside the range are refused."""
+    lo_norm = -config.max_norm if config.signal_norm == "symmetric" else 0.0
+    lo, hi = float(arr.min()), float(arr.max())
+    span = config.max_norm - lo_norm
+    if lo < lo_norm - span or hi > config.max_norm + span:
+        from .convention_check import floor_presets
+
+        match = floor_presets(arr)[1]
+        guess = f"; its floor is that of preset(s) {', '.join(match)}" if match else ""
+        raise ParameterError(
+            f"{name} spans {lo:.4g} .. {hi:.4g}, far outside the {config.signal_norm} range [{lo_norm:g}, "
+            f"{config.max_norm:g}] of config {config.name!r} (signal_norm={config.signal_norm!r}); the mel was "
+            f"not made with this normalisation: choose the config it was made with (melrecon presets){guess}."
+        )
+    db = np.asarray(db_values(arr.astype(np.float64), config))
+    return float(db.min()), float(db.max())
+
+
 def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = True, reconstruct: bool = True):
     """Validate a Mel spectrogram ``(..., n_mels, frames)``; return it as float32 NumPy.
 
@@ -296,9 +335,11 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
     arr = _mel_float32(arr, name)
     comp = config.compression if compressed else "none"
     lo, hi = float(arr.min()), float(arr.max())
+    if comp == "db" and config.signal_norm is not None:
+        lo, hi = _normalised_to_db(arr, config, name)
     _check_mel_range(name, config, comp, lo, hi, compressed)
     _check_mel_energy(name, config, comp, hi, arr.shape)
-    return arr
+    return _check_convention(arr, config, name) if compressed else arr
 
 
 def _check_mel_shape(mel, config: MelConfig, *, name: str, reconstruct: bool):
@@ -409,3 +450,12 @@ def _check_mel_energy(name: str, config: MelConfig, comp: str, hi: float, shape:
         )
     if comp == "none" and hi > 1e7:
         _warn(f"{name} reaches {hi:.4g}: unusually large for a linear Mel of audio in [-1, 1].")
+
+
+def _check_convention(arr, config: MelConfig, name: str):
+    from .convention_check import convention_message
+
+    message = convention_message(arr, config, name=name)
+    if message is not None:
+        _warn(message)
+    return arr

@@ -20,7 +20,9 @@
 # recovers a waveform whose Mel spectrogram matches it, with Griffin-Lim (GL) and with gradient descent (GD).
 #
 # This notebook: load the bundled clip, make its Mel spectrogram, reconstruct it with fast Griffin-Lim
-# (`method="fgla"`) and with GL followed by gradient descent on the STFT (`method="gl+gd"`), look at the
+# (`method="fgla"`), with GL followed by gradient descent on the STFT (`method="gl+gd"`, the seed's method) and
+# with melrecon's default method (`melrecon.DEFAULT_METHOD`, what `reconstruct(mel, cfg)` runs when no method
+# is given: ADMM then Griffin-Lim between the Mel-constraint set and the consistent STFTs), look at the
 # spectrograms, listen, and read the metrics.
 
 # %% tags=["parameters"]
@@ -31,6 +33,7 @@ FAST = fast_mode()
 PRESET = "hifigan"          # the analysis settings the Mel is made with: "hifigan", "seed" or "librosa"
 GL_ITERS = 30 if FAST else 200
 GD_ITERS = 30 if FAST else 500
+DEFAULT_ITERS = [30, 20] if FAST else None  # per stage of the default method (None: its own, 300 + 200)
 
 # %%
 # %matplotlib inline
@@ -63,14 +66,15 @@ print("mel", mel.shape, f"range {mel.min():.2f} .. {mel.max():.2f}")
 # %%
 gl = melrecon.reconstruct(mel, cfg, method="fgla", n_iter=GL_ITERS, progress=False)
 glgd = melrecon.reconstruct(mel, cfg, method="gl+gd", gl_iters=GL_ITERS, gd_iters=GD_ITERS, progress=False)
-results = {f"GL {GL_ITERS}": gl, f"GL {GL_ITERS} + GD {GD_ITERS}": glgd}
+default = melrecon.reconstruct(mel, cfg, n_iter=DEFAULT_ITERS, progress=False)  # method=DEFAULT_METHOD
+results = {f"GL {GL_ITERS}": gl, f"GL {GL_ITERS} + GD {GD_ITERS}": glgd, f"default ({default.method})": default}
 for label, res in results.items():
     print(f"{label:>22}: {res.n_iterations} iterations in {res.seconds:.2f} s (+{res.compile_seconds:.1f} s "
           f"compilation), Mel SC {float(res.mel_sc):.4f}")
 
 # %% [markdown]
 # ## Spectrograms
-# The original's spectrogram, the Mel input, and the spectrograms of the two reconstructions (dB relative to
+# The original's spectrogram, the Mel input, and the spectrograms of the three reconstructions (dB relative to
 # the original's peak). The phase is lost in the Mel, so the fine structure must be rebuilt; the better
 # reconstruction has cleaner harmonics and less smearing between them.
 
@@ -93,6 +97,7 @@ display(plotting.players_html({"original": audio, **results}, sr))
 rows = []
 for label, res in results.items():
     m = metrics.evaluate(audio, res.audio, cfg)
-    rows.append(dict(preset=cfg.name, method=label, iters=str(res.n_iterations), seconds=res.seconds, **m))
+    iters = "+".join(str(stop - start) for _, start, stop in res.stages)
+    rows.append(dict(preset=cfg.name, method=label, iters=iters, seconds=res.seconds, **m))
 display(Markdown(plotting.metrics_table(rows)))
 assert all(np.isfinite(r["mel_sc"]) for r in rows)

@@ -43,6 +43,7 @@ GL_SHORT = 20 if FAST else 200       # "GL 200" of the seed
 LONG = 60 if FAST else 5000          # "GL long" and "GD long" of the seed
 OTHER_ITERS = 60 if FAST else 1000   # the other single methods (GLA, AGLA, GD from random phase, waveform Adam)
 LBFGS_ITERS = 20 if FAST else 300    # L-BFGS steps each run a line search: fewer, dearer iterations
+DEFAULT_ITERS = [30, 20] if FAST else None  # melrecon's default method, per stage (None: its own, 300 + 200)
 MAX_SECONDS = 1.0 if FAST else None  # crop the clip (None: the whole recording)
 SEED = 0
 
@@ -66,15 +67,20 @@ print("methods in melrecon.METHODS:", sorted(melrecon.METHODS))
 
 # %% [markdown]
 # ## The runs
-# The seed's three, then each remaining method of `melrecon.METHODS` on its own ("gl" is an alias of
-# "fgla"), and GL followed by L-BFGS on the waveform.
+# The seed's three, melrecon's default method (`melrecon.DEFAULT_METHOD`, what `reconstruct` runs when no
+# method is given), then each remaining method of `melrecon.METHODS` on its own ("gl" is an alias of "fgla"),
+# and GL followed by L-BFGS on the waveform.
 
 # %%
+DEFAULT_LABEL = f"default ({melrecon.DEFAULT_METHOD})"
+
+
 def plan():
     runs = {
         f"GL {GL_SHORT}": dict(method="fgla", n_iter=GL_SHORT),
         f"GL {LONG}": dict(method="fgla", n_iter=LONG),
         f"GL {GL_SHORT} + GD {LONG}": dict(method="gl+gd", gl_iters=GL_SHORT, gd_iters=LONG),
+        DEFAULT_LABEL: dict(method=melrecon.DEFAULT_METHOD, n_iter=DEFAULT_ITERS),
     }
     names = {"gla": "GLA", "agla": "AGLA", "gd": "GD (random phase)", "waveform": "waveform Adam",
              "lbfgs": "waveform L-BFGS"}
@@ -143,11 +149,11 @@ for preset, results in all_results.items():
 
 # %% [markdown]
 # ## Spectrograms and error maps
-# For the seed's three runs: the original's Mel spectrogram, the reconstruction's, and their difference in
-# dB (red: too loud, blue: too quiet).
+# For the seed's three runs and the default method: the original's Mel spectrogram, the reconstruction's, and
+# their difference in dB (red: too loud, blue: too quiet).
 
 # %%
-seed_three = list(RUNS)[:3]
+seed_three = list(RUNS)[:4]  # the seed's three and the default
 for preset, results in all_results.items():
     cfg = melrecon.MelConfig.preset(preset)
     fig = plotting.spectrogram_panels(clips[preset], {k: results[k] for k in seed_three}, cfg)

@@ -24,7 +24,7 @@
 # | preset | used by | sr | n_fft / hop | bands | scale, norm | values |
 # |---|---|---|---|---|---|---|
 # | `seed` | the original experiment | 16 kHz | 512 / 128 | 128, 0-8 kHz | HTK, none | magnitude, linear |
-# | `hifigan` | HiFi-GAN, Tacotron 2 | 22.05 kHz | 1024 / 256 | 80, 0-8 kHz | Slaney, Slaney | ln(max(magnitude, 1e-5)) |
+# | `hifigan` | HiFi-GAN, BigVGAN (Tacotron 2 centres its frames: `tacotron2`) | 22.05 kHz | 1024 / 256 | 80, 0-8 kHz | Slaney, Slaney | ln(max(magnitude, 1e-5)) |
 # | `librosa` | `librosa.feature.melspectrogram` defaults | 22.05 kHz | 2048 / 512 | 128, 0-11 kHz | Slaney, Slaney | power, linear |
 
 # %% tags=["parameters"]
@@ -99,7 +99,7 @@ assert np.ptp(same) < 1e-3
 # The librosa call that gives exactly each preset's Mel (`melrecon.mel_spectrogram(y, preset)`):
 #
 # ```python
-# # hifigan (HiFi-GAN / Tacotron 2 meldataset.py): reflect-pad (n_fft - hop) / 2, no centring, magnitude, ln
+# # hifigan (HiFi-GAN / BigVGAN meldataset.py): reflect-pad (n_fft - hop) / 2, no centring, magnitude, ln
 # mel = np.log(np.maximum(librosa.feature.melspectrogram(
 #     y=np.pad(y, 384, mode="reflect"), sr=22050, n_fft=1024, hop_length=256, center=False,
 #     power=1, n_mels=80, fmax=8000), 1e-5))

@@ -6,6 +6,9 @@ leading/trailing silence trimmed to about 0.1 s, and written as 16-bit PCM WAV.
 
 Sources:
   * speech -- flite and espeak-ng text-to-speech (sentences written for this project)
+  * varied -- speech less like one clean synthesiser: espeak-ng voices with pitch and rate
+              variants, and speech in a synthetic room (reverberation), band-limited to a
+              16 kHz source, or breathy with background noise
   * music  -- MIDI files written by this script, rendered with fluidsynth and the
               FluidR3_GM General MIDI soundfont
   * noise  -- synthesised with numpy from a fixed seed (wind, rain, a tone sweep)
@@ -145,11 +148,51 @@ def tts_flite(voice: str, text: str, tmp: Path) -> tuple[np.ndarray, int]:
     return load_mono(out)
 
 
-def tts_espeak(voice: str, text: str, tmp: Path, speed: int = 150) -> tuple[np.ndarray, int]:
+def tts_espeak(voice: str, text: str, tmp: Path, speed: int = 150, pitch: int = 50) -> tuple[np.ndarray, int]:
     exe = require_tool("espeak-ng")
     out = tmp / "espeak.wav"
-    run([exe, "-v", voice, "-s", str(speed), "-w", str(out), text])
+    run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(out), text])
     return load_mono(out)
+
+
+# --------------------------------------------------------------------------
+# Speech made less synthetic: room reverberation, a 16 kHz source, breath and noise
+# --------------------------------------------------------------------------
+
+def reverberate(x: np.ndarray, sr: int, rt60: float, wet: float, seed: int) -> np.ndarray:
+    """Convolve with a synthetic room impulse response: a direct path, then exponentially decaying
+    Gaussian noise (-60 dB after ``rt60`` seconds) low-passed a little, mixed ``wet`` : 1."""
+    rng = np.random.default_rng(seed)
+    n = int(rt60 * sr)
+    t = np.arange(n) / sr
+    tail = rng.standard_normal(n) * np.exp(-6.9078 * t / rt60)
+    tail = np.convolve(tail, np.ones(4) / 4, mode="same")  # walls absorb the highest frequencies
+    tail[: int(0.003 * sr)] = 0.0  # the first reflection arrives ~3 ms after the direct sound
+    rir = np.zeros(n)
+    rir[0] = 1.0
+    rir += wet * tail / np.sqrt(np.sum(tail ** 2))
+    y = np.convolve(x, rir)[: len(x) + int(0.3 * rt60 * sr)]
+    return y
+
+
+def band_limit_16k(x: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
+    """As if recorded at 16 kHz: nothing above 8 kHz (the output is resampled to 22050 Hz later)."""
+    return soxr.resample(x, sr, 16000, quality="VHQ"), 16000
+
+
+def breathy(x: np.ndarray, sr: int, breath_db: float, noise_snr_db: float, seed: int) -> np.ndarray:
+    """Aspiration noise that follows the speech envelope (high-passed, ``breath_db`` below the speech)
+    plus a steady pink-ish background at ``noise_snr_db``."""
+    rng = np.random.default_rng(seed)
+    assert sr == SR, "breathy() works at the output rate"
+    env = np.sqrt(np.convolve(x ** 2, np.ones(int(0.02 * sr)) / int(0.02 * sr), mode="same"))
+    aspiration = _shaped_noise(rng, len(x), lambda f: _band(f, 1500.0, 7000.0)) * env
+    background = _shaped_noise(rng, len(x), lambda f: 1.0 / np.sqrt(np.maximum(f, 50.0)))
+
+    def at(sig, db):
+        return sig * (np.sqrt(np.mean(x ** 2)) / max(np.sqrt(np.mean(sig ** 2)), 1e-12)) * 10 ** (db / 20)
+
+    return x + at(aspiration, -breath_db) + at(background, -noise_snr_db)
 
 
 # --------------------------------------------------------------------------
@@ -438,6 +481,45 @@ SPEECH = [
      "Four green apples sat in a bowl beside the open window."),
 ]
 
+#: Speech less like one clean synthesiser: espeak-ng voices with pitch and rate variants, and flite or
+#: espeak-ng speech reverberated, band-limited to a 16 kHz source, or made breathy and noisy.
+#: (file name, engine, voice, text, espeak speed, espeak pitch, effect)
+VARIED = [
+    ("speech_espeak_en-us_f2_high.wav", "espeak", "en-us+f2",
+     "Seven paper lanterns glowed along the narrow canal.", 130, 75, None),
+    ("speech_espeak_en-gb_m1_low_fast.wav", "espeak", "en-gb+m1",
+     "He packed the tent before the storm reached the valley.", 185, 30, None),
+    ("speech_espeak_en_klatt3.wav", "espeak", "en+klatt3",
+     "Every morning the baker sang while the ovens warmed.", 160, 55, None),
+    ("speech_reverb_flite_slt.wav", "flite", "slt",
+     "The children laughed as the kite climbed above the trees.", 0, 0, "reverb"),
+    ("speech_reverb_espeak_m3.wav", "espeak", "en-us+m3",
+     "Please close the heavy door quietly behind you.", 150, 45, "reverb"),
+    ("speech_16k_flite_rms.wav", "flite", "rms",
+     "Old maps were spread across the captain's wooden table.", 0, 0, "band16k"),
+    ("speech_16k_espeak_f4.wav", "espeak", "en-us+f4",
+     "A quiet train crossed the plain long after midnight.", 145, 60, "band16k"),
+    ("speech_breathy_espeak_f3.wav", "espeak", "en-gb+f3",
+     "Her voice was soft, almost a whisper, in the cold hall.", 140, 65, "breathy"),
+    ("speech_breathy_flite_awb.wav", "flite", "awb",
+     "Gravel crunched under the wheels of the slow cart.", 0, 0, "breathy"),
+]
+
+
+def varied_job(engine, voice, text, speed, pitch, effect, index):
+    def job(tmp):
+        x, sr = tts_flite(voice, text, tmp) if engine == "flite" else tts_espeak(voice, text, tmp, speed, pitch)
+        x, sr = to_sr(x, sr), SR
+        if effect == "reverb":
+            x = reverberate(x, sr, rt60=0.45, wet=0.6, seed=100 + index)
+        elif effect == "band16k":
+            x, sr = band_limit_16k(x, sr)
+        elif effect == "breathy":
+            x = breathy(x, sr, breath_db=14.0, noise_snr_db=30.0, seed=200 + index)
+        return x, sr
+    return job
+
+
 MUSIC = [
     ("music_piano.wav", piano_parts),
     ("music_guitar.wav", guitar_parts),
@@ -450,7 +532,7 @@ NOISE = [
     ("tone_chirp.wav", tone_chirp),
 ]
 
-GROUPS = ("bundled", "speech", "music", "noise")
+GROUPS = ("bundled", "speech", "varied", "music", "noise")
 
 
 def describe(path: Path) -> str:
@@ -465,7 +547,8 @@ def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path)
     # fail early, before rendering anything, if a needed tool is missing
     if "bundled" in groups or "speech" in groups:
         require_tool("flite")
-    if "speech" in groups:
+    if "speech" in groups or "varied" in groups:
+        require_tool("flite")
         require_tool("espeak-ng")
     if "music" in groups:
         require_tool("fluidsynth")
@@ -482,6 +565,9 @@ def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path)
         for name, engine, voice, text in SPEECH:
             fn = tts_flite if engine == "flite" else tts_espeak
             jobs.append((out_dir / name, lambda tmp, fn=fn, v=voice, s=text: fn(v, s, tmp)))
+    if "varied" in groups:
+        for i, (name, engine, voice, text, speed, pitch, effect) in enumerate(VARIED):
+            jobs.append((out_dir / name, varied_job(engine, voice, text, speed, pitch, effect, i)))
     if "music" in groups:
         for name, make_parts in MUSIC:
             def job(tmp, make_parts=make_parts):
@@ -509,11 +595,11 @@ def main(argv: list[str] | None = None) -> int:
                          "the bundled clip goes to melrecon/data/speech.wav unless --out is given)")
     ap.add_argument("--only", action="append", choices=GROUPS, default=None,
                     help="render only this group (repeatable). 'bundled' writes melrecon/data/speech.wav. "
-                         "Default: speech, music and noise (the dev set)")
+                         "Default: speech, varied, music and noise (the dev set)")
     ap.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT,
                     help=f"General MIDI soundfont for fluidsynth (default: {DEFAULT_SOUNDFONT})")
     args = ap.parse_args(argv)
-    groups = args.only or ["speech", "music", "noise"]
+    groups = args.only or ["speech", "varied", "music", "noise"]
     try:
         out_dir = args.out if args.out is not None else DEFAULT_DEVSET_DIR
         bundled = args.out / BUNDLED_PATH.name if args.out is not None else BUNDLED_PATH

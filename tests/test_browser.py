@@ -1,6 +1,8 @@
 """A real browser against a real JupyterLab: open ``notebooks/03_interactive.ipynb`` in headless Chromium, run
 all cells, drag the GD-iterations slider, press Run, and check that the loss plot is redrawn while it runs and
-that the A/B board holds playable ``<audio>`` players. A screenshot goes to ``results/browser/``.
+that the A/B board holds playable ``<audio>`` players. A screenshot goes to ``results/browser/``. Then every
+notebook is opened and run, and every ``<audio>`` it shows is measured: controls, a width at which Chromium
+shows the play button, a wav that loads.
 
 Needs Chromium at /usr/bin/chromium (``make system-deps``) and the Python ``playwright`` package; no browser
 download. The server (and its kernel) is shut down whatever happens.
@@ -47,6 +49,8 @@ def _write_settings(settings: Path) -> None:
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                             "checkForUpdates": False},
         "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+        # every cell rendered in the page (not only those in view), so every player can be measured
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     }
     for rel, content in files.items():
         path = settings / rel
@@ -102,7 +106,12 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_workbench_in_jupyterlab(tmp_path):
+@contextlib.contextmanager
+def _lab(tmp_path: Path, watched: list[Path]):
+    """A private JupyterLab server and a headless Chromium: yields ``(browser, base_url, token, log)``.
+
+    The server (and its kernels) is shut down whatever happens, and the ``watched`` files must come out
+    unchanged (no autosave of a notebook with outputs)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     pytest.importorskip("jupyterlab")
     pytest.importorskip("ipywidgets")
@@ -122,9 +131,10 @@ def test_workbench_in_jupyterlab(tmp_path):
     env = dict(os.environ)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        MELRECON_FAST="1", MPLBACKEND="Agg", JUPYTER_RUNTIME_DIR=str(runtime),
-        JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTERLAB_SETTINGS_DIR=str(settings),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), JUPYTER_PLATFORM_DIRS="1",
+        MELRECON_FAST="1", MELRECON_RESULTS=str(tmp_path / "results"), MPLBACKEND="Agg",
+        JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+        JUPYTER_PLATFORM_DIRS="1",
     )
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
@@ -132,7 +142,6 @@ def test_workbench_in_jupyterlab(tmp_path):
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
-    watched = [REPO / NOTEBOOK, REPO / NOTEBOOK.replace(".ipynb", ".py")]
     before = {p: _digest(p) for p in watched}
     log = tmp_path / "jupyter.log"
     with open(log, "w") as log_fh:
@@ -143,15 +152,107 @@ def test_workbench_in_jupyterlab(tmp_path):
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
-                page = browser.new_page(viewport={"width": 1280, "height": 1500})
-                page.set_default_timeout(60_000)
-                _drive(page, f"{base}/lab/tree/{NOTEBOOK}?token={token}", log)
+                yield browser, base, token, log
             finally:
                 browser.close()
     finally:
         _shutdown(proc, base, token, runtime)
         changed = [p.name for p in watched if _digest(p) != before[p]]
         assert not changed, f"the browser session rewrote {changed}; restore them with git checkout"
+
+
+def test_workbench_in_jupyterlab(tmp_path):
+    watched = [REPO / NOTEBOOK, REPO / NOTEBOOK.replace(".ipynb", ".py")]
+    with _lab(tmp_path, watched) as (browser, base, token, log):
+        page = browser.new_page(viewport={"width": 1280, "height": 1500})
+        page.set_default_timeout(60_000)
+        _drive(page, f"{base}/lab/tree/{NOTEBOOK}?token={token}", log)
+
+
+#: Narrower than this, Chromium drops the play button from an <audio controls> element.
+MIN_PLAYER_WIDTH = 250
+ALL_NOTEBOOKS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_every_notebook_players_are_wide_enough_to_play(tmp_path):
+    """Open every notebook, run all its cells, and measure every rendered <audio>: controls shown, at least
+    MIN_PLAYER_WIDTH px wide, a wav source that loads."""
+    watched = [REPO / nb for nb in ALL_NOTEBOOKS] + [REPO / nb.replace(".ipynb", ".py") for nb in ALL_NOTEBOOKS]
+    problems, counts = [], {}
+    with _lab(tmp_path, watched) as (browser, base, token, log):
+        for nb in ALL_NOTEBOOKS:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(60_000)
+            workspace = Path(nb).stem  # a workspace per notebook: no other notebook is restored beside it
+            players = _run_notebook(page, f"{base}/lab/workspaces/{workspace}/tree/{nb}?token={token}", log)
+            counts[nb] = len(players)
+            for i, p in enumerate(players):
+                where = f"{nb} player {i} ({p['label']!r})"
+                if not p["controls"]:
+                    problems.append(f"{where} has no controls")
+                if p["width"] < MIN_PLAYER_WIDTH:
+                    problems.append(f"{where} is {p['width']:.0f} px wide (< {MIN_PLAYER_WIDTH}: no play button)")
+                if not (p["src"].startswith("data:audio/wav") and p["ready"] >= 1 and p["duration"] > 0.2):
+                    problems.append(f"{where} did not load its wav: {p}")
+            page.evaluate("() => jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+            page.close()
+    assert all(counts.values()), f"a notebook showed no player: {counts}"
+    assert not problems, "\n".join(problems)
+
+
+def _run_notebook(page, url: str, log: Path) -> list[dict]:
+    """Open ``url``, run all cells, wait until every code cell has run; return every <audio>'s measures."""
+    def fail(msg: str):
+        with contextlib.suppress(Exception):
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
+        pytest.fail(f"{msg} (screenshot: results/browser/failure.png; server log tail:\n{log.read_text()[-2000:]})")
+
+    def wait(what: str, js: str, timeout: float):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if page.evaluate(js):
+                return
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                                  ":has(.ansi-red-fg)")
+            if errors.count():
+                fail(f"a cell raised an error while waiting for {what}:\n{errors.first.inner_text()[-1500:]}")
+            page.wait_for_timeout(500)
+        fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    page.goto(url, wait_until="domcontentloaded")
+    wait("JupyterLab to open the notebook", "() => !!(window.jupyterapp && jupyterapp.shell.currentWidget && "
+         "jupyterapp.shell.currentWidget.sessionContext)", 90)
+    idle = ("() => { const k = jupyterapp.shell.currentWidget.sessionContext.session && "
+            "jupyterapp.shell.currentWidget.sessionContext.session.kernel; return !!k && k.status === 'idle'; }")
+    wait("the kernel to start", idle, 90)
+    page.evaluate("() => jupyterapp.shell.collapseLeft()")
+    page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
+    all_ran = ("() => { const w = jupyterapp.shell.currentWidget; const k = w.sessionContext.session.kernel;"
+               " return k.status === 'idle' && w.content.widgets.filter(c => c.model.type === 'code')"
+               ".every(c => c.model.executionCount !== null && c.promptNode.textContent.indexOf('*') < 0); }")
+    wait("every cell to run", all_ran, 420)
+    page.wait_for_timeout(500)
+    return _measure_players(page, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea audio")
+
+
+def _measure_players(page, selector: str) -> list[dict]:
+    """Every <audio> matching ``selector``, once its metadata loaded (or failed): width, controls, source."""
+    return page.evaluate("""selector => Promise.all([...document.querySelectorAll(selector)].map(a =>
+        new Promise(resolve => {
+            a.scrollIntoView();
+            const cell = a.closest('div[style]');
+            const label = cell && cell.querySelector('b') ? cell.querySelector('b').textContent : '';
+            const report = () => resolve({width: a.getBoundingClientRect().width, controls: a.controls,
+                ready: a.readyState, duration: a.duration, error: !!a.error, label: label,
+                src: (a.currentSrc || (a.querySelector('source') || {}).src || '').slice(0, 22),
+                canPlay: a.canPlayType('audio/wav')});
+            if (a.readyState >= 1) return report();
+            a.addEventListener('loadedmetadata', report, {once: true});
+            a.addEventListener('error', report, {once: true});
+            setTimeout(report, 20000);
+            a.load();
+        })))""", selector)
 
 
 def _drive(page, url: str, log: Path) -> None:
@@ -229,17 +330,7 @@ def _drive(page, url: str, log: Path) -> None:
     # the A/B board: the original and both results, each a playable <audio>
     audio = page.locator(".mr-players audio")
     wait("three players on the A/B board", lambda: audio.count() >= 3, 30)
-    info = page.evaluate("""() => Promise.all([...document.querySelectorAll('.mr-players audio')].map(a =>
-        new Promise(resolve => {
-            const report = () => resolve({ready: a.readyState, duration: a.duration, error: !!a.error,
-                src: (a.currentSrc || (a.querySelector('source') || {}).src || '').slice(0, 22),
-                canPlay: a.canPlayType('audio/wav')});
-            if (a.readyState >= 1) return report();
-            a.addEventListener('loadedmetadata', report, {once: true});
-            a.addEventListener('error', report, {once: true});
-            setTimeout(report, 20000);
-            a.load();
-        })))""")
+    info = _measure_players(page, ".mr-players audio")
     for i, a in enumerate(info):
         assert a["src"].startswith("data:audio/wav"), f"player {i} has no wav source: {a}"
         assert a["canPlay"] and not a["error"], f"player {i} cannot play its source: {a}"

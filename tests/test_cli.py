@@ -16,8 +16,8 @@ from tests.conftest import SPEECH
 
 def test_invert_audio_file(tmp_path, capsys):
     out = tmp_path / "out.wav"
-    code = main(["invert", str(SPEECH), str(out), "--preset", "seed", "--gl-iters", "10",
-                 "--gd-iters", "10", "--quiet"])
+    code = main(["invert", str(SPEECH), str(out), "--preset", "seed", "--iters", "10,10",
+                 "--quiet"])
     assert code == 0
     y, sr = sf.read(str(out))
     assert sr == 16000 and np.isfinite(y).all() and np.abs(y).max() > 0.01

@@ -310,7 +310,8 @@ def test_cli_write_failure_exits_1_and_leaves_the_destination(tmp_path, capsys, 
     code, err = _run(["invert", str(src), str(dst), "--preset", "seed", "--method", "gla", "--n-iter", "2",
                       "--quiet"], capsys)
     assert code == EXIT_FAILURE
-    assert "melrecon: error: No space left on device" in err and "Traceback" not in err
+    assert "melrecon: error: no space left to write" in err and "No space left on device" in err
+    assert str(dst) in err and "Traceback" not in err
     assert dst.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "o.wav"]
 

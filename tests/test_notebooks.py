@@ -10,7 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-NAMES = ["01_quickstart", "02_griffin_lim_vs_gradient_descent", "03_interactive", "04_mel_conventions"]
+NAMES = ["01_quickstart", "02_griffin_lim_vs_gradient_descent", "03_interactive", "04_mel_conventions",
+         "05_mels_from_your_toolkit"]
 
 nbformat = pytest.importorskip("nbformat")
 jupytext = pytest.importorskip("jupytext")
@@ -59,6 +60,17 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
         assert any("image/png" in o.get("data", {}) for o in outputs), f"{name} showed no figure"
         html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
         assert "<audio" in html, f"{name} showed no audio player"
+    if name in ("01_quickstart", "02_griffin_lim_vs_gradient_descent"):  # the default method is shown too
+        from melrecon import DEFAULT_METHOD
+
+        players = "".join(o.get("data", {}).get("text/html", "") for o in outputs if "<audio" in
+                          o.get("data", {}).get("text/html", ""))
+        tables = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+        assert f"default ({DEFAULT_METHOD})" in players, f"{name} has no player for the default method"
+        assert f"default ({DEFAULT_METHOD})" in tables, f"{name}'s metrics table lacks the default method"
+    if name == "04_mel_conventions":  # the deliberately wrong conventions are explained as such
+        text = "".join(o.get("text", "") for o in outputs)
+        assert "integer PCM" not in text and "read with other settings" in text
     if name == "02_griffin_lim_vs_gradient_descent":
         out = tmp_path / "notebooks"
         assert (out / "metrics.md").exists() and (out / "metrics.json").exists()

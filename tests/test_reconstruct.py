@@ -95,19 +95,23 @@ def test_best_is_kept_when_the_loss_diverges():
 
 
 def test_batched_mels_match_single_runs():
-    """Items of a batch are reconstructed independently, as well as each alone.
+    """Items of a batch are reconstructed independently, and about as well as each alone.
 
-    (Not sample-exact: GL amplifies float-rounding differences between batched and single FFTs, in the
-    phase of near-silent bins, into different but equally good solutions.)
+    Independence is exact: an item's output does not depend on its companions. Against a run alone it is
+    not sample-exact: GL from a zero phase on a near-pure tone amplifies float-rounding differences between
+    batched and single FFTs into different but equally good solutions (seen: Mel SC 0.035-0.069 for
+    tones of this family), so the quality is compared, not the samples.
     """
     mels = np.stack([_mel(0.4, f=300.0), _mel(0.4, f=500.0)])
     kw = dict(method="fgla", n_iter=60, init_phase="zero", progress=False)
     batch = reconstruct(mels, SEED, **kw)
     assert batch.audio.shape == (2, SEED.n_samples(mels.shape[-1])) and batch.mel_sc.shape == (2,)
     assert batch.history["inconsistency"].shape == (60, 2)
+    other = reconstruct(np.stack([mels[0], _mel(0.4, f=700.0)]), SEED, **kw)
+    np.testing.assert_array_equal(other.audio[0], batch.audio[0])
     for i in range(2):
         single = reconstruct(mels[i], SEED, **kw)
-        assert float(batch.mel_sc[i]) == pytest.approx(float(single.mel_sc), rel=0.25)
+        assert float(batch.mel_sc[i]) < max(2.0 * float(single.mel_sc), 0.01) and float(batch.mel_sc[i]) < 0.1
         target = np.asarray(transforms.decompress(mels[i], SEED))
         assert metrics.mel_spectral_convergence(target, batch.audio[i], SEED, reference_is_mel=True) == \
             pytest.approx(float(batch.mel_sc[i]), rel=1e-3)

@@ -75,6 +75,9 @@ def test_bad_init_phase_is_rejected_for_every_named_method(method):
 # ------------------------------------------------------------------------------------ the workbench
 EXPECTED_CONTROLS = {  # enabled controls, from what each method's algorithms do (independent of the code)
     "meladmm+melgl": {"gl_iters"},
+    "tolmeladmm": {"gl_iters"},
+    "tolmelgl": {"gl_iters"},
+    "tolmeladmm+tolmelgl": {"gl_iters"},
     "melgl": {"gl_iters"},
     "meladmm": {"gl_iters"},
     "admm": {"gl_iters"},

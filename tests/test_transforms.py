@@ -78,6 +78,13 @@ def test_mel_spectrogram_matches_librosa(cfg):
         htk=cfg.mel_scale == "htk", norm=cfg.norm, **kw)
     if cfg.compression == "log":
         ref = np.log(np.maximum(ref, cfg.floor))
+    elif cfg.compression == "log10":
+        ref = np.log10(np.maximum(ref, cfg.floor))
+    elif cfg.compression == "db":
+        ref = (10 if cfg.power == 2 else 20) * np.log10(np.maximum(ref, cfg.floor)) - cfg.db_ref
+        if cfg.signal_norm == "symmetric":  # Coqui AudioProcessor.normalize
+            ref = np.clip(2 * cfg.max_norm * (ref - cfg.min_level_db) / -cfg.min_level_db - cfg.max_norm,
+                          -cfg.max_norm, cfg.max_norm)
     mel = np.asarray(transforms.mel_spectrogram(x, cfg))
     assert mel.shape == ref.shape
     np.testing.assert_allclose(mel, ref, rtol=2e-5, atol=2e-6 * np.abs(ref).max())

@@ -5,9 +5,13 @@ from .base import FAMILIES, INIT_PHASES, Algorithm, Problem, check_init_phase
 from .gradient import OPTIMIZERS, OptaxDescent, STFTGradientDescent, WaveformGradientDescent, make_optimizer
 from .griffin_lim import GriffinLim, agla, fgla, gla
 from .mel_griffin_lim import MelGriffinLim, mel_projection
+from .tolerant import TolerantMelADMM, TolerantMelGriffinLim
 
 #: Every method class of the package (a new method is added here and gets a recipe in melrecon.methods).
-ALGORITHMS = (GriffinLim, MelGriffinLim, ADMMGriffinLim, STFTGradientDescent, WaveformGradientDescent)
+ALGORITHMS = (
+    GriffinLim, MelGriffinLim, ADMMGriffinLim, STFTGradientDescent, WaveformGradientDescent, TolerantMelADMM,
+    TolerantMelGriffinLim,
+)
 
 __all__ = [
     "Algorithm",
@@ -28,4 +32,6 @@ __all__ = [
     "MelGriffinLim",
     "mel_projection",
     "ADMMGriffinLim",
+    "TolerantMelADMM",
+    "TolerantMelGriffinLim",
 ]

@@ -35,10 +35,10 @@ import jax
 import jax.numpy as jnp
 
 from ..config import MelConfig, ParameterError
-from ..losses import relative_error_from_sums, sum_squares
-from ..transforms import project_consistent
-from .base import Algorithm, Problem, apply_magnitude, initial_spectrogram
-from .mel_griffin_lim import OUTSIDE, mel_projection
+from ..transforms import project_consistent_tm
+from .base import Algorithm, Problem, initial_spectrogram
+from .griffin_lim import _with_magnitude
+from .mel_griffin_lim import OUTSIDE, MelTarget, _ratio, mel_projection_tm, mel_target
 
 __all__ = ["ADMMGriffinLim"]
 
@@ -46,8 +46,11 @@ _SETS = ("estimate", "mel")
 
 
 class ADMMState(NamedTuple):
+    """Time-major iterates ``(..., frames, n_freq)`` and the run's constant target."""
+
     z: jax.Array
     u: jax.Array
+    target: MelTarget  # magnitude="mel": the Mel target; "estimate": its ``estimate`` is the magnitude
 
 
 @dataclass(frozen=True)
@@ -78,21 +81,23 @@ class ADMMGriffinLim(Algorithm):
         if self.outside not in OUTSIDE:
             raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
 
-    def _project(self, spec, problem, config):
+    def _project(self, spec_tm, target: MelTarget, config):
         if self.magnitude == "mel":
-            return mel_projection(spec, problem, config, self.outside)
-        return apply_magnitude(problem.magnitude, spec)
+            return mel_projection_tm(spec_tm, target, config, self.outside)
+        return _with_magnitude(target.estimate, spec_tm)
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        z = initial_spectrogram(problem, key, spec, self.init_phase)
-        return ADMMState(z=z, u=jnp.zeros_like(z))
+        z = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase), -1, -2)
+        if problem.layout is not None:
+            z = z * problem.layout.frame_mask
+        target = mel_target(problem, config, "estimate" if self.magnitude == "estimate" else self.outside)
+        return ADMMState(z=z, u=jnp.zeros_like(z), target=target)
 
     def step(self, problem: Problem, config: MelConfig, state: ADMMState):
-        x = self._project(state.z - state.u, problem, config)
-        z = project_consistent(x + state.u, config, layout=problem.layout)
-        u = state.u + x - z
-        terms = {"inconsistency": relative_error_from_sums(sum_squares(x - z), sum_squares(x))}
-        return ADMMState(z=z, u=u), terms
+        x = self._project(state.z - state.u, state.target, config)
+        z = project_consistent_tm(x + state.u, config, layout=problem.layout)
+        u = state.u + (x - z)
+        return state._replace(z=z, u=u), {"inconsistency": _ratio(x - z, x)}
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: ADMMState) -> jax.Array:
-        return state.z
+        return jnp.swapaxes(state.z, -1, -2)

@@ -199,8 +199,11 @@ class WaveformGradientDescent(OptaxDescent):
         Default ``"lbfgs"`` (L-BFGS with a zoom line search, ``learning_rate=None``); ``"adam"`` etc.
         need a ``learning_rate`` (in units of the estimated signal RMS).
     mel_loss : {"linear", "log", "sc"}
-    init_noise : float
+    init_noise : float or None
         When starting on its own: std of the initial white noise, relative to the estimated signal RMS.
+        None (default): 1e-3 for a magnitude Mel (``config.power == 1``) and 1 otherwise. With a power-2
+        Mel (e.g. ``librosa.feature.melspectrogram``) the Mel of a signal ``s`` grows like ``s**4``, so
+        its gradient vanishes like ``s**3`` near silence: a quiet start never moves (Mel SC stays 1).
     exponent : float
         1 (default): the ``mel_loss``. Otherwise the squared error of ``(mel + e) ** exponent`` (power-law
         compressed Mel, ``e = 1e-6 max(M)``) relative to the target's; it measured much worse than the
@@ -210,7 +213,7 @@ class WaveformGradientDescent(OptaxDescent):
     optimizer: Any = "lbfgs"
     learning_rate: float | None = None
     mel_loss: str = "linear"
-    init_noise: float = 1e-3
+    init_noise: float | None = None
     exponent: float = 1.0
     name: str = "waveform"
 
@@ -221,6 +224,10 @@ class WaveformGradientDescent(OptaxDescent):
 
     def __post_init__(self):
         super().__post_init__()
+        noise = self.init_noise
+        if noise is not None and (isinstance(noise, bool) or not isinstance(noise, (int, float))
+                                  or not 0 < noise < float("inf")):
+            raise ParameterError(f"init_noise={noise!r} must be a finite number > 0, or None (automatic).")
         e = self.exponent
         if isinstance(e, bool) or not isinstance(e, (int, float)) or not 0 < e < float("inf"):
             raise ParameterError(f"exponent={e!r} must be a finite number > 0 (1: the plain Mel loss).")
@@ -248,8 +255,14 @@ class WaveformGradientDescent(OptaxDescent):
             length = None if problem.layout is not None else n
             signal = _istft(jnp.asarray(spec), config, length=length, layout=problem.layout) / scale
         else:
-            signal = self.init_noise * jax.random.normal(key, problem.mel.shape[:-2] + (n,), jnp.float32)
+            signal = self.start_noise(config) * jax.random.normal(key, problem.mel.shape[:-2] + (n,), jnp.float32)
         return {"signal": signal}, scale
+
+    def start_noise(self, config: MelConfig) -> float:
+        """The initial noise's std relative to the estimated RMS (``init_noise``, or its default)."""
+        if self.init_noise is not None:
+            return float(self.init_noise)
+        return 1e-3 if config.power == 1 else 1.0
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GradientState) -> jax.Array:
         return _stft(state.scale * state.params["signal"], config, layout=problem.layout)

@@ -45,44 +45,80 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..config import MelConfig, ParameterError
-from ..filters import mel_filterbank, mel_filterbank_pinv
-from ..losses import relative_error
-from ..transforms import _mel_from_magnitude, project_consistent
-from .base import Algorithm, Problem, initial_spectrogram, phase_of
+from ..filters import mel_filterbank, mel_gram_pinv
+from ..losses import sum_squares
+from ..transforms import mel_adjoint_tm, mel_tm, project_consistent_tm
+from .base import Algorithm, Problem, initial_spectrogram
 
-__all__ = ["MelGriffinLim", "mel_projection", "OUTSIDE"]
+__all__ = ["MelGriffinLim", "mel_projection", "mel_projection_tm", "MelTarget", "mel_target", "OUTSIDE"]
 
 OUTSIDE = ("zero", "free", "estimate")
 
 
 def _uncovered(config: MelConfig) -> np.ndarray:
-    """Boolean (n_freq, 1): bins that no Mel band weights."""
-    return (np.asarray(mel_filterbank(config)).sum(axis=0) <= 0)[:, None]
+    """Boolean (n_freq,): bins that no Mel band weights."""
+    return np.asarray(mel_filterbank(config)).sum(axis=0) <= 0
+
+
+class MelTarget(NamedTuple):
+    """What the Mel-constraint projection needs, time-major and computed once per run (a pytree)."""
+
+    mel: jax.Array  # (..., frames, n_mels): the linear target Mel spectrogram
+    estimate: jax.Array  # (..., frames, n_freq) magnitude estimate (outside="estimate"), else (..., 0, n_freq)
+
+
+def mel_target(problem: Problem, config: MelConfig, outside: str) -> MelTarget:
+    """The problem's target in the layout of :func:`mel_projection_tm`."""
+    mel = jnp.swapaxes(problem.mel, -1, -2).astype(jnp.float32)
+    if outside == "estimate":
+        estimate = jnp.swapaxes(problem.magnitude, -1, -2).astype(jnp.float32)
+    else:
+        estimate = jnp.zeros(mel.shape[:-2] + (0, config.n_freq), jnp.float32)
+    return MelTarget(mel=mel, estimate=estimate)
+
+
+def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, outside: str = "free") -> jax.Array:
+    """``P_M`` on a time-major STFT ``(..., frames, n_freq)``: the nearest magnitude (in ``|X|^power``)
+    whose Mel spectrogram is ``target.mel``, with the phase of ``spec_tm`` kept.
+
+    ``pinv(F) r`` is computed as ``F.T (pinv(F F.T) r)``: two banded products
+    (:func:`~melrecon.transforms.mel_tm`, :func:`~melrecon.transforms.mel_adjoint_tm`) and one small
+    ``(n_mels, n_mels)`` one; the phase factor is applied in real arithmetic (``X * m' / |X|``).
+    """
+    power = config.power
+    sq = jnp.real(spec_tm) ** 2 + jnp.imag(spec_tm) ** 2
+    nonzero = sq > jnp.finfo(jnp.float32).tiny
+    inv = jax.lax.rsqrt(jnp.where(nonzero, sq, 1.0))
+    mag = jnp.where(nonzero, sq * inv, 0.0)
+    m = mag if power == 1.0 else (sq if power == 2.0 else mag ** power)
+    resid = (target.mel - mel_tm(m, config)) @ mel_gram_pinv(config)
+    m = jnp.maximum(m + mel_adjoint_tm(resid, config), 0.0)  # uncovered bins: + 0 ("free" keeps them)
+    new = m if power == 1.0 else (jnp.sqrt(m) if power == 2.0 else m ** (1.0 / power))
+    if outside == "zero":
+        new = jnp.where(_uncovered(config), 0.0, new)
+    elif outside == "estimate":
+        new = jnp.where(_uncovered(config), target.estimate, new)
+    return jnp.where(nonzero, spec_tm * (new * inv), new.astype(spec_tm.dtype))
 
 
 def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside: str = "free") -> jax.Array:
-    """``P_M``: the nearest magnitude (in ``|X|^power``) whose Mel spectrogram is the target, with the
-    phase of ``spec`` kept. ``spec``: complex (..., n_freq, frames); returns the same shape."""
-    fb = jnp.asarray(mel_filterbank(config))
-    pinv = jnp.asarray(mel_filterbank_pinv(config))
-    power = config.power
-    mag = jnp.abs(spec)
-    m = mag if power == 1.0 else mag ** power
-    m = jnp.maximum(m + pinv @ (problem.mel - fb @ m), 0.0)
-    new = m if power == 1.0 else m ** (1.0 / power)
-    uncovered = jnp.asarray(_uncovered(config))
-    if outside == "zero":
-        new = jnp.where(uncovered, 0.0, new)
-    elif outside == "estimate":
-        new = jnp.where(uncovered, problem.magnitude, new)
-    else:  # "free": the affine step leaves them as they are
-        new = jnp.where(uncovered, mag, new)
-    return new * phase_of(spec)
+    """``P_M`` on a ``(..., n_freq, frames)`` STFT (see :func:`mel_projection_tm`); same shape out."""
+    spec_tm = jnp.swapaxes(spec, -1, -2)
+    out = mel_projection_tm(spec_tm, mel_target(problem, config, outside), config, outside)
+    return jnp.swapaxes(out, -1, -2)
+
+
+def _ratio(num: jax.Array, den: jax.Array) -> jax.Array:
+    """``||num|| / ||den||`` per item, over the last two axes."""
+    return jnp.sqrt(sum_squares(num) / jnp.maximum(sum_squares(den), 1e-30))
 
 
 class MelGriffinLimState(NamedTuple):
+    """Time-major iterates ``(..., frames, n_freq)`` and the run's constant target."""
+
     c: jax.Array
     t_prev: jax.Array
+    target: MelTarget
 
 
 @dataclass(frozen=True)
@@ -114,19 +150,28 @@ class MelGriffinLim(Algorithm):
         if self.outside not in OUTSIDE:
             raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
 
+    #: The chunk loop runs two steps per iteration (the momentum buffer is then updated in place).
+    unroll = 2
+
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        c = initial_spectrogram(problem, key, spec, self.init_phase)
-        return MelGriffinLimState(c=c, t_prev=c)
+        c = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase), -1, -2)
+        if problem.layout is not None:
+            c = c * problem.layout.frame_mask
+        return MelGriffinLimState(c=c, t_prev=c + 0, target=mel_target(problem, config, self.outside))
 
     def step(self, problem: Problem, config: MelConfig, state: MelGriffinLimState):
-        x = mel_projection(state.c, problem, config, self.outside)
-        p = project_consistent(x, config, layout=problem.layout)
-        terms = {
-            "inconsistency": relative_error(x, p),
-            "mel_error": relative_error(problem.mel, _mel_from_magnitude(jnp.abs(p), config)),
-        }
-        c = p + self.alpha * (p - state.t_prev) if self.alpha else p
-        return MelGriffinLimState(c=c, t_prev=p), terms
+        x = mel_projection_tm(state.c, state.target, config, self.outside)
+        p = project_consistent_tm(x, config, layout=problem.layout)
+        power = config.power
+        sq = jnp.real(p) ** 2 + jnp.imag(p) ** 2
+        mel_p = mel_tm(sq if power == 2.0 else (jnp.sqrt(sq) if power == 1.0 else sq ** (power / 2)), config)
+        terms = {"inconsistency": _ratio(p - x, x), "mel_error": _ratio(mel_p - state.target.mel, state.target.mel)}
+        if self.alpha:
+            c = (1.0 + self.alpha) * p - self.alpha * state.t_prev
+            p = p + 0.0 * state.t_prev  # read t_prev where p is stored: XLA can write t_prev in place
+        else:
+            c = p
+        return state._replace(c=c, t_prev=p), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: MelGriffinLimState) -> jax.Array:
-        return state.t_prev
+        return jnp.swapaxes(state.t_prev, -1, -2)

@@ -1,0 +1,149 @@
+"""The Ray engine of :func:`melrecon.batch.invert_folder` (``melrecon batch IN OUT --engine ray``).
+
+The driver lists the files, reads their lengths from the headers and plans the same padded batches as
+the local engine (:func:`melrecon.batch.plan_groups`); each batch is one row of a Ray Data dataset,
+mapped by :class:`Inverter`, a callable class: one instance per worker process, which keeps the
+compiled methods of every bucket shape it has seen (each is compiled once per worker). A worker
+claims, inverts and writes its batch itself (atomically, with a manifest line per file), so the
+output folder must be visible to every node (a shared file system) when the cluster has several.
+
+Failures: Ray Data restarts a worker process that dies and runs its batch again (nothing is lost;
+the claims are the run's own, so the retry takes them back); a node that leaves the cluster is handled
+the same way. A driver that dies (SIGKILL) takes its local cluster with it; rerunning the command
+resumes: finished outputs are skipped, the dead run's claims are taken over.
+
+With no address a local cluster is started (all CPUs unless ``num_cpus`` limits a worker; no
+dashboard, no usage statistics, a small object store: the rows are only file names); with
+``address`` (``"auto"`` or ``host:port`` of ``ray start --head``) the run joins that cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from .config import ParameterError
+
+__all__ = ["run_ray", "Inverter", "ray_init"]
+
+#: Keeps a local Ray light: no usage statistics, and JAX does not grab a GPU's memory up front (several
+#: workers may share one GPU).
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+OBJECT_STORE_BYTES = 96 * 1024**2
+
+
+def _import_ray():
+    for key, value in RAY_ENV.items():
+        os.environ.setdefault(key, value)
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise ParameterError("engine='ray' needs Ray Data: pip install 'melrecon[ray]' (or 'ray[data]').") from None
+    return ray
+
+
+def ray_init(address: str | None = None, **kwargs: Any) -> bool:
+    """Connect to Ray (a local cluster when ``address`` is None); True when this call started it.
+
+    A cluster this process is already connected to is used as it is.
+    """
+    ray = _import_ray()
+    if ray.is_initialized():
+        return False
+    options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=True,
+                                   logging_level="warning")
+    if address is None:
+        options["object_store_memory"] = OBJECT_STORE_BYTES
+    try:
+        ray.init(address=address, **options, **kwargs)
+    except ConnectionError as exc:
+        raise ParameterError(f"could not join the Ray cluster at {address!r} ({exc}); start one with "
+                             f"`ray start --head` or leave out --ray-address for a local one.") from None
+    return True
+
+
+class Inverter:
+    """Ray Data's map function: a batch of rows (one planned padded batch each) -> one result per row.
+
+    Built once per worker; the compiled methods stay in the worker's caches between batches.
+    """
+
+    def __init__(self, job, invert):
+        for key, value in RAY_ENV.items():
+            os.environ.setdefault(key, value)
+        from .methods import build_stages
+
+        self.job, self.invert = job, invert
+        not_stage = ("seed", "init_magnitude", "chunk_size", "segment_seconds")
+        stage_opts = {k: v for k, v in job.options.items() if k not in not_stage}
+        build_stages(job.method, **stage_opts)  # a bad method fails here, once, not per file
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from pathlib import Path
+
+        out = []
+        for text in batch["group"]:
+            group = json.loads(str(text))
+            paths = {int(i): (Path(s), Path(d)) for i, (s, d) in group["paths"].items()}
+            records, bucket = self.invert(self.job, group["padded"], group["members"], paths)
+            out.append(json.dumps({"records": records, "bucket": bucket, "pid": os.getpid()}))
+        return {"result": np.array(out, dtype=object)}
+
+
+def _resource(name: str, value) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) and value >= 0
+    if not ok:
+        raise ParameterError(f"{name}={value!r} must be a number >= 0 (resources per worker, e.g. 1 or 0.5).")
+    return float(value)
+
+
+def _workers(ray, n_groups: int, num_cpus: float, num_gpus: float) -> int:
+    resources = ray.cluster_resources()
+    count = int(resources.get("CPU", 1) // num_cpus) if num_cpus > 0 else n_groups
+    if num_gpus > 0:
+        count = min(count, int(resources.get("GPU", 0) // num_gpus))
+        if count < 1:
+            raise ParameterError(f"num_gpus={num_gpus}: the Ray cluster has {resources.get('GPU', 0)} GPU(s); "
+                                 f"lower it or join a cluster with GPUs.")
+    return max(1, min(count, n_groups))
+
+
+def run_ray(job, plan, paths, summary, bar, *, invert, disk_full, address=None, num_cpus=None,
+            num_gpus=None) -> None:
+    """Run the planned groups on Ray (see the module docstring); results are folded into ``summary``.
+
+    ``invert`` (:func:`melrecon.batch.invert_group`) runs one group in a worker; ``disk_full`` (an
+    exception class) is raised when a record says the output disk is full.
+    """
+    num_cpus = 1.0 if num_cpus is None else _resource("num_cpus", num_cpus)
+    num_gpus = 0.0 if num_gpus is None else _resource("num_gpus", num_gpus)
+    if not plan:
+        return
+    ray = _import_ray()
+    started = ray_init(address)
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+        rows = [{"group": json.dumps({"padded": padded, "members": members,
+                                      "paths": {str(i): [str(paths[i][0]), str(paths[i][1])] for i in set(members)}})}
+                for padded, members in plan]
+        workers = _workers(ray, len(rows), num_cpus, num_gpus)
+        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+        ds = ds.map_batches(Inverter, fn_constructor_kwargs={"job": job, "invert": invert}, batch_size=1,
+                            compute=ray.data.ActorPoolStrategy(size=workers),
+                            num_cpus=num_cpus, num_gpus=num_gpus)
+        for row in ds.iter_rows():
+            result = json.loads(row["result"])
+            summary.add(result["records"], result["bucket"])
+            if bar is not None:
+                bar.update(len({r["output"] for r in result["records"]}))
+            if summary.error:
+                raise disk_full(summary.error)
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,141 @@
+"""Any length in bounded memory: a long Mel spectrogram is inverted in overlapping segments.
+
+Every segment has the same number of frames (one compilation); consecutive segments overlap by at
+least :data:`OVERLAP_SECONDS`. A segment after the first starts, on its overlap, from the phase the
+previous segment ended with (its returned STFT), so both agree on the shared frames up to the usual
+drift of a few hundred iterations; the audio is then crossfaded (raised cosine) over the middle half of
+the overlap, away from either segment's edge frames. Peak memory depends on the segment, not on the
+file: only the current segment's problem lives on the device.
+
+:func:`melrecon.reconstruct` does this itself past a length threshold (``segment_seconds="auto"``:
+inputs longer than :data:`AUTO_THRESHOLD_SECONDS` go in segments of :data:`AUTO_SEGMENT_SECONDS`);
+``segment_seconds=S`` segments anything longer than ``S`` seconds, ``segment_seconds=None`` never.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import MelConfig, ParameterError
+from .methods import build_stages
+from .result import Reconstruction
+from .transforms import decompress
+
+__all__ = ["segment_plan", "segment_starts", "reconstruct_segmented", "AUTO_SEGMENT_SECONDS",
+           "AUTO_THRESHOLD_SECONDS", "OVERLAP_SECONDS"]
+
+AUTO_SEGMENT_SECONDS = 30.0
+AUTO_THRESHOLD_SECONDS = 60.0
+OVERLAP_SECONDS = 1.0
+
+
+def segment_plan(n_frames: int, cfg: MelConfig, segment_seconds: Any = "auto") -> tuple[int, int] | None:
+    """``(segment_frames, overlap_frames)`` for a mel of ``n_frames`` frames, or None (invert it whole)."""
+    if segment_seconds is None:
+        return None
+    frames_per_second = cfg.sample_rate / cfg.hop_length
+    edge = -(-cfg.n_fft // cfg.hop_length)  # frames a segment's edge disturbs
+    if isinstance(segment_seconds, str) and segment_seconds == "auto":
+        if n_frames <= AUTO_THRESHOLD_SECONDS * frames_per_second:
+            return None
+        seconds = AUTO_SEGMENT_SECONDS
+    else:
+        ok = isinstance(segment_seconds, (int, float)) and not isinstance(segment_seconds, bool)
+        if not ok or not math.isfinite(segment_seconds) or segment_seconds <= 0:
+            raise ParameterError(f"segment_seconds={segment_seconds!r} must be 'auto', None (never segment) or "
+                                 f"a positive number of seconds (e.g. 30).")
+        seconds = float(segment_seconds)
+    length = int(round(seconds * frames_per_second))
+    overlap = max(8 * edge, int(round(OVERLAP_SECONDS * frames_per_second)))
+    if length < 4 * overlap:
+        raise ParameterError(f"segment_seconds={segment_seconds!r} is too short for segments that overlap by "
+                             f"{overlap} frames; give at least {4 * overlap / frames_per_second:.1f} s.")
+    if n_frames <= length:
+        return None
+    return length, overlap
+
+
+def segment_starts(n_frames: int, length: int, overlap: int) -> list[int]:
+    """First frames of equal-length segments covering ``n_frames``, consecutive ones overlapping by
+    at least ``overlap`` frames (evenly spread; the last one ends at the last frame)."""
+    count = -(-(n_frames - overlap) // (length - overlap))
+    return [int(round(k * (n_frames - length) / (count - 1))) for k in range(count)]
+
+
+def _first_phases(method, options: dict, cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
+    """Phases for a segment's fresh frames: what the method's first stage starts from itself."""
+    first = build_stages(method, **options)[0][0]
+    if getattr(first, "init_phase", "random") == "zero":
+        return np.zeros((cfg.n_freq, n_frames), np.float32)
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-np.pi, np.pi, (cfg.n_freq, n_frames)).astype(np.float32)
+
+
+def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int) -> None:
+    """Write ``seg`` (starting at sample ``offset``) into ``out``, fading in over samples [a, b)."""
+    w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(a, b) - a + 0.5) / (b - a))
+    out[a:b] = out[a:b] * (1 - w) + seg[a - offset:b - offset] * w
+    out[b:offset + seg.shape[-1]] = seg[b - offset:]
+
+
+def reconstruct_segmented(mel: np.ndarray, cfg: MelConfig, plan: tuple[int, int], *, method: Any, seed: int = 0,
+                          length: int | None = None, invert: Callable[..., Reconstruction], **kwargs: Any):
+    """Invert a ``(n_mels, frames)`` mel in the segments of ``plan`` (see the module docstring).
+
+    ``invert`` (:func:`melrecon.reconstruct`) inverts every segment, with ``kwargs``. Returns one
+    :class:`~melrecon.reconstruct.Reconstruction` for the whole input: its ``mel_sc`` combines the
+    segments' (weighted by their Mel energy), its ``history`` is the segments' mean, and
+    ``settings["segments"]`` lists each segment's frames and Mel SC. Interrupted (Ctrl-C, SIGTERM), it
+    returns what is done: the segments finished so far and the best estimate of the current one; the
+    rest of the audio is silent.
+    """
+
+    seg_len, overlap = plan
+    n_frames, hop = mel.shape[-1], cfg.hop_length
+    starts = segment_starts(n_frames, seg_len, overlap)
+    stage_opts = {k: v for k, v in kwargs.items() if k not in ("init_magnitude", "callback", "progress", "chunk_size")}
+    out = np.zeros(cfg.n_samples(n_frames), np.float32)
+    spec = np.zeros((cfg.n_freq, n_frames), np.complex64)
+    parts, histories, energy, prev, prev_start = [], [], [], None, 0
+    for k, s in enumerate(starts):
+        init = None
+        if prev is not None:
+            init = _first_phases(method, stage_opts, cfg, seg_len, seed + k)
+            shared = prev_start + seg_len - s
+            init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_start:])
+        res = invert(mel[..., s:s + seg_len], cfg, method=method, seed=seed + k, init=init,
+                          segment_seconds=None, **kwargs)
+        offset = s * hop
+        if prev is None:
+            out[:res.audio.shape[-1]] = res.audio
+            spec[:, :seg_len] = res.spectrogram
+        else:
+            mid = (s + prev_start + seg_len) // 2  # middle of the overlap, in frames
+            quarter = (prev_start + seg_len - s) // 4
+            _crossfade(out, res.audio, offset, (mid - quarter) * hop, (mid + quarter) * hop)
+            spec[:, mid:s + seg_len] = res.spectrogram[:, mid - s:]
+        e = float(np.sum(np.square(np.asarray(decompress(mel[..., s:s + seg_len], cfg), np.float64))))
+        energy.append(e)
+        parts.append({"first_frame": s, "frames": seg_len, "mel_sc": float(res.mel_sc)})
+        histories.append(res.history)
+        prev, prev_start = res, s
+        if res.interrupted:
+            break
+    sc = math.sqrt(sum(p["mel_sc"] ** 2 * e for p, e in zip(parts, energy)) / max(sum(energy), 1e-30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: terms a stage does not have
+        history = {name: np.nanmean(np.stack([h[name] for h in histories if h[name].shape == histories[0][name].shape]),
+                                    axis=0) if name != "stage" else histories[0][name] for name in histories[0]}
+    audio = out if length is None else np.pad(out, (0, max(0, length - out.shape[-1])))[:length]
+    return Reconstruction(
+        audio=audio, sample_rate=cfg.sample_rate, config=cfg, method=prev.method, history=history,
+        evaluations=prev.evaluations, stages=prev.stages, mel_sc=np.float32(sc), best_iteration=prev.best_iteration,
+        interrupted=prev.interrupted, stop_reason=prev.stop_reason, seconds=sum(h["time"][-1] for h in histories
+                                                                                if len(h["time"])),
+        compile_seconds=prev.compile_seconds, settings=dict(prev.settings, segments=parts, overlap_frames=overlap),
+        spectrogram=spec,
+    )

@@ -1,0 +1,95 @@
+"""What a method's stages are and which options they take: the command line's iteration counts and help.
+
+A method (``"meladmm+melgl"``, ``"gl+gd"``, ``"fgla"``, ...) is a list of stages, each with its own
+default iteration count. These small functions answer, for a method name, which stages it runs with
+how many iterations by default, which hyper-parameters (``learning_rate``, ``optimizer``, ...) any of
+its stages takes, and parse a per-stage count such as ``"300,200"``; the ``melrecon`` command builds
+its help text and its checks from them, so help and behaviour cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from .config import ParameterError
+
+__all__ = ["default_stages", "stage_options", "check_stage_options", "parse_iters", "iters_help",
+           "describe_stages"]
+
+
+def default_stages(method: str) -> list[tuple[str, int]]:
+    """``[(stage name, default iterations), ...]`` of ``method`` (a name or a ``+``-joined pipeline)."""
+    from .methods import build_stages
+
+    return [(algo.name, n) for algo, n in build_stages(method)]
+
+
+def _takes(algo, option: str, given: Mapping[str, Any]) -> bool:
+    names = {f.name for f in dataclasses.fields(algo)} if dataclasses.is_dataclass(algo) else set()
+    if option not in names:
+        return False
+    if option == "learning_rate" and getattr(algo, "optimizer", None) == "lbfgs" and given.get("optimizer") is None:
+        return False  # L-BFGS's line search sets the step
+    return True
+
+
+def stage_options(method: str, given: Mapping[str, Any] | None = None) -> set[str]:
+    """The options among ``given`` (or among all stage options) that some stage of ``method`` takes."""
+    from .methods import build_stages
+
+    given = dict(given or {})
+    algos = [algo for algo, _ in build_stages(method)]
+    names = set(given) if given else {f.name for a in algos for f in dataclasses.fields(a)} - {"name"}
+    return {o for o in names for algo in algos if _takes(algo, o, given)}
+
+
+def check_stage_options(method: str, given: Mapping[str, Any], flags: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`ParameterError` for a given (not None) option that no stage of ``method`` takes.
+
+    ``flags`` maps option names to how the user wrote them (e.g. ``{"learning_rate": "--lr"}``).
+    """
+    given = {k: v for k, v in given.items() if v is not None}
+    unused = sorted(set(given) - stage_options(method, given))
+    if unused:
+        flags = flags or {}
+        names = ", ".join(flags.get(o, o) for o in unused)
+        stages = ", ".join(name for name, _ in default_stages(method))
+        raise ParameterError(
+            f"{names} is not taken by any stage of method {method!r} (stages: {stages}); drop it or choose a "
+            f"method with a gradient stage (e.g. --method gl+gd)."
+        )
+
+
+def parse_iters(text: str | None, method: str, *, flag: str = "--iters") -> list[int] | None:
+    """``"300,200"`` -> ``[300, 200]``: one count per stage of ``method`` (None: the stages' defaults)."""
+    if text is None:
+        return None
+    stages = default_stages(method)
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        counts = [int(p) for p in parts]
+    except ValueError:
+        counts = []
+    if not counts or any(c < 0 for c in counts):
+        raise ParameterError(f"{flag} {text!r} must be whole numbers >= 0 separated by commas, one per stage "
+                             f"(e.g. {flag} {','.join(str(n) for _, n in stages)}).")
+    if len(counts) != len(stages):
+        raise ParameterError(
+            f"{flag} {text!r} gives {len(counts)} count(s) for the {len(stages)} stage(s) of method {method!r} "
+            f"({', '.join(n for n, _ in stages)}); give one per stage, e.g. {flag} "
+            f"{','.join(str(n) for _, n in stages)}."
+        )
+    return counts
+
+
+def describe_stages(stages) -> str:
+    """``[(name, first, stop), ...]`` (a result's ``stages``) -> ``"meladmm 300 + melgl 200"``."""
+    return " + ".join(f"{name} {stop - start}" for name, start, stop in stages)
+
+
+def iters_help(methods) -> str:
+    """Help text of the per-stage iteration option, generated from each method's default stages."""
+    listed = "; ".join(f"{m} {','.join(str(n) for _, n in default_stages(m))}" for m in methods)
+    return (f"iterations per stage, comma-separated, one count per stage of --method (defaults: {listed}; "
+            f"other pipelines: each stage's own default)")

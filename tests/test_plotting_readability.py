@@ -1,0 +1,84 @@
+"""Figures a newcomer can read: the demo figure has a colour bar and keeps every curve visible, loss figures
+with many runs have a short legend in readable type, and a too-loud reconstruction is explained by a
+mismatched Mel convention (not by integer PCM)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import melrecon
+import melrecon.metrics
+from melrecon import MelConfig, plotting, reconstruct, transforms
+
+
+@pytest.fixture(scope="module")
+def runs(speech_sample):
+    x, _ = speech_sample
+    cfg = MelConfig.preset("hifigan")
+    audio = x[: cfg.sample_rate // 2]
+    mel = np.asarray(transforms.mel_spectrogram(audio, cfg))
+    results = {
+        "GL": reconstruct(mel, cfg, method="fgla", n_iter=30, progress=False),
+        "GL+GD": reconstruct(mel, cfg, method="gl+gd", n_iter=[30, 20], progress=False),
+        "default": reconstruct(mel, cfg, n_iter=[20, 10], progress=False),
+    }
+    return audio, mel, cfg, results
+
+
+def test_demo_figure_has_a_colour_bar_and_every_curve_visible(runs):
+    audio, _, cfg, results = runs
+    fig = plotting.comparison_figure(audio, results, cfg)
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert bars, "the spectrograms have no colour bar"
+    assert "dB" in bars[0].get_ylabel()
+    curves = [ax for ax in fig.axes if ax.get_lines()]
+    assert len(curves) == 2
+    for ax in curves:
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        gl, glgd = lines["GL"], lines["GL+GD"]
+        # GL+GD starts with the same GL: its curve must not cover GL's
+        assert gl.get_zorder() > glgd.get_zorder()
+        looks = {(str(line.get_linestyle()), line.get_marker()) for line in lines.values()}
+        assert len(looks) == len(lines), "two curves share line style and marker"
+
+
+def test_loss_figure_legend_is_short_and_readable(runs):
+    _, _, _, results = runs
+    many = {f"{label} {k}": res for k in range(4) for label, res in results.items()}  # 12 runs, as notebook 02
+    fig = plotting.loss_figure(many)
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legends) == 1
+    texts = legends[0].get_texts()
+    n_terms = len({t for res in results.values() for t in plotting.loss_terms(res)})
+    assert len(texts) <= len(many) + n_terms + 1, [t.get_text() for t in texts]
+    assert min(t.get_fontsize() for t in texts) >= 9
+
+
+def test_a_too_loud_reconstruction_is_not_blamed_on_integer_pcm(runs):
+    audio, mel, cfg, results = runs
+    loud = reconstruct(mel, cfg, method="fgla", n_iter=5, progress=False)
+    loud.audio = loud.audio * (40.0 / np.abs(loud.audio).max())  # what a Mel read with the wrong power gives
+    with pytest.warns(UserWarning) as seen:
+        plotting.overview_figure(audio, mel, {"power Mel read as magnitude": loud}, cfg)
+    messages = " ".join(str(w.message) for w in seen)
+    assert "read with other settings" in messages and "power Mel read as magnitude" in messages
+    assert "integer PCM" not in messages
+    with pytest.warns(UserWarning) as seen:  # the metrics of such a run: said once, with the same cause
+        melrecon.metrics.evaluate(audio, loud.audio, cfg, perceptual=False)
+    messages = [str(w.message) for w in seen if "far outside" in str(w.message)]
+    assert len(messages) == 1 and "read with other settings" in messages[0] and "integer PCM" not in messages[0]
+    # input audio keeps the PCM guess
+    with pytest.warns(UserWarning, match="integer PCM"):
+        transforms.stft(audio * 1000.0, cfg)
+
+
+def test_players_never_shrink_below_a_playable_width():
+    html = plotting.players_html({"original": np.zeros(2205, np.float32), "x": np.zeros(2205, np.float32)},
+                                 22050).data
+    assert "display:flex" not in html
+    widths = [int(w) for w in re.findall(r"min-width:(\d+)px", html)]
+    assert widths and min(widths) >= 250
+    assert re.search(r"minmax\((\d+)px", html) and int(re.search(r"minmax\((\d+)px", html).group(1)) >= 250

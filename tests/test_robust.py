@@ -1,0 +1,142 @@
+"""Noise-aware inversion (tolmeladmm / tolmelgl), imperfect mels and the optional DNSMOS / ViSQOL measures."""
+
+import numpy as np
+import pytest
+
+from melrecon import MelConfig, ParameterError, mel_spectrogram, reconstruct
+from melrecon import degrade, metrics
+from melrecon.algorithms import Problem, TolerantMelADMM
+from melrecon.algorithms.tolerant import roughness
+from melrecon.transforms import compress, decompress
+
+CFG = MelConfig.preset("hifigan")
+
+
+def _speech(seconds=1.2):
+    """A voiced, speech-like signal: a 140 Hz harmonic source with a slowly moving formant and pauses."""
+    sr = CFG.sample_rate
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 140 * (1 + 0.1 * np.sin(2 * np.pi * 1.5 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    formant = 700 + 400 * np.sin(2 * np.pi * 2 * t)
+    x = sum(np.exp(-((k * f0 - formant) / 300) ** 2) * np.sin(k * phase) / k for k in range(1, 30))
+    envelope = np.clip(np.sin(2 * np.pi * 1.7 * t), 0, None) ** 0.5
+    return (0.5 * x * envelope / np.max(np.abs(x))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    y = _speech()
+    clean = np.asarray(decompress(mel_spectrogram(y, CFG), CFG))
+    return y, clean, degrade.log_noise(clean, 0.3, seed=1)
+
+
+def test_tolerance_zero_is_the_exact_method(noisy):
+    _, _, mel = noisy
+    m = compress(mel, CFG)
+    exact = reconstruct(m, CFG, method="meladmm+melgl", n_iter=[20, 10], progress=False)
+    tol0 = reconstruct(m, CFG, method="tolmeladmm+tolmelgl", n_iter=[20, 10], tolerance=0, progress=False)
+    np.testing.assert_allclose(np.asarray(tol0.audio), np.asarray(exact.audio), atol=1e-5)
+
+
+def test_auto_tolerance_fits_the_clean_mel_better_than_the_exact_method(noisy):
+    y, clean, mel = noisy
+    m = compress(mel, CFG)
+    exact = reconstruct(m, CFG, method="meladmm+melgl", n_iter=[100, 50], progress=False)
+    tol = reconstruct(m, CFG, method="tolmeladmm+tolmelgl", n_iter=[100, 50], progress=False)
+    assert float(np.asarray(tol.history["tolerance"])[-1]) > 0.3  # the noise was detected
+    sc_exact = metrics.mel_spectral_convergence(clean, np.asarray(exact.audio), CFG, reference_is_mel=True)
+    sc_tol = metrics.mel_spectral_convergence(clean, np.asarray(tol.audio), CFG, reference_is_mel=True)
+    assert sc_tol < 0.9 * sc_exact
+
+
+def test_auto_tolerance_leaves_a_clean_mel_exact(noisy):
+    _, clean, mel = noisy
+    for m, smooth in ((clean, False), (mel, True)):
+        width = TolerantMelADMM().init(Problem(mel=m, magnitude=np.zeros((CFG.n_freq, m.shape[-1]))), CFG,
+                                       None).width
+        assert (float(width[0, 0]) > 0) == smooth
+
+
+def test_roughness_measures_log_noise():
+    """On a flat mel, the roughness of added log-domain noise is its standard deviation (within 5 %)."""
+    flat = np.full((80, 400), 0.1, np.float32)
+    for sigma in (0.2, 0.5):
+        rho = float(roughness(Problem(mel=degrade.log_noise(flat, sigma, seed=3), magnitude=None), CFG)[0, 0])
+        assert abs(rho - sigma) < 0.05 * sigma
+
+
+def test_bad_tolerance():
+    with pytest.raises(ParameterError, match="tolerance"):
+        TolerantMelADMM(tolerance=-1.0)
+    with pytest.raises(ParameterError, match="tolerance"):
+        TolerantMelADMM(tolerance="loose")
+
+
+def test_degradations_are_documented_operations():
+    mel = np.exp(np.random.default_rng(0).standard_normal((80, 60))).astype(np.float32)
+    noisy = degrade.log_noise(mel, 0.3, seed=0)
+    assert abs(np.std(np.log(noisy) - np.log(mel)) - 0.3) < 0.01
+    assert degrade.stretch(mel, 1.1).shape == (80, 66)
+    np.testing.assert_allclose(degrade.stretch(mel, 1.0), mel, rtol=1e-5)
+    smooth = degrade.smooth_time(mel, 1.0)
+    assert np.std(np.diff(np.log(smooth), axis=-1)) < 0.5 * np.std(np.diff(np.log(mel), axis=-1))
+    with pytest.raises(ParameterError, match="degradation"):
+        degrade.degrade(mel, "blur")
+
+
+def test_dnsmos_prefers_clean_speech_to_noisy_speech(speech_sample):
+    pytest.importorskip("speechmos")
+    pytest.importorskip("onnxruntime")
+    y, sr = speech_sample
+    noisy = y + 0.1 * np.random.default_rng(0).standard_normal(y.shape).astype(np.float32)
+    clean_score = metrics.dnsmos(y, sr)
+    assert 2.0 <= clean_score <= 5.0
+    assert metrics.dnsmos(noisy, sr) < clean_score - 0.5
+
+
+def test_visqol_prefers_the_signal_itself():
+    pytest.importorskip("visqol")
+    y = _speech(2.0)
+    rng = np.random.default_rng(0)
+    noisy = y + 0.05 * rng.standard_normal(y.shape).astype(np.float32)
+    same = metrics.visqol(y, y, CFG.sample_rate)
+    assert same > 4.0
+    assert metrics.visqol(y, noisy, CFG.sample_rate) < same - 0.5
+
+
+def test_evaluate_extra_measures():
+    y = _speech(2.0)
+    with pytest.raises(ParameterError, match="extra"):
+        metrics.evaluate(y, y, CFG, perceptual=False, extra=("mos",))
+    pytest.importorskip("speechmos")
+    out = metrics.evaluate(y, y, CFG, perceptual=False, extra=("dnsmos",))
+    assert 1.0 <= out["dnsmos"] <= 5.0
+
+
+def test_tolerant_steps_stay_finite_on_silence():
+    import jax
+
+    for method in ("tolmeladmm", "tolmelgl"):
+        algo = mr_methods()[method]()
+        for mel in (np.zeros((CFG.n_mels, 12), np.float32), np.ones((CFG.n_mels, 12), np.float32)):
+            problem = Problem(mel=mel, magnitude=np.zeros((CFG.n_freq, 12), np.float32))
+            state = algo.init(problem, CFG, jax.random.key(0))
+            state, terms = jax.jit(algo.step, static_argnums=1)(problem, CFG, state)
+            for leaf in jax.tree.leaves((state, terms)):
+                assert np.isfinite(np.asarray(leaf)).all()
+
+
+def test_tolerant_padded_batch_matches_items_alone(noisy):
+    _, clean, mel = noisy
+    mels = [np.asarray(compress(mel, CFG)), np.asarray(compress(clean[:, :60], CFG))]
+    batch = reconstruct(mels, CFG, method="tolmeladmm+tolmelgl", n_iter=[20, 10], progress=False)
+    for m, out in zip(mels, batch):
+        alone = reconstruct(m, CFG, method="tolmeladmm+tolmelgl", n_iter=[20, 10], progress=False)
+        np.testing.assert_allclose(np.asarray(out.audio), np.asarray(alone.audio), atol=2e-4)
+
+
+def mr_methods():
+    from melrecon.reconstruct import METHODS
+
+    return METHODS
