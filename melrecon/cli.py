@@ -53,8 +53,8 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
 
     default = default_method or DEFAULT_METHOD
     p.add_argument("--method", default=default,
-                   help="one of %s or a pipeline joining them with + (default %%(default)s; `melrecon methods` lists "
-                        "their stages)" % ", ".join(sorted(_method_names())))
+                   help="one of %s or a pipeline joining them with + (default %%(default)s); `melrecon methods` "
+                        "lists their stages" % ", ".join(sorted(_method_names())))
     shown = [default, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
     p.add_argument("--iters", "--n-iter", dest="iters", default=None, metavar="N[,N...]",
                    help=iters_help(dict.fromkeys(shown)).replace("%", "%%"))

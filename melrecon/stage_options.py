@@ -4,12 +4,12 @@ A method (``"meladmm+melgl"``, ``"gl+gd"``, ``"fgla"``, ...) is a list of stages
 default iteration count. These small functions answer, for a method name, which stages it runs with
 how many iterations by default, which hyper-parameters (``learning_rate``, ``optimizer``, ...) any of
 its stages takes, and parse a per-stage count such as ``"300,200"``; the ``melrecon`` command builds
-its help text and its checks from them, so help and behaviour cannot disagree.
+its help text and its checks from them, so help and behaviour cannot disagree. They ask the stages
+(:mod:`melrecon.methods`, :class:`melrecon.algorithms.Algorithm`) and keep no list of their own.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping
 
 from .config import ParameterError
@@ -25,23 +25,15 @@ def default_stages(method: str) -> list[tuple[str, int]]:
     return [(algo.name, n) for algo, n in build_stages(method)]
 
 
-def _takes(algo, option: str, given: Mapping[str, Any]) -> bool:
-    names = {f.name for f in dataclasses.fields(algo)} if dataclasses.is_dataclass(algo) else set()
-    if option not in names:
-        return False
-    if option == "learning_rate" and getattr(algo, "optimizer", None) == "lbfgs" and given.get("optimizer") is None:
-        return False  # L-BFGS's line search sets the step
-    return True
-
-
 def stage_options(method: str, given: Mapping[str, Any] | None = None) -> set[str]:
-    """The options among ``given`` (or among all stage options) that some stage of ``method`` takes."""
-    from .methods import build_stages
+    """The options among ``given`` (or among all stage options) that some stage of ``method`` takes
+    (what each algorithm declares: :meth:`melrecon.algorithms.Algorithm.takes`)."""
+    from .methods import build_stages, used_options
 
     given = dict(given or {})
-    algos = [algo for algo, _ in build_stages(method)]
-    names = set(given) if given else {f.name for a in algos for f in dataclasses.fields(a)} - {"name"}
-    return {o for o in names for algo in algos if _takes(algo, o, given)}
+    stages = build_stages(method)
+    names = set(given) if given else set().union(*(s.algorithm.options() for s in stages))
+    return used_options(stages, names, given)
 
 
 def check_stage_options(method: str, given: Mapping[str, Any], flags: Mapping[str, str] | None = None) -> None:
