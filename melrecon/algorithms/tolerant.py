@@ -127,6 +127,10 @@ class TolerantState(NamedTuple):
 class _Tolerant:
     """Shared by the two tolerant methods: the inner method's state plus the target it runs towards."""
 
+    def __post_init__(self):
+        super().__post_init__()
+        _check_tolerance(self.tolerance)
+
     def mel_target(self, problem: Problem, state: TolerantState) -> jax.Array:
         """The Mel spectrogram this run fits (the runner scores its iterates against it)."""
         return state.target
@@ -167,7 +171,6 @@ class TolerantMelADMM(_Tolerant, ADMMGriffinLim):
 
     def __post_init__(self):
         super().__post_init__()
-        _check_tolerance(self.tolerance)
         if self.magnitude != "mel":
             raise ParameterError(f"magnitude={self.magnitude!r}: a tolerant method needs magnitude='mel'.")
 
@@ -180,7 +183,3 @@ class TolerantMelGriffinLim(_Tolerant, MelGriffinLim):
     name: str = "tolmelgl"
     family = "projection"
     default_iters = 500
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_tolerance(self.tolerance)
