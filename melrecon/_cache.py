@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "resolve_dir", "enable", "current_dir", "bucket_frames"]
+__all__ = ["ENV_VAR", "resolve_dir", "enable", "bucket_frames"]
 
 ENV_VAR = "MELRECON_CACHE_DIR"
 _OFF = ("", "off", "0", "none", "false", "no")
@@ -46,11 +46,6 @@ def resolve_dir(value: str | os.PathLike | None = None) -> Path | None:
     if str(value).strip().lower() in _OFF:
         return None
     return Path(os.path.expanduser(str(value)))
-
-
-def current_dir() -> Path | None:
-    """The folder melrecon set up as JAX's compilation cache (``None``: off, or set by someone else)."""
-    return _state["dir"]
 
 
 def enable(value: str | os.PathLike | None = None, *, force: bool = False) -> Path | None:
