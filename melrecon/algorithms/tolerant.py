@@ -127,6 +127,8 @@ class TolerantState(NamedTuple):
 class _Tolerant:
     """Shared by the two tolerant methods: the inner method's state plus the target it runs towards."""
 
+    family = "projection"
+
     def __post_init__(self):
         super().__post_init__()
         _check_tolerance(self.tolerance)
@@ -166,7 +168,6 @@ class TolerantMelADMM(_Tolerant, ADMMGriffinLim):
     magnitude: str = "mel"
     init_phase: str = "zero"
     name: str = "tolmeladmm"
-    family = "projection"
     default_iters = 300
 
     def __post_init__(self):
@@ -181,5 +182,4 @@ class TolerantMelGriffinLim(_Tolerant, MelGriffinLim):
 
     tolerance: float | str = "auto"
     name: str = "tolmelgl"
-    family = "projection"
     default_iters = 500
