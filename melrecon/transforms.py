@@ -8,11 +8,17 @@ overlap-added, windowed frames by the window's squared sum.
 When ``hop_length`` divides ``n_fft`` (every preset), frames are built from hop-sized blocks (a frame
 is ``n_fft // hop`` consecutive blocks) and overlap-add is a handful of shifted block additions; no
 index gathers or scatters.  Other hops fall back to an index gather and a scatter-add.
+
+The frame axis of the FFTs, the framing and the overlap-add is cut into :func:`frame_split` contiguous
+pieces processed as independent operations (the pieces' overlap-adds are summed at the seams): XLA's
+CPU runtime runs independent operations of one compiled program on different cores, while each FFT
+runs on one.  The result equals the unsplit computation to float rounding.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import NamedTuple
 
 import jax
@@ -40,7 +46,46 @@ __all__ = [
     "mel_tm",
     "mel_adjoint_tm",
     "db_values",
+    "frame_split",
+    "frame_pieces",
+    "SPLIT_ENV",
 ]
+
+#: Environment variable: how many pieces the frame axis is cut into (``1``: no split); default: the
+#: number of CPU cores this process may use.
+SPLIT_ENV = "MELRECON_FRAME_SPLIT"
+#: The fewest frames a piece has (shorter clips are cut into fewer pieces, or none).
+MIN_SPLIT_FRAMES = 64
+
+
+def frame_split() -> int:
+    """How many independent pieces the frame axis of the transforms is cut into (read at trace time).
+
+    ``$MELRECON_FRAME_SPLIT`` when set (an integer >= 1), else the number of CPU cores this process may
+    use (``os.sched_getaffinity``), at most 8.
+    """
+    value = os.environ.get(SPLIT_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ParameterError(f"{SPLIT_ENV}={value!r} must be an integer >= 1 (1: no split).")
+        return int(value)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def frame_pieces(n_frames: int) -> int:
+    """How many pieces a frame axis of ``n_frames`` frames is cut into (1: not split)."""
+    return max(1, min(frame_split(), n_frames // MIN_SPLIT_FRAMES))
+
+
+def _pieces(n_frames: int) -> list[tuple[int, int]]:
+    """Contiguous frame ranges ``[(t0, t1), ...]`` covering ``n_frames`` (one range: no split)."""
+    k = frame_pieces(n_frames)
+    edges = [n_frames * i // k for i in range(k + 1)]
+    return list(zip(edges[:-1], edges[1:]))
 
 
 @functools.lru_cache(maxsize=64)
@@ -84,18 +129,15 @@ def _inverse_envelope(config: MelConfig, n_frames: int) -> np.ndarray:
 def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int, win=None) -> jax.Array:
     """(..., L) -> (..., n_frames, n_fft), frame t = x[t*hop : t*hop + n_fft] (times ``win`` if given).
 
-    With ``hop | n_fft`` the frames are a sum of zero-padded shifted hop blocks, which XLA fuses (with
-    the window) into one pass; a concatenate would be materialised first.
+    With ``hop | n_fft`` a frame is ``n_fft // hop`` consecutive hop-sized blocks: the frames are a
+    stack of shifted block slices (one pass, with the window fused; ~3x faster on XLA:CPU than a sum of
+    zero-padded shifted blocks).
     """
     if n_fft % hop == 0:
         r = n_fft // hop
         lead = x.shape[:-1]
         blocks = x[..., : (n_frames + r - 1) * hop].reshape(*lead, n_frames + r - 1, hop)
-        nd = len(lead)
-        out = None
-        for k in range(r):
-            piece = jnp.pad(blocks[..., k:k + n_frames, None, :], [(0, 0)] * nd + [(0, 0), (k, r - 1 - k), (0, 0)])
-            out = piece if out is None else out + piece
+        out = jnp.stack([blocks[..., k:k + n_frames, :] for k in range(r)], axis=-2)
         if win is not None:
             out = out * np.asarray(win).reshape(r, hop)
         return out.reshape(*lead, n_frames, n_fft)
@@ -105,21 +147,45 @@ def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int, win=None) -> jax.
 
 
 def _overlap_add(frames: jax.Array, hop: int) -> jax.Array:
-    """(..., T, n_fft) -> (..., (T - 1) * hop + n_fft), the sum of the frames placed ``hop`` apart."""
+    """(..., T, n_fft) -> (..., (T - 1) * hop + n_fft), the sum of the frames placed ``hop`` apart.
+
+    With ``hop | n_fft``: each of the ``n_fft // hop`` blocks of every frame is added in place into the
+    output's hop-sized rows (``n_fft // hop`` slice updates; cheaper than summing padded copies).
+    """
     *lead, n_frames, n_fft = frames.shape
     if n_fft % hop == 0:
         r = n_fft // hop
         parts = frames.reshape(*lead, n_frames, r, hop)
-        nd = len(lead)
-        out = None
+        out = jnp.zeros((*lead, n_frames + r - 1, hop), frames.dtype)
         for k in range(r):
-            widths = [(0, 0)] * nd + [(k, r - 1 - k), (0, 0)]
-            piece = jnp.pad(parts[..., k, :], widths)
-            out = piece if out is None else out + piece
+            out = out.at[..., k:k + n_frames, :].add(parts[..., k, :])
         return out.reshape(*lead, (n_frames + r - 1) * hop)
     idx = np.arange(n_frames)[:, None] * hop + np.arange(n_fft)[None, :]
     out = jnp.zeros((*lead, (n_frames - 1) * hop + n_fft), frames.dtype)
     return out.at[..., idx].add(frames)
+
+
+@functools.lru_cache(maxsize=16)
+def _half_twiddle(n_fft: int) -> np.ndarray:
+    tw = np.exp(2j * np.pi * np.arange(n_fft // 2) / n_fft).astype(np.complex64)
+    tw.setflags(write=False)
+    return tw
+
+
+def _irfft(spec: jax.Array, n_fft: int) -> jax.Array:
+    """``jnp.fft.irfft(spec, n=n_fft, axis=-1)``; for even ``n_fft`` by one complex inverse FFT of half
+    the length (even / odd samples as real / imaginary parts), which XLA:CPU runs ~1.5x faster than
+    its real inverse FFT."""
+    if n_fft % 2:
+        return jnp.fft.irfft(spec, n=n_fft, axis=-1)
+    half = n_fft // 2
+    keep = np.ones(half + 1, np.float32)
+    keep[[0, half]] = 0.0  # as irfft: the imaginary parts of the DC and Nyquist bins are ignored
+    spec = jax.lax.complex(jnp.real(spec), jnp.imag(spec) * keep)
+    low = spec[..., :half]
+    mirror = jnp.conj(spec[..., half:0:-1])  # conj(X[half - k]), k = 0 .. half - 1
+    z = jnp.fft.ifft((low + mirror) + 1j * ((low - mirror) * _half_twiddle(n_fft)), axis=-1) * 0.5
+    return jnp.stack([jnp.real(z), jnp.imag(z)], axis=-1).reshape(*spec.shape[:-1], n_fft)
 
 
 class Layout(NamedTuple):
@@ -222,9 +288,13 @@ def _padded_signal(audio: jax.Array, cfg: MelConfig, layout: Layout) -> jax.Arra
 
 
 def _analyse_tm(padded: jax.Array, cfg: MelConfig, n_frames: int, mask=None) -> jax.Array:
-    """rfft of the windowed frames of an already padded signal -> (..., T, F)."""
-    spec = jnp.fft.rfft(_frames(padded, cfg.n_fft, cfg.hop_length, n_frames, window(cfg)), axis=-1)
-    return spec if mask is None else spec * mask
+    """rfft of the windowed frames of an already padded signal -> (..., T, F), piece by piece."""
+    hop, n_fft, win = cfg.hop_length, cfg.n_fft, window(cfg)
+    parts = []
+    for t0, t1 in _pieces(n_frames):
+        part = jnp.fft.rfft(_frames(padded[..., t0 * hop:(t1 - 1) * hop + n_fft], n_fft, hop, t1 - t0, win), axis=-1)
+        parts.append(part if mask is None else part * mask[..., t0:t1, :])
+    return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=-2)
 
 
 def _stft_tm(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
@@ -243,8 +313,16 @@ def _overlap_add_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = 
     """Windowed overlap-add of the inverse FFTs, ``(..., T, F) -> (..., (T - 1) * hop + n_fft)``."""
     if layout is not None:
         spec_tm = spec_tm * layout.frame_mask
-    frames = jnp.fft.irfft(spec_tm, n=cfg.n_fft, axis=-1) * window(cfg)
-    return _overlap_add(frames, cfg.hop_length)
+    hop, n_fft, win = cfg.hop_length, cfg.n_fft, window(cfg)
+    n_frames = spec_tm.shape[-2]
+    total = (n_frames - 1) * hop + n_fft
+    out = None
+    for t0, t1 in _pieces(n_frames):
+        seg = _overlap_add(_irfft(spec_tm[..., t0:t1, :], n_fft) * win, hop)
+        if t1 - t0 < n_frames:  # place the piece's samples: it starts at t0 * hop
+            seg = jnp.pad(seg, [(0, 0)] * (seg.ndim - 1) + [(t0 * hop, total - t0 * hop - seg.shape[-1])])
+        out = seg if out is None else out + seg
+    return out
 
 
 def _istft_tm(spec_tm: jax.Array, cfg: MelConfig, length: int | None = None) -> jax.Array:
