@@ -17,7 +17,7 @@ import numpy as np
 from .algorithms import Problem
 from .config import MelConfig
 from .result import Reconstruction
-from .transforms import _decompress, _istft, _mel_to_linear, batch_layout
+from .transforms import batch_layout, istft_compiled, linear_problem
 from .validation import warn_user
 
 __all__ = ["default_batch_size", "plan_buckets", "batch_sharding", "reconstruct_list"]
@@ -72,12 +72,13 @@ def batch_sharding():
 def batch_problem(mels: Sequence[np.ndarray], cfg: MelConfig, padded: int, init_magnitude: str) -> Problem:
     """The problem of a padded batch: linear mels padded with zeros (no energy in padding frames), their
     magnitude estimates and the layout."""
-    mel_lin = np.zeros((len(mels), cfg.n_mels, padded), np.float32)
-    for row, mel in enumerate(mels):
-        mel_lin[row, :, :mel.shape[-1]] = np.asarray(_decompress(jnp.asarray(mel), cfg))
-    mel_lin = jnp.asarray(mel_lin)
+    mel = np.zeros((len(mels), cfg.n_mels, padded), np.float32)
+    for row, m in enumerate(mels):
+        mel[row, :, :m.shape[-1]] = m
     layout = batch_layout(cfg, [m.shape[-1] for m in mels], padded)
-    return Problem(mel=mel_lin, magnitude=_mel_to_linear(mel_lin, cfg, method=init_magnitude), layout=layout)
+    mask = jnp.swapaxes(layout.frame_mask, -1, -2)  # (batch, 1, padded): the padding frames get no energy
+    mel_lin, magnitude = linear_problem(jnp.asarray(mel), cfg, mask, method=init_magnitude)
+    return Problem(mel=mel_lin, magnitude=magnitude, layout=layout)
 
 
 def reconstruct_list(mels: Sequence[np.ndarray], run: Callable, cfg: MelConfig, *, method: str, settings: dict,
@@ -93,7 +94,7 @@ def reconstruct_list(mels: Sequence[np.ndarray], run: Callable, cfg: MelConfig, 
         if sharding is not None:
             problem = jax.device_put(problem, sharding)
         out = run(problem)
-        audio = np.asarray(jax.device_get(_istft(out.best_spec, cfg, layout=problem.layout)), np.float32)
+        audio = np.asarray(jax.device_get(istft_compiled(out.best_spec, cfg, layout=problem.layout)), np.float32)
         batch_info = {"size": len(members), "padded_frames": int(padded), "devices": n_devices}
         for row, i in enumerate(members):
             if results[i] is None:  # else a repeat that filled up the batch

@@ -28,7 +28,7 @@ from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages
 from .result import Progress, Reconstruction
 from .runner import run_stages, trace_count
 from .segments import reconstruct_segmented, segment_plan
-from .transforms import _decompress, _istft, _mel_to_linear
+from .transforms import istft_compiled, linear_problem
 from .validation import check_iterations, check_mel
 
 __all__ = [
@@ -172,7 +172,7 @@ def reconstruct(
     length = cfg.n_samples(mel_np.shape[-1]) if length is None else check_iterations("length", length, minimum=1)
     problem = _problem(mel_np, cfg, init_magnitude)
     out = run(problem, batched=False, init_spec=_initial_spec(init_arr, problem))
-    audio = np.asarray(jax.device_get(_istft(out.best_spec, cfg, length=length)), np.float32)
+    audio = np.asarray(jax.device_get(istft_compiled(out.best_spec, cfg, length=length)), np.float32)
     result = Reconstruction.from_run(out, audio, config=cfg, method=name, settings=settings)
     warn_if_no_progress(result)
     return result
@@ -225,8 +225,8 @@ def _check_init(init, mel_shape: tuple, cfg: MelConfig) -> np.ndarray:
 
 def _problem(mel_np: np.ndarray, cfg: MelConfig, init_magnitude: str) -> Problem:
     """The linear Mel and its full-band magnitude estimate (from a checked mel: no checks again)."""
-    mel_lin = _decompress(jnp.asarray(mel_np), cfg)
-    return Problem(mel=mel_lin, magnitude=_mel_to_linear(mel_lin, cfg, method=init_magnitude))
+    mel_lin, magnitude = linear_problem(jnp.asarray(mel_np, jnp.float32), cfg, method=init_magnitude)
+    return Problem(mel=mel_lin, magnitude=magnitude)
 
 
 def _initial_spec(init_arr, problem: Problem):

@@ -51,8 +51,7 @@ __all__ = [
     "SPLIT_ENV",
 ]
 
-#: Environment variable: how many pieces the frame axis is cut into (``1``: no split); default: the
-#: number of CPU cores this process may use.
+#: Environment variable: how many pieces the frame axis is cut into (see :func:`frame_split`).
 SPLIT_ENV = "MELRECON_FRAME_SPLIT"
 #: The fewest frames a piece has (shorter clips are cut into fewer pieces, or none).
 MIN_SPLIT_FRAMES = 64
@@ -61,19 +60,22 @@ MIN_SPLIT_FRAMES = 64
 def frame_split() -> int:
     """How many independent pieces the frame axis of the transforms is cut into (read at trace time).
 
-    ``$MELRECON_FRAME_SPLIT`` when set (an integer >= 1), else the number of CPU cores this process may
-    use (``os.sched_getaffinity``), at most 8.
+    ``$MELRECON_FRAME_SPLIT`` (an integer >= 1; ``auto``: the CPU cores this process may use, at most
+    8); 1 (no split) when unset. The split runs the pieces' FFTs concurrently only at a compiled
+    program's top level, so the runner then calls blocks of unrolled steps instead of one loop
+    (more tracing on a first run); it is opt-in until measured faster (docs/speed.md).
     """
-    value = os.environ.get(SPLIT_ENV, "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ParameterError(f"{SPLIT_ENV}={value!r} must be an integer >= 1 (1: no split).")
-        return int(value)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    value = os.environ.get(SPLIT_ENV, "").strip().lower()
+    if value == "auto":
+        try:
+            return max(1, min(len(os.sched_getaffinity(0)), 8))
+        except AttributeError:  # not on Linux
+            return max(1, min(os.cpu_count() or 1, 8))
+    if not value:
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        raise ParameterError(f"{SPLIT_ENV}={value!r} must be an integer >= 1 (1: no split) or 'auto'.")
+    return int(value)
 
 
 def frame_pieces(n_frames: int) -> int:
@@ -447,6 +449,11 @@ def _istft(spec: jax.Array, cfg: MelConfig, *, length: int | None = None, layout
     return _istft_tm(spec_tm, cfg, length)
 
 
+#: :func:`_istft` compiled as one program (called eagerly, its dozens of small operations would each be
+#: traced, lowered and compiled on their own: seconds at start-up).
+istft_compiled = jax.jit(_istft, static_argnums=(1,), static_argnames=("length",))
+
+
 def project_consistent(spec: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
     """``STFT(iSTFT(spec))``: the nearest consistent STFT (projection P1 of Griffin-Lim).
 
@@ -551,7 +558,17 @@ def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: i
     :class:`~melrecon.ParameterError`; silence gives the compression's floor, never NaN).
     """
     cfg = get_config(config)
-    return _compress(_mel_from_magnitude(magnitude(stft(audio, cfg, sample_rate=sample_rate)), cfg), cfg)
+    audio = jnp.asarray(check_audio(audio, cfg, sample_rate=sample_rate))
+    if not jnp.issubdtype(audio.dtype, jnp.floating):
+        audio = audio.astype(jnp.float32)
+    cfg.n_frames(audio.shape[-1])  # validates the length eagerly
+    return _mel_spectrogram(audio, cfg)
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _mel_spectrogram(audio: jax.Array, cfg: MelConfig) -> jax.Array:
+    """:func:`mel_spectrogram` of checked float audio, compiled as one program."""
+    return _compress(_mel_from_magnitude(magnitude(_stft(audio, cfg)), cfg), cfg)
 
 
 @functools.lru_cache(maxsize=64)
@@ -651,6 +668,16 @@ def mel_to_linear(mel: jax.Array, config: MelConfig | str, *, method: str = "nnl
     mel = check_mel(mel, cfg, compressed=compressed, reconstruct=False)
     mel_lin = _decompress(mel, cfg) if compressed else jnp.asarray(mel)
     return _mel_to_linear(mel_lin, cfg, method=method, n_iter=n_iter)
+
+
+@functools.partial(jax.jit, static_argnums=(1,), static_argnames=("method",))
+def linear_problem(mel: jax.Array, cfg: MelConfig, mask=None, *, method: str = "nnls") -> tuple[jax.Array, jax.Array]:
+    """A checked (compressed) mel's linear Mel and its magnitude estimate (:func:`_mel_to_linear`), as one
+    compiled program; ``mask`` (``(..., 1, frames)``, optional) zeroes the linear Mel's padding frames."""
+    mel_lin = _decompress(mel, cfg).astype(jnp.float32)
+    if mask is not None:
+        mel_lin = mel_lin * mask
+    return mel_lin, _mel_to_linear(mel_lin, cfg, method=method)
 
 
 def _mel_to_linear(mel_lin: jax.Array, cfg: MelConfig, *, method: str = "nnls", n_iter: int = 200) -> jax.Array:

@@ -53,7 +53,9 @@ def test_short_item_in_batch_with_long_item_equals_alone(speech22k, preset, meth
     assert both[1].settings["batch"]["padded_frames"] >= long_.shape[-1]
     assert both[1].audio.shape == alone.audio.shape == (cfg.n_samples(short.shape[-1]),)
     peak = np.abs(alone.audio).max()
-    np.testing.assert_allclose(both[1].audio, alone.audio, atol=2e-4 * peak + 1e-7)
+    # Gradient steps amplify the float rounding by which the batched and the single program differ.
+    tol = 5e-4 if "gd" in method else 2e-4
+    np.testing.assert_allclose(both[1].audio, alone.audio, atol=tol * peak + 1e-7)
     np.testing.assert_allclose(both[1].mel_sc, alone.mel_sc, rtol=1e-3)
     # the per-item history is the item's own, not the batch's
     for name in alone.history:

@@ -31,7 +31,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from ..config import MelConfig, ParameterError
 from ..losses import MEL_LOSSES, energy_ratio, mel_error, sum_squares
@@ -45,10 +44,22 @@ OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd", "lbfgs")
 LBFGS_MEMORY = 100
 
 
+def _optax():
+    """optax, imported when a gradient method first needs it (it is a third of a second of start-up)."""
+    import optax
+
+    return optax
+
+
+def _is_transformation(optimizer: Any) -> bool:
+    return not isinstance(optimizer, str) and isinstance(optimizer, _optax().GradientTransformation)
+
+
 def make_optimizer(optimizer: Any, learning_rate: float | None) -> optax.GradientTransformation:
     """An optax transformation from a name in :data:`OPTIMIZERS` or an optax instance (returned as is)."""
-    if isinstance(optimizer, optax.GradientTransformation):
+    if _is_transformation(optimizer):
         return optimizer
+    optax = _optax()
     if optimizer == "lbfgs":
         # History 100 and a zoom (strong-Wolfe) line search: the L-BFGS of Decorsiere et al. (2015).
         return optax.lbfgs(learning_rate=learning_rate, memory_size=LBFGS_MEMORY)
@@ -68,6 +79,7 @@ def _descend(opt, loss_fn, params, opt_state, batch_shape):
     ``loss_fn(params) -> (scalar, terms)``. Optimizers with a line search (their state stores the value
     and gradient at the current point) reuse those; their per-step terms are then the total loss only.
     """
+    optax = _optax()
     scalar_loss = lambda p: loss_fn(p)[0]  # noqa: E731
     if optax.tree.get(opt_state, "value") is not None:
         value, grad = optax.value_and_grad_from_state(scalar_loss)(params, state=opt_state)
@@ -97,13 +109,13 @@ class OptaxDescent(Algorithm):
 
     def __post_init__(self):
         super().__post_init__()
-        if not (isinstance(self.optimizer, optax.GradientTransformation) or self.optimizer in OPTIMIZERS):
+        if not ((isinstance(self.optimizer, str) and self.optimizer in OPTIMIZERS) or _is_transformation(self.optimizer)):
             make_optimizer(self.optimizer, self.learning_rate)  # raises the message
         if self.learning_rate is not None:
             lr = self.learning_rate
             if not isinstance(lr, (int, float)) or not lr > 0 or lr != lr or lr == float("inf"):
                 raise ParameterError(f"learning_rate={lr!r} must be a finite number > 0 (e.g. 1e-2).")
-        elif self.optimizer != "lbfgs" and not isinstance(self.optimizer, optax.GradientTransformation):
+        elif self.optimizer != "lbfgs" and not _is_transformation(self.optimizer):
             raise ParameterError("learning_rate=None is only allowed with optimizer='lbfgs' (line search).")
         if self.mel_loss not in MEL_LOSSES:
             raise ParameterError(f"mel_loss={self.mel_loss!r} is not supported; choose one of {MEL_LOSSES}.")
