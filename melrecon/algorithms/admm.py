@@ -61,7 +61,7 @@ class ADMMGriffinLim(Algorithm):
     ----------
     magnitude : {"estimate", "mel"}
         The magnitude set: the fixed full-band estimate (ADMM-GLA) or the Mel-constraint set.
-    outside : {"free", "zero", "estimate"}
+    outside : {"free", "zero", "estimate", "extend"}
         With ``magnitude="mel"``: what the bins outside every Mel band become.
     init_phase : {"random", "zero", "pghi"}
     metric : {"auto", "euclidean", "relative"}

@@ -16,8 +16,9 @@ makes it approximate), so the harmonic fine structure is left to the consistency
 
 Bins no Mel band covers (above ``fmax``, below ``fmin``) are not constrained by ``P_M``; ``outside``
 chooses what happens to them: ``"free"`` (default: consistency decides; they hold only what the
-overlap of neighbouring frames and bins puts there), ``"zero"`` (silence) or ``"estimate"`` (kept at the
-magnitude estimate, which is 0 there for NNLS). On speech at the ``hifigan`` preset ``"free"`` measured
+overlap of neighbouring frames and bins puts there), ``"zero"`` (silence), ``"estimate"`` (kept at the
+magnitude estimate, which is 0 there for NNLS) or ``"extend"`` (above ``fmax``: the top band's level,
+falling by about 48 dB per octave). On speech at the ``hifigan`` preset ``"free"`` measured
 best by a small margin (``docs/quality.md``).
 
 Example
@@ -52,9 +53,34 @@ from .base import Algorithm, Problem, initial_spectrogram
 
 __all__ = ["MelGriffinLim", "mel_projection", "mel_projection_tm", "MelTarget", "mel_target", "OUTSIDE", "METRICS"]
 
-OUTSIDE = ("zero", "free", "estimate")
+OUTSIDE = ("zero", "free", "estimate", "extend")
 #: How the Mel-constraint projection measures "nearest" (:func:`mel_projection_tm`).
 METRICS = ("auto", "euclidean", "relative")
+
+
+#: ``outside="extend"``: above ``fmax`` the magnitude falls as ``(fmax / f) ** _ROLLOFF`` from the level of
+#: the top Mel band (about -48 dB per octave): close to a full-band source's continuation and close to the
+#: silence of a band-limited one (log-spectral distance above fmax, docs/quality.md).
+_ROLLOFF = 8.0
+
+
+def _extension(config: MelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(weights over bins that average the top Mel band's power, roll-off factor of each bin above fmax)."""
+    fb = np.asarray(mel_filterbank(config))
+    freqs = np.arange(config.n_freq) * config.sample_rate / config.n_fft
+    top = fb[-1] > 0
+    avg = top / max(int(top.sum()), 1)
+    above = _uncovered(config) & (freqs > config.fmax - 1e-6)
+    fmax = max(config.fmax, 1e-6)
+    rolloff = np.where(above, (fmax / np.maximum(freqs, fmax)) ** _ROLLOFF, 0.0)
+    return avg.astype(np.float32), rolloff.astype(np.float32)
+
+
+def _extend(new: jax.Array, config: MelConfig) -> jax.Array:
+    """``new`` (magnitudes, time-major) with the bins above fmax set to the top band's level, rolled off."""
+    avg, rolloff = _extension(config)
+    level = jnp.sqrt((new * new) @ avg)[..., None]
+    return jnp.where(rolloff > 0, level * rolloff, new)
 
 
 def _uncovered(config: MelConfig) -> np.ndarray:
@@ -150,6 +176,8 @@ def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, 
         new = jnp.where(_uncovered(config), 0.0, new)
     elif outside == "estimate":
         new = jnp.where(_uncovered(config), target.estimate, new)
+    elif outside == "extend":
+        new = _extend(new, config)
     return jnp.where(nonzero, spec_tm * (new * inv), new.astype(spec_tm.dtype))
 
 
@@ -181,8 +209,8 @@ class MelGriffinLim(Algorithm):
     ----------
     alpha : float
         Momentum (0: plain alternating projections; 0.99 as fast Griffin-Lim).
-    outside : {"zero", "free", "estimate"}
-        What the bins outside every Mel band become.
+    outside : {"zero", "free", "estimate", "extend"}
+        What the bins outside every Mel band become ("extend": above fmax, the top band's level rolled off).
     init_phase : {"random", "zero", "pghi"}
         Phase of the magnitude estimate when it starts on its own.
     metric : {"auto", "euclidean", "relative"}
