@@ -147,7 +147,7 @@ _RELATIVE_DELTA = 1e-3
 
 
 def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, outside: str = "free",
-                      metric: str = "auto") -> jax.Array:
+                      metric: str = "euclidean") -> jax.Array:
     """``P_M`` on a time-major STFT ``(..., frames, n_freq)``: the nearest magnitude (in ``|X|^power``)
     whose Mel spectrogram is ``target.mel``, with the phase of ``spec_tm`` kept.
 
@@ -181,10 +181,11 @@ def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, 
     return jnp.where(nonzero, spec_tm * (new * inv), new.astype(spec_tm.dtype))
 
 
-def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside: str = "free") -> jax.Array:
+def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside: str = "free",
+                   metric: str = "euclidean") -> jax.Array:
     """``P_M`` on a ``(..., n_freq, frames)`` STFT (see :func:`mel_projection_tm`); same shape out."""
     spec_tm = jnp.swapaxes(spec, -1, -2)
-    out = mel_projection_tm(spec_tm, mel_target(problem, config, outside), config, outside)
+    out = mel_projection_tm(spec_tm, mel_target(problem, config, outside), config, outside, metric)
     return jnp.swapaxes(out, -1, -2)
 
 
