@@ -109,13 +109,15 @@ def test_options_are_checked_with_the_name_and_the_choices():
         reconstruct(np.ones((80, 10), np.float32), HIFI, init="heap", progress=False)
 
 
-def test_default_starts_from_pghi_and_init_names_set_the_phase():
+def test_init_names_set_the_first_stages_phase():
     x = _chirp_and_clicks(HIFI.sample_rate, 0.5)
     mel = np.asarray(transforms.mel_spectrogram(x, HIFI))
-    out = reconstruct(mel, HIFI, n_iter=[5, 5], progress=False)
-    assert [s["init_phase"] for s in out.settings["stages"]][0] == "pghi"
-    zero = reconstruct(mel, HIFI, method="melgl", n_iter=5, init="zero", progress=False)
-    assert zero.settings["stages"][0]["init_phase"] == "zero"
+    default = reconstruct(mel, HIFI, n_iter=[5, 5], progress=False)
+    assert default.settings["stages"][0]["init_phase"] == "zero"
+    assert [s["metric"] for s in default.settings["stages"]] == ["auto", "auto"]
+    pghi = reconstruct(mel, HIFI, n_iter=[5, 5], init="pghi", progress=False)
+    assert pghi.settings["stages"][0]["init_phase"] == "pghi"
+    assert float(pghi.evaluations["mel_sc"][0]) != float(default.evaluations["mel_sc"][0])  # a different start
 
 
 def test_relative_metric_fits_a_power_mel_that_the_euclidean_one_does_not(speech_sample):
