@@ -1,6 +1,6 @@
-"""The frame axis cut into independent pieces (``MELRECON_FRAME_SPLIT``) and the half-length inverse FFT
-give the same transforms as the plain computation (and as numpy / librosa), for odd frame counts, padded
-batches and reconstructions whose iteration count is not a multiple of the runner's block."""
+"""The frame axis cut into independent pieces (``MELRECON_FRAME_SPLIT``) gives the same transforms as the
+plain computation (and as librosa), for odd frame counts, padded batches and reconstructions whose
+iteration count is not a multiple of the runner's block; runs are deterministic."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from melrecon import MelConfig, istft, reconstruct, stft
 from melrecon.config import ParameterError
-from melrecon.transforms import SPLIT_ENV, _irfft, batch_layout, frame_pieces, frame_split, project_consistent_tm
+from melrecon.transforms import SPLIT_ENV, batch_layout, frame_pieces, frame_split, project_consistent_tm
 
 CONFIGS = {"hifigan": MelConfig.preset("hifigan"), "seed": MelConfig.preset("seed"),
            "odd_hop": MelConfig.preset("seed").replace(n_fft=512, hop_length=200, win_length=400)}
@@ -22,15 +22,6 @@ def _spec(cfg, frames, lead=(), seed=0):
     rng = np.random.default_rng(seed)
     shape = (*lead, cfg.n_freq, frames)
     return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
-
-
-@pytest.mark.parametrize("n_fft", [16, 1024, 15])
-def test_half_length_irfft_equals_numpy(n_fft):
-    rng = np.random.default_rng(n_fft)
-    spec = (rng.standard_normal((3, 7, n_fft // 2 + 1)) + 1j * rng.standard_normal((3, 7, n_fft // 2 + 1)))
-    spec = spec.astype(np.complex64)  # the DC and Nyquist bins have imaginary parts: ignored, as numpy does
-    ref = np.fft.irfft(spec, n=n_fft, axis=-1)
-    np.testing.assert_allclose(np.asarray(jax.jit(lambda s: _irfft(s, n_fft))(spec)), ref, atol=1e-5)
 
 
 def test_split_setting(monkeypatch):
@@ -93,3 +84,13 @@ def test_split_reconstruction_equals_unsplit(monkeypatch, speech_sample, method,
     peak = np.abs(runs[0].audio).max()
     np.testing.assert_allclose(runs[1].audio, runs[0].audio, atol=1e-3 * peak)
     np.testing.assert_allclose(runs[1].mel_sc, runs[0].mel_sc, rtol=1e-2)
+
+
+def test_same_inputs_give_the_same_audio(speech_sample):
+    cfg = CONFIGS["seed"]
+    x, sr = speech_sample
+    from melrecon import mel_spectrogram
+
+    mel = np.asarray(mel_spectrogram(librosa.resample(x[:sr], orig_sr=sr, target_sr=cfg.sample_rate), cfg))
+    runs = [reconstruct(mel, cfg, n_iter=[20, 20], progress=False).audio for _ in range(3)]
+    assert all(np.array_equal(r, runs[0]) for r in runs[1:])
