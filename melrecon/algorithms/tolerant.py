@@ -50,14 +50,23 @@ from .admm import ADMMGriffinLim
 from .base import Problem
 from .mel_griffin_lim import MelGriffinLim
 
-__all__ = ["roughness", "smoothing_width", "smoothed_target", "TolerantMelADMM", "TolerantMelGriffinLim"]
+__all__ = ["roughness", "noise_level", "sharpness", "smoothing_width", "sharpening_amount", "smoothed_target",
+           "TolerantMelADMM", "TolerantMelGriffinLim"]
 
-#: Roughness that clean mels stay under (the dev set's highest clean value, rain, measured 0.297).
-AUTO_FLOOR = 0.31
-#: Frames of smoothing per unit of roughness above the floor.
-AUTO_GAIN = 10.0
+#: Noise level that clean mels stay under (the dev set's highest clean value, wind, measured 0.153;
+#: log-domain noise of deviation 0.3 measured 0.31-0.35).
+AUTO_FLOOR = 0.20
+#: Frames of smoothing per unit of noise level above the floor.
+AUTO_GAIN = 5.0
 #: Widest automatic smoothing, in frames.
 AUTO_MAX = 1.5
+#: A mel is taken as smoothed along time (and sharpened) only when both its sharpness and its noise level
+#: are low. Clean dev clips: sharpness 0.81-1.47 (a chirp 0.42), noise level 0.065-0.153; smoothed by a
+#: Gaussian of 1 frame along time: sharpness 0.37-0.89, noise level 0.017-0.052 (speech 0.033-0.045).
+SHARP_FLOOR, SHARP_RAMP = 0.78, 0.06
+QUIET_FLOOR, QUIET_RAMP = 0.06, 0.01
+#: Unsharp-mask amount once both are below their floor by a ramp or more.
+SHARP_MAX = 2.5
 _RADIUS = 4  # frames each side of the smoothing kernel
 _DYNAMIC_RANGE = 1e-3  # bins within 60 dB (in magnitude) of the item's peak count
 
@@ -73,28 +82,69 @@ def _log_and_valid(problem: Problem):
     return log, valid, peak
 
 
-def roughness(problem: Problem, config: MelConfig) -> jax.Array:
-    """Robust frame-to-frame roughness of the log-mel, per item, shape ``(..., 1, 1)`` (module docstring)."""
+def _robust_scale(values: jax.Array, counted: jax.Array) -> jax.Array:
+    """Median of ``|values|`` over the ``counted`` entries of each item, shape ``(..., 1, 1)``."""
+    flat = jnp.where(counted, jnp.abs(values), jnp.nan).reshape(*values.shape[:-2], -1)
+    return jnp.nan_to_num(jnp.nanmedian(flat, axis=-1))[..., None, None]
+
+
+def _differences(problem: Problem, config: MelConfig):
+    """First and second differences of the log-mel along time, and the loud, valid frames they count."""
     log, valid, peak = _log_and_valid(problem)
+    d1 = log[..., 2:] - log[..., 1:-1]
     d2 = log[..., 2:] - 2.0 * log[..., 1:-1] + log[..., :-2]
     loud = problem.mel[..., 1:-1] > (_DYNAMIC_RANGE ** config.power) * peak
-    counted = loud & valid[..., 2:] & valid[..., :-2]
-    flat = jnp.where(counted, jnp.abs(d2), jnp.nan).reshape(*d2.shape[:-2], -1)
-    return jnp.nan_to_num(1.4826 * jnp.nanmedian(flat, axis=-1) / jnp.sqrt(6.0))[..., None, None]
+    return d1, d2, loud & valid[..., 2:] & valid[..., :-2]
+
+
+def roughness(problem: Problem, config: MelConfig) -> jax.Array:
+    """Robust frame-to-frame roughness of the log-mel, per item, ``(..., 1, 1)``: for i.i.d. log-noise of
+    deviation ``s`` alone, ``s``."""
+    _, d2, counted = _differences(problem, config)
+    return 1.4826 * _robust_scale(d2, counted) / jnp.sqrt(6.0)
+
+
+def noise_level(problem: Problem, config: MelConfig) -> jax.Array:
+    """The part of the roughness no neighbouring band shares, per item ``(..., 1, 1)`` (module docstring):
+    for i.i.d. log-noise of deviation ``s`` alone, ``s``."""
+    _, d2, counted = _differences(problem, config)
+    own = d2[..., 1:-1, :] - 0.5 * (d2[..., 2:, :] + d2[..., :-2, :])
+    return 1.4826 * _robust_scale(own, counted[..., 1:-1, :]) / 3.0
+
+
+def sharpness(problem: Problem, config: MelConfig) -> jax.Array:
+    """Median ``|second difference|`` over median ``|first difference|`` of the log-mel along time, per item
+    ``(..., 1, 1)``: ``sqrt(3)`` for i.i.d. noise, lower the smoother the mel is along time."""
+    d1, d2, counted = _differences(problem, config)
+    return _robust_scale(d2, counted) / jnp.maximum(_robust_scale(d1, counted), 1e-12)
+
+
+def _auto(value, problem: Problem, fn) -> jax.Array:
+    if value == "auto":
+        return fn()
+    return jnp.full((*problem.mel.shape[:-2], 1, 1), float(value), jnp.float32)
 
 
 def smoothing_width(problem: Problem, config: MelConfig, tolerance) -> jax.Array:
     """The smoothing width in frames, per item ``(..., 1, 1)``: ``tolerance`` or, for ``"auto"``, from the
-    roughness."""
-    if tolerance == "auto":
-        return jnp.clip(AUTO_GAIN * (roughness(problem, config) - AUTO_FLOOR), 0.0, AUTO_MAX)
-    return jnp.full((*problem.mel.shape[:-2], 1, 1), float(tolerance), jnp.float32)
+    noise level."""
+    return _auto(tolerance, problem, lambda: jnp.clip(
+        AUTO_GAIN * (noise_level(problem, config) - AUTO_FLOOR), 0.0, AUTO_MAX))
 
 
-def smoothed_target(problem: Problem, width: jax.Array) -> jax.Array:
-    """The mel with its log smoothed along time by a Gaussian of ``width`` frames (normalised over the
-    item's own frames); exactly ``problem.mel`` where ``width`` is 0."""
-    log, valid, _ = _log_and_valid(problem)
+def sharpening_amount(problem: Problem, config: MelConfig, sharpen) -> jax.Array:
+    """The unsharp-mask amount, per item ``(..., 1, 1)``: ``sharpen`` or, for ``"auto"``, from the
+    sharpness and the noise level (both low: smoothed along time)."""
+    def auto():
+        smooth = (SHARP_FLOOR - sharpness(problem, config)) / SHARP_RAMP
+        quiet = (QUIET_FLOOR - noise_level(problem, config)) / QUIET_RAMP
+        return SHARP_MAX * jnp.clip(jnp.minimum(smooth, quiet), 0.0, 1.0)
+
+    return _auto(sharpen, problem, auto)
+
+
+def _gaussian(log: jax.Array, valid: jax.Array, width: jax.Array) -> jax.Array:
+    """``log`` smoothed along time by a Gaussian of ``width`` frames, normalised over the valid frames."""
     sigma = jnp.maximum(width, 1e-3)
     pad = [(0, 0)] * (log.ndim - 1) + [(_RADIUS, _RADIUS)]
     padded_log = jnp.pad(log, pad)
@@ -106,22 +156,34 @@ def smoothed_target(problem: Problem, width: jax.Array) -> jax.Array:
         w = jnp.exp(-0.5 * (k / sigma) ** 2) * padded_valid[..., _RADIUS + k:_RADIUS + k + n]
         total = total + w * padded_log[..., _RADIUS + k:_RADIUS + k + n]
         norm = norm + w
-    smoothed = jnp.exp(total / jnp.maximum(norm, 1e-30))
-    return jnp.where((width > 0) & valid, smoothed, problem.mel)
+    return total / jnp.maximum(norm, 1e-30)
 
 
-def _check_tolerance(tolerance) -> None:
-    if isinstance(tolerance, str):
-        if tolerance != "auto":
-            raise ParameterError(f"tolerance={tolerance!r} must be 'auto' or a number of frames >= 0 (e.g. 1.0).")
-    elif isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 50:
-        raise ParameterError(f"tolerance={tolerance!r} must be 'auto' or a number of frames in [0, 50] (e.g. 1.0).")
+def smoothed_target(problem: Problem, width: jax.Array, amount: jax.Array | None = None) -> jax.Array:
+    """The mel with its log smoothed along time by a Gaussian of ``width`` frames, then sharpened by an
+    unsharp mask ``L + amount (L - G_1 * L)`` (capped at the item's peak); exactly ``problem.mel`` where
+    both are 0."""
+    log, valid, peak = _log_and_valid(problem)
+    amount = jnp.zeros_like(width) if amount is None else amount
+    out = jnp.where(width > 0, _gaussian(log, valid, width), log)
+    out = out + amount * (log - _gaussian(log, valid, jnp.ones_like(width)))
+    target = jnp.exp(jnp.minimum(out, jnp.log(jnp.maximum(peak, 1e-30))))
+    return jnp.where(((width > 0) | (amount > 0)) & valid, target, problem.mel)
+
+
+def _check_tolerance(name: str, value) -> None:
+    if isinstance(value, str):
+        if value != "auto":
+            raise ParameterError(f"{name}={value!r} must be 'auto' or a number >= 0 (e.g. 1.0).")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 50:
+        raise ParameterError(f"{name}={value!r} must be 'auto' or a number in [0, 50] (e.g. 1.0).")
 
 
 class TolerantState(NamedTuple):
     inner: Any
     target: jax.Array
     width: jax.Array
+    amount: jax.Array
 
 
 class _Tolerant:
@@ -131,7 +193,8 @@ class _Tolerant:
 
     def __post_init__(self):
         super().__post_init__()
-        _check_tolerance(self.tolerance)
+        _check_tolerance("tolerance", self.tolerance)
+        _check_tolerance("sharpen", self.sharpen)
 
     def mel_target(self, problem: Problem, state: TolerantState) -> jax.Array:
         """The Mel spectrogram this run fits (the runner scores its iterates against it)."""
@@ -139,13 +202,15 @@ class _Tolerant:
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         width = smoothing_width(problem, config, self.tolerance)
-        target = smoothed_target(problem, width)
+        amount = sharpening_amount(problem, config, self.sharpen)
+        target = smoothed_target(problem, width, amount)
         inner = super().init(problem._replace(mel=target), config, key, spec)
-        return TolerantState(inner=inner, target=target, width=width)
+        return TolerantState(inner=inner, target=target, width=width, amount=amount)
 
     def step(self, problem: Problem, config: MelConfig, state: TolerantState):
         inner, terms = super().step(problem._replace(mel=state.target), config, state.inner)
-        terms = {**terms, "tolerance": state.width.reshape(state.width.shape[:-2])}
+        terms = {**terms, "tolerance": state.width.reshape(state.width.shape[:-2]),
+                 "sharpen": state.amount.reshape(state.amount.shape[:-2])}
         return state._replace(inner=inner), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: TolerantState) -> jax.Array:
@@ -165,6 +230,7 @@ class TolerantMelADMM(_Tolerant, ADMMGriffinLim):
     """
 
     tolerance: float | str = "auto"
+    sharpen: float | str = "auto"
     magnitude: str = "mel"
     init_phase: str = "zero"
     name: str = "tolmeladmm"
@@ -181,5 +247,6 @@ class TolerantMelGriffinLim(_Tolerant, MelGriffinLim):
     """``melgl`` towards the noise-aware target; ``tolerance`` as :class:`TolerantMelADMM`."""
 
     tolerance: float | str = "auto"
+    sharpen: float | str = "auto"
     name: str = "tolmelgl"
     default_iters = 500
