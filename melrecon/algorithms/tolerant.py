@@ -53,14 +53,15 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..config import MelConfig, ParameterError
 from .admm import ADMMGriffinLim
 from .base import Problem
 from .mel_griffin_lim import MelGriffinLim
 
-__all__ = ["roughness", "noise_level", "sharpness", "smoothing_width", "sharpening_amount", "smoothed_target",
-           "TolerantMelADMM", "TolerantMelGriffinLim"]
+__all__ = ["roughness", "noise_level", "sharpness", "smoothing_width", "sharpening_amount", "auto_choice",
+           "smoothed_target", "TolerantMelADMM", "TolerantMelGriffinLim"]
 
 #: Noise level that clean mels stay under (the dev set's highest clean value, wind, measured 0.153;
 #: log-domain noise of deviation 0.3 measured 0.31-0.35).
@@ -152,6 +153,17 @@ def sharpening_amount(problem: Problem, config: MelConfig, sharpen) -> jax.Array
         return SHARP_MAX * jnp.clip(jnp.minimum(smooth, quiet), 0.0, 1.0)
 
     return _auto(sharpen, problem, auto)
+
+
+def auto_choice(mel, config: MelConfig) -> tuple[dict[str, float], np.ndarray]:
+    """What the automatic choice sees in one linear mel ``(n_mels, frames)``, what it chooses, and the
+    target it then fits: ``({"noise_level", "sharpness", "tolerance", "sharpen"}, target mel)``."""
+    problem = Problem(mel=jnp.asarray(mel, jnp.float32), magnitude=None)
+    width = smoothing_width(problem, config, "auto")
+    amount = sharpening_amount(problem, config, "auto")
+    values = {"noise_level": noise_level(problem, config), "sharpness": sharpness(problem, config),
+              "tolerance": width, "sharpen": amount}
+    return {k: float(v.reshape(-1)[0]) for k, v in values.items()}, np.asarray(smoothed_target(problem, width, amount))
 
 
 def _gaussian(log: jax.Array, valid: jax.Array, width: jax.Array) -> jax.Array:
