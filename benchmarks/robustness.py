@@ -161,7 +161,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for path in sorted(clips, key=clip_order):
         results.append(run_clip(path, cfg, conditions))
-        text = write(results, conditions, args, len(clips), time.time() - t0)  # after every clip: a partial run keeps its tables
+        # after every clip: a run cut short keeps its tables
+        text = write(results, conditions, args, len(clips), time.time() - t0)
     print(text)
     return 0
 

@@ -186,7 +186,8 @@ def _local_max(log: jax.Array) -> jax.Array:
     """The largest value of each band within ``_RADIUS`` frames."""
     n = log.shape[-1]
     padded = jnp.pad(log, [(0, 0)] * (log.ndim - 1) + [(_RADIUS, _RADIUS)], constant_values=-jnp.inf)
-    return functools.reduce(jnp.maximum, [padded[..., _RADIUS + k:_RADIUS + k + n] for k in range(-_RADIUS, _RADIUS + 1)])
+    shifted = [padded[..., _RADIUS + k:_RADIUS + k + n] for k in range(-_RADIUS, _RADIUS + 1)]
+    return functools.reduce(jnp.maximum, shifted)
 
 
 def smoothed_target(problem: Problem, width: jax.Array, amount: jax.Array | None = None) -> jax.Array:
