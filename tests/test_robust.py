@@ -87,6 +87,15 @@ def test_noise_level_measures_log_noise_and_ignores_what_bands_share():
     assert abs(float(sharpness(flat, CFG)[0, 0]) - np.sqrt(3)) < 0.05 * np.sqrt(3)
 
 
+def test_noise_level_is_read_in_log_magnitude_whatever_the_power(noisy):
+    """A power mel (its log twice the magnitude mel's) reads the same noise level under a power-2 config."""
+    _, _, mel = noisy
+    power2 = CFG.replace(power=2.0)
+    magnitude = float(noise_level(Problem(mel=mel, magnitude=None), CFG)[0, 0])
+    power = float(noise_level(Problem(mel=np.square(mel), magnitude=None), power2)[0, 0])
+    assert abs(power - magnitude) < 0.01 * magnitude
+
+
 def _log_mel_distance(clean, audio):
     """Mean |log mel(audio) - log clean| over the bins within 40 dB of the clean mel's peak."""
     got = np.asarray(decompress(mel_spectrogram(audio, CFG), CFG))

@@ -116,11 +116,12 @@ def roughness(problem: Problem, config: MelConfig) -> jax.Array:
 
 
 def noise_level(problem: Problem, config: MelConfig) -> jax.Array:
-    """The part of the roughness no neighbouring band shares, per item ``(..., 1, 1)`` (module docstring):
-    for i.i.d. log-noise of deviation ``s`` alone, ``s``."""
+    """The part of the roughness no neighbouring band shares, per item ``(..., 1, 1)`` (module docstring), in
+    the log of the magnitude (a power-``p`` mel's log is divided by ``p``: a signal's log-power varies ``p``
+    times as much): for i.i.d. log-noise of deviation ``s`` alone, ``s / p``."""
     _, d2, counted = _differences(problem, config)
     own = d2[..., 1:-1, :] - 0.5 * (d2[..., 2:, :] + d2[..., :-2, :])
-    return 1.4826 * _robust_scale(own, counted[..., 1:-1, :]) / 3.0
+    return 1.4826 * _robust_scale(own, counted[..., 1:-1, :]) / (3.0 * config.power)
 
 
 def sharpness(problem: Problem, config: MelConfig) -> jax.Array:
