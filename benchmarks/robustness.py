@@ -8,7 +8,7 @@ stretch by frame interpolation (x0.9, x1.1: no aligned reference). Each row inve
 * ``librosa``: ``librosa.feature.inverse.mel_to_audio`` (NNLS, then 32 iterations of fast Griffin-Lim);
 * ``lbfgs``: the L-BFGS peer (linear-Mel MSE, 200 iterations);
 * ``meladmm+melgl``: the exact Mel-constraint method (the default when this was written);
-* ``tolmeladmm+tolmelgl``: the noise-aware method, tolerance chosen automatically.
+* ``tolmeladmm+tolmelgl``: the noise-aware method, its smoothing and sharpening chosen automatically.
 
 Measures: PESQ-wb and STOI against the original audio where the mel is still time-aligned; DNSMOS
 OVRL (no reference) everywhere; Mel SC of the output against the *given* (degraded) mel and against the

@@ -195,11 +195,11 @@ def smoothed_target(problem: Problem, width: jax.Array, amount: jax.Array | None
     """The mel with its log smoothed along time by a Gaussian of ``width`` frames, then sharpened by an
     unsharp mask ``L + amount (L - G_1 * L)`` (capped at ``_OVERSHOOT`` above the band's largest value
     within ``_RADIUS`` frames); exactly ``problem.mel`` where both are 0."""
-    log, valid, _ = _log_and_valid(problem)
+    log, valid, peak = _log_and_valid(problem)
     amount = jnp.zeros_like(width) if amount is None else amount
     out = jnp.where(width > 0, _gaussian(log, valid, width), log)
     sharpened = out + amount * (log - _gaussian(log, valid, jnp.ones_like(width)))
-    target = jnp.exp(jnp.minimum(sharpened, _local_max(out) + _OVERSHOOT))
+    target = jnp.exp(jnp.minimum(sharpened, jnp.minimum(_local_max(out) + _OVERSHOOT, jnp.log(peak))))
     return jnp.where(((width > 0) | (amount > 0)) & valid, target, problem.mel)
 
 
