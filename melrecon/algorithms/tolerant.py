@@ -20,7 +20,7 @@ frames overlap by 3/4 at the ``hifigan`` preset). So the methods here
    time gives ``a`` 2.5 on every speech clip;
 4. run the exact method (ADMM or fast Griffin-Lim with the Mel constraint) towards the target
    ``exp(G_w * L + a (L - G_1 * L))`` (``G_w``: a Gaussian of ``w`` frames along time), capped at
-   1 above the band's largest log within 4 frames.
+   the smaller of the item's peak and 1 above the band's largest log within 4 frames.
 
 ``tolerance`` sets ``w`` and ``sharpen`` sets ``a`` by hand; both 0 is the exact method, iterate for
 iterate. The measured effect is in ``docs/robustness.md``: a box-shaped tolerance set
@@ -193,8 +193,8 @@ def _local_max(log: jax.Array) -> jax.Array:
 
 def smoothed_target(problem: Problem, width: jax.Array, amount: jax.Array | None = None) -> jax.Array:
     """The mel with its log smoothed along time by a Gaussian of ``width`` frames, then sharpened by an
-    unsharp mask ``L + amount (L - G_1 * L)`` (capped at ``_OVERSHOOT`` above the band's largest value
-    within ``_RADIUS`` frames); exactly ``problem.mel`` where both are 0."""
+    unsharp mask ``L + amount (L - G_1 * L)`` (capped at the item's peak and at ``_OVERSHOOT`` above the
+    band's largest value within ``_RADIUS`` frames); exactly ``problem.mel`` where both are 0."""
     log, valid, peak = _log_and_valid(problem)
     amount = jnp.zeros_like(width) if amount is None else amount
     out = jnp.where(width > 0, _gaussian(log, valid, width), log)
