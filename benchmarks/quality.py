@@ -69,9 +69,10 @@ METHOD_ROWS = {
     "meladmm 300": ("meladmm", dict(n_iter=300)),
     "melgl 500": ("melgl", dict(n_iter=500)),
     "melgl 500, outside=zero": ("melgl", dict(n_iter=500, outside="zero")),
+    "meladmm+melgl 300+200, PGHI initial phase": ("meladmm+melgl", dict(init="pghi")),
     "default": (None, {}),
 }
-QUICK_ROWS = ("fgla-200", "melgl 500", "default")
+QUICK_ROWS = ("fgla-200", "melgl 500", "meladmm+melgl 300+200, PGHI initial phase", "default")
 #: rows re-run at the L-BFGS peer's wall-clock: label -> (method, iterations per stage, the last one open-ended)
 EQUAL_TIME_ROWS = {
     "fgla": ("fgla", [100000]),

@@ -41,6 +41,7 @@ import numpy as np
 from . import io
 from .config import MelConfig, ParameterError, get_config
 from .methods import DEFAULT_METHOD
+from .diagnostics import NO_PROGRESS_MEL_SC
 
 __all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES"]
 
@@ -63,6 +64,9 @@ class BatchSummary:
         Outputs that already existed (finished by an earlier run).
     failed : dict str -> str
         Input path -> error message.
+    no_progress : dict str -> float
+        Input path -> final Mel SC, for outputs written (and kept) although the method made no progress
+        (Mel SC above :data:`melrecon.diagnostics.NO_PROGRESS_MEL_SC`: near-silence or noise).
     claimed_elsewhere : list of str
         Outputs left to another run that holds their claim (running at the same time).
     seconds : float
@@ -83,6 +87,7 @@ class BatchSummary:
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    no_progress: dict[str, float] = field(default_factory=dict)
     claimed_elsewhere: list[str] = field(default_factory=list)
     seconds: float = 0.0
     compile_seconds: float = 0.0
@@ -101,6 +106,9 @@ class BatchSummary:
             lines.append(f"  {len(self.claimed_elsewhere)} left to another run working on the same folder")
         for path, msg in self.failed.items():
             lines.append(f"  FAILED {path}: {msg}")
+        for path, sc in self.no_progress.items():
+            lines.append(f"  NO PROGRESS {path}: Mel SC {sc:.4f}, the output is near-silence or noise (written all "
+                         f"the same); check that the preset matches how the mel was made")
         for msg in list(self.notes.values())[:5]:
             lines.append(f"  note: {msg}")
         if len(self.notes) > 5:
@@ -120,6 +128,8 @@ class BatchSummary:
             if status == "done":
                 self.written.append(rec["output_path"])
                 self.audio_seconds += rec.get("audio_seconds", 0.0)
+                if rec.get("mel_sc", 0.0) > NO_PROGRESS_MEL_SC:
+                    self.no_progress[rec["input"]] = rec["mel_sc"]
             elif status == "failed":
                 self.failed[rec["input"]] = rec["error"]
             elif status == "skipped":

@@ -1,11 +1,11 @@
 """The ``melrecon`` command: ``invert`` a file, ``batch`` a folder, run the ``demo``.
 
-Exit status: 0 on success; 1 when the work failed for another reason (a file could not be written,
-the reconstruction diverged or made no progress (output Mel SC above 0.9; the file is written all the same),
-some files of a ``batch`` failed: listed in its summary, or the disk is full); 2 on a usage or input error (the
-message names the parameter and the fix); 130 when interrupted by Ctrl-C (SIGINT) and 143 when ended by SIGTERM,
-in both cases after writing the best result so far (``invert``) or finishing the file being written
-(``batch``). Every file is written through a temporary file and renamed into place; a signal during that
+Exit status: 0 on success; 1 when the work failed for another reason (a file could not be written, the
+reconstruction diverged or made no progress (output Mel SC above 0.9; the file is written all the same), some
+files of a ``batch`` failed or made no progress: listed in its summary, or the disk is full); 2 on a usage or
+input error (the message names the parameter and the fix); 130 when interrupted by Ctrl-C (SIGINT) and 143 when
+ended by SIGTERM, in both cases after writing the best result so far (``invert``) or finishing the file being
+written (``batch``). Every file is written through a temporary file and renamed into place; a signal during that
 write is held until the file is complete, and a full disk leaves no partial file (a clear message).
 """
 
@@ -309,7 +309,7 @@ def cmd_batch(args) -> int:
     print(summary.report())
     if summary.interrupted:
         return _interrupted_status()
-    return 1 if summary.failed or summary.error else 0
+    return 1 if summary.failed or summary.no_progress or summary.error else 0
 
 
 DEMO_COLUMNS = [

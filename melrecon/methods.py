@@ -49,6 +49,9 @@ def _single(make: Callable[[], Algorithm]) -> Recipe:
 def _meladmm() -> ADMMGriffinLim:
     # Zero initial phase: deterministic, and on speech at the hifigan preset it averaged higher PESQ
     # than random phases (4.02 vs 3.97-3.98 over 8 clips) and avoided their occasional poor draw.
+    # init_phase="pghi" (melrecon/pghi.py) raised speech further in development runs (+0.1 on 6 clips)
+    # but fell by 1.1 PESQ on one music clip (music_guitar), so it is an option, not the default
+    # (docs/quality.md, "PGHI start"). The Mel-constraint metric is "auto": relative for power-2 mels.
     return ADMMGriffinLim(magnitude="mel", init_phase="zero", name="meladmm")
 
 
@@ -82,7 +85,9 @@ METHODS: dict[str, Recipe] = {
 #: The default everywhere (``reconstruct``, the CLI, ``invert_folder``, the workbench): 300 iterations of
 #: ADMM between the Mel-constraint set and the consistent STFTs, then 200 of Mel-consistent fast
 #: Griffin-Lim (the best PESQ and Mel distance, at a real-time factor under the L-BFGS peer's, in
-#: ``benchmarks/quality.py``; see docs/quality.md).
+#: ``benchmarks/quality.py``; see docs/quality.md). On power-2 Mel spectrograms (librosa's defaults) both
+#: stages project in the relative metric (``metric="auto"``), which lifted PESQ there by about 1.
+
 DEFAULT_METHOD = "meladmm+melgl"
 
 

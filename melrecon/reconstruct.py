@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _cache
-from .algorithms import Problem
+from .algorithms import INIT_PHASES, Problem
 from .batching import batch_sharding as _batch_sharding  # noqa: F401 - the former private name
 from .batching import default_batch_size, plan_buckets, reconstruct_list
 from .config import MelConfig, ParameterError, get_config
@@ -85,9 +85,11 @@ def reconstruct(
         Seeds the random initial phase: the same inputs and seed give the same audio.
     init_magnitude : {"nnls", "pinv"}
         How the full-band magnitude is first estimated from the Mel bands.
-    init : array, optional
+    init : array or {"random", "zero", "pghi"}, optional
         A starting point for the first stage instead of the random (or ``init_phase="zero"``) phase: a
-        real array of phases in radians, or a complex STFT, shape ``(..., n_fft // 2 + 1, frames)``.
+        real array of phases in radians, or a complex STFT, shape ``(..., n_fft // 2 + 1, frames)``. A
+        name sets the stages' ``init_phase`` option (``"pghi"``: phase-gradient heuristic integration of
+        the magnitude estimate, :mod:`melrecon.pghi`; the default method starts from it).
     length : int, optional
         Output length in samples (default: what the frames describe, ``config.n_samples(frames)``).
     callback : callable, optional
@@ -139,6 +141,10 @@ def reconstruct(
     """
     _cache.enable()  # JAX's persistent compilation cache (melrecon/_cache.py), once per process
     cfg = get_config(config)
+    if isinstance(init, str):  # a named initial phase is the stages' init_phase option
+        if init not in INIT_PHASES:
+            raise ParameterError(f"init={init!r} must be an array (phases or a complex STFT) or one of {INIT_PHASES}.")
+        options["init_phase"], init = init, None
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     _check_run_options(init_magnitude=init_magnitude, seed=seed, callback=callback)
     chunk_size = None if chunk_size is None else check_iterations("chunk_size", chunk_size, minimum=1)

@@ -4,6 +4,7 @@ real ``librosa.feature.melspectrogram`` mel), ``--version``, and ``batch``'s res
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -162,6 +163,23 @@ def test_no_progress_warns_in_the_api_and_fails_in_the_cli(librosa_mel, tmp_path
     err = capsys.readouterr().err
     assert code == 1, err
     assert "no progress" in err and "odd.wav (Mel SC" in err
+
+
+def test_batch_lists_no_progress_files_and_fails(tmp_path, capsys):
+    # the same unreachable mel in a folder: written (finished work is kept) but listed, and the run exits 1
+    silent = np.zeros((128, 40), np.float32)
+    silent[60, 20] = 100.0
+    (tmp_path / "in").mkdir()
+    np.save(tmp_path / "in" / "odd.npy", silent)
+    code = main(["batch", str(tmp_path / "in"), str(tmp_path / "out"), "--preset", "librosa",
+                 "--method", "lbfgs", "--iters", "3", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "NO PROGRESS" in out and "odd.npy: Mel SC" in out
+    assert (tmp_path / "out" / "odd.wav").exists()
+    summary = json.loads((tmp_path / "out" / "batch_summary.json").read_text())
+    assert list(summary["no_progress"]) == [str(tmp_path / "in" / "odd.npy")]
+    assert summary["no_progress"][str(tmp_path / "in" / "odd.npy")] > 0.9
 
 
 def test_version(capsys):

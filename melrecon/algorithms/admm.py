@@ -38,7 +38,7 @@ from ..config import MelConfig, ParameterError
 from ..transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram
 from .griffin_lim import _with_magnitude
-from .mel_griffin_lim import OUTSIDE, MelTarget, _ratio, mel_projection_tm, mel_target
+from .mel_griffin_lim import OUTSIDE, MelTarget, _ratio, check_metric, mel_projection_tm, mel_target
 
 __all__ = ["ADMMGriffinLim"]
 
@@ -61,14 +61,18 @@ class ADMMGriffinLim(Algorithm):
     ----------
     magnitude : {"estimate", "mel"}
         The magnitude set: the fixed full-band estimate (ADMM-GLA) or the Mel-constraint set.
-    outside : {"free", "zero", "estimate"}
+    outside : {"free", "zero", "estimate", "extend"}
         With ``magnitude="mel"``: what the bins outside every Mel band become.
-    init_phase : {"random", "zero"}
+    init_phase : {"random", "zero", "pghi"}
+    metric : {"auto", "euclidean", "relative"}
+        With ``magnitude="mel"``: the metric of the Mel-constraint projection
+        (:func:`~melrecon.algorithms.mel_griffin_lim.mel_projection_tm`).
     """
 
     magnitude: str = "estimate"
     outside: str = "free"
     init_phase: str = "random"
+    metric: str = "auto"
     name: str = "admm"
 
     family = "projection"
@@ -80,14 +84,15 @@ class ADMMGriffinLim(Algorithm):
             raise ParameterError(f"magnitude={self.magnitude!r} must be one of {_SETS}.")
         if self.outside not in OUTSIDE:
             raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
+        check_metric(self.metric)
 
     def _project(self, spec_tm, target: MelTarget, config):
         if self.magnitude == "mel":
-            return mel_projection_tm(spec_tm, target, config, self.outside)
+            return mel_projection_tm(spec_tm, target, config, self.outside, self.metric)
         return _with_magnitude(target.estimate, spec_tm)
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        z = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase), -1, -2)
+        z = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase, config), -1, -2)
         if problem.layout is not None:
             z = z * problem.layout.frame_mask
         target = mel_target(problem, config, "estimate" if self.magnitude == "estimate" else self.outside)

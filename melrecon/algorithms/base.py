@@ -70,13 +70,19 @@ def apply_magnitude(mag: jax.Array, spec: jax.Array) -> jax.Array:
     return mag * phase_of(spec)
 
 
-def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None, init_phase: str) -> jax.Array:
-    """The target magnitude with a random (seeded) or zero phase, or ``spec`` when given."""
+def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None, init_phase: str,
+                        config: MelConfig | None = None) -> jax.Array:
+    """The target magnitude with a random (seeded), zero or PGHI phase (:func:`melrecon.pghi.pghi_phase`
+    of that magnitude; needs ``config``), or ``spec`` when given."""
     if spec is not None:
         return jnp.asarray(spec).astype(jnp.complex64)
     mag = problem.magnitude
     if init_phase == "zero":
         return mag.astype(jnp.complex64)
+    if init_phase == "pghi":
+        from ..pghi import pghi_phase
+
+        return (mag * jnp.exp(1j * pghi_phase(mag, config))).astype(jnp.complex64)
     angles = random_phase(key, mag.shape)
     return (mag * jnp.exp(1j * angles)).astype(jnp.complex64)
 
@@ -93,8 +99,9 @@ def random_phase(key: jax.Array, shape: tuple) -> jax.Array:
     return jnp.moveaxis(per_frame, 0, -1)
 
 
-#: Initial phases a method accepts when it starts on its own.
-INIT_PHASES = ("random", "zero")
+#: Initial phases a method accepts when it starts on its own ("pghi": phase-gradient heuristic integration
+#: of the magnitude estimate, :mod:`melrecon.pghi`).
+INIT_PHASES = ("random", "zero", "pghi")
 #: What a method is: "projection" (alternating projections: Griffin-Lim, ADMM, ...) or "gradient" (an
 #: optimizer on a loss). Callers (the ``gl_iters`` / ``gd_iters`` split, the workbench) ask this, never a name.
 FAMILIES = ("projection", "gradient")

@@ -143,7 +143,7 @@ class STFTGradientDescent(OptaxDescent):
         Weights of the two loss terms.
     mel_loss : {"linear", "log", "sc"}
         How the Mel error is measured (:func:`melrecon.losses.mel_error`).
-    init_phase : {"random", "zero"}
+    init_phase : {"random", "zero", "pghi"}
         Phase when it starts on its own (in a pipeline it starts from the previous stage's STFT).
     """
 
@@ -181,7 +181,7 @@ class STFTGradientDescent(OptaxDescent):
         return (scale * params["mag"]) * jnp.exp(1j * params["phase"])
 
     def _start(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None):
-        spec = initial_spectrogram(problem, key, spec, self.init_phase)
+        spec = initial_spectrogram(problem, key, spec, self.init_phase, config)
         scale = jnp.sqrt(valid_mean(problem.magnitude ** 2, problem)) + 1e-12
         return {"mag": jnp.abs(spec) / scale, "phase": jnp.angle(spec)}, scale
 

@@ -73,7 +73,7 @@ class GriffinLim(Algorithm):
         Momentum of AGLA's ``d`` sequence (used when ``gamma != 1``).
     gamma : float
         AGLA's relaxation (1 turns AGLA into FGLA).
-    init_phase : {"random", "zero"}
+    init_phase : {"random", "zero", "pghi"}
         Phase of the first iterate when no spectrogram is given.
     """
 
@@ -99,7 +99,7 @@ class GriffinLim(Algorithm):
             raise ParameterError("gamma=0 would never move the iterate; use gamma > 0 (AGLA: 1.1).")
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        c = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase), -1, -2)
+        c = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase, config), -1, -2)
         mag = jnp.swapaxes(problem.magnitude, -1, -2).astype(jnp.float32)
         if problem.layout is not None:
             mag = mag * problem.layout.frame_mask

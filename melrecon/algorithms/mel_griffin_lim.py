@@ -16,8 +16,9 @@ makes it approximate), so the harmonic fine structure is left to the consistency
 
 Bins no Mel band covers (above ``fmax``, below ``fmin``) are not constrained by ``P_M``; ``outside``
 chooses what happens to them: ``"free"`` (default: consistency decides; they hold only what the
-overlap of neighbouring frames and bins puts there), ``"zero"`` (silence) or ``"estimate"`` (kept at the
-magnitude estimate, which is 0 there for NNLS). On speech at the ``hifigan`` preset ``"free"`` measured
+overlap of neighbouring frames and bins puts there), ``"zero"`` (silence), ``"estimate"`` (kept at the
+magnitude estimate, which is 0 there for NNLS) or ``"extend"`` (above ``fmax``: the top band's level,
+falling by about 48 dB per octave). On speech at the ``hifigan`` preset ``"free"`` measured
 best by a small margin (``docs/quality.md``).
 
 Example
@@ -45,14 +46,41 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..config import MelConfig, ParameterError
-from ..filters import mel_filterbank, mel_gram_pinv
+from ..filters import mel_filterbank, mel_filterbank_blocks, mel_gram_pinv
 from ..losses import sum_squares
 from ..transforms import mel_adjoint_tm, mel_tm, project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram
 
-__all__ = ["MelGriffinLim", "mel_projection", "mel_projection_tm", "MelTarget", "mel_target", "OUTSIDE"]
+__all__ = ["MelGriffinLim", "mel_projection", "mel_projection_tm", "MelTarget", "mel_target", "OUTSIDE", "METRICS"]
 
-OUTSIDE = ("zero", "free", "estimate")
+OUTSIDE = ("zero", "free", "estimate", "extend")
+#: How the Mel-constraint projection measures "nearest" (:func:`mel_projection_tm`).
+METRICS = ("auto", "euclidean", "relative")
+
+
+#: ``outside="extend"``: above ``fmax`` the magnitude falls as ``(fmax / f) ** _ROLLOFF`` from the level of
+#: the top Mel band (about -48 dB per octave): close to a full-band source's continuation and close to the
+#: silence of a band-limited one (log-spectral distance above fmax, docs/quality.md).
+_ROLLOFF = 8.0
+
+
+def _extension(config: MelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(weights over bins that average the top Mel band's power, roll-off factor of each bin above fmax)."""
+    fb = np.asarray(mel_filterbank(config))
+    freqs = np.arange(config.n_freq) * config.sample_rate / config.n_fft
+    top = fb[-1] > 0
+    avg = top / max(int(top.sum()), 1)
+    above = _uncovered(config) & (freqs > config.fmax - 1e-6)
+    fmax = max(config.fmax, 1e-6)
+    rolloff = np.where(above, (fmax / np.maximum(freqs, fmax)) ** _ROLLOFF, 0.0)
+    return avg.astype(np.float32), rolloff.astype(np.float32)
+
+
+def _extend(new: jax.Array, config: MelConfig) -> jax.Array:
+    """``new`` (magnitudes, time-major) with the bins above fmax set to the top band's level, rolled off."""
+    avg, rolloff = _extension(config)
+    level = jnp.sqrt((new * new) @ avg)[..., None]
+    return jnp.where(rolloff > 0, level * rolloff, new)
 
 
 def _uncovered(config: MelConfig) -> np.ndarray:
@@ -77,13 +105,59 @@ def mel_target(problem: Problem, config: MelConfig, outside: str) -> MelTarget:
     return MelTarget(mel=mel, estimate=estimate)
 
 
-def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, outside: str = "free") -> jax.Array:
+def _gram_bands(weight: jax.Array, config: MelConfig) -> tuple[jax.Array, jax.Array]:
+    """Diagonal ``(..., n_mels)`` and first off-diagonal ``(..., n_mels - 1)`` of ``F diag(weight) F.T``
+    per frame (time-major ``weight``), by the filterbank's blocks. Triangular bands overlap only their
+    neighbours, so the matrix is tridiagonal."""
+    n_mels, lead = config.n_mels, weight.shape[:-1]
+    diag = jnp.zeros((*lead, n_mels), weight.dtype)
+    off = jnp.zeros((*lead, max(n_mels - 1, 0)), weight.dtype)
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(config):
+        part = weight[..., k0:k1]
+        diag = diag.at[..., b0:b1].add(part @ (w * w).T)
+        if b1 - b0 > 1:
+            off = off.at[..., b0:b1 - 1].add(part @ (w[:-1] * w[1:]).T)
+    return diag, off
+
+
+def _weighted_correction(m: jax.Array, resid: jax.Array, config: MelConfig) -> jax.Array:
+    """``W F.T (F W F.T)^-1 resid`` with ``W = diag(m + delta)``: the smallest change of ``m`` in the metric
+    weighted by ``1 / (m + delta)`` that adds ``resid`` to its Mel spectrogram. It scales each bin's
+    correction with its value, so peaks and valleys keep their shape (the unweighted correction spreads
+    evenly over a band, filling valleys or clipping them to zero)."""
+    # the solution does not depend on the weights' scale: normalised per frame (a silent frame gets the
+    # uniform weight, i.e. the Euclidean projection), the tridiagonal system stays well inside float32
+    weight = m / (jnp.mean(m, axis=-1, keepdims=True) + jnp.finfo(jnp.float32).tiny) + _RELATIVE_DELTA
+    diag, off = _gram_bands(weight, config)
+    zero = jnp.zeros(off.shape[:-1] + (1,), off.dtype)
+    lam = jax.lax.linalg.tridiagonal_solve(jnp.concatenate([zero, off], -1), diag * (1.0 + 1e-6),
+                                           jnp.concatenate([off, zero], -1), resid[..., None])[..., 0]
+    return weight * mel_adjoint_tm(lam, config)
+
+
+def check_metric(value) -> str:
+    """The one check of a ``metric`` option (the Mel-constraint methods call it)."""
+    if value not in METRICS:
+        raise ParameterError(f"metric={value!r} must be one of {METRICS}.")
+    return value
+
+
+#: ``delta`` of the relative metric, as a fraction of the frame's mean value (keeps empty bands solvable).
+_RELATIVE_DELTA = 1e-3
+
+
+def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, outside: str = "free",
+                      metric: str = "euclidean") -> jax.Array:
     """``P_M`` on a time-major STFT ``(..., frames, n_freq)``: the nearest magnitude (in ``|X|^power``)
     whose Mel spectrogram is ``target.mel``, with the phase of ``spec_tm`` kept.
 
-    ``pinv(F) r`` is computed as ``F.T (pinv(F F.T) r)``: two banded products
+    ``metric="euclidean"``: ``pinv(F) r`` is computed as ``F.T (pinv(F F.T) r)``: two banded products
     (:func:`~melrecon.transforms.mel_tm`, :func:`~melrecon.transforms.mel_adjoint_tm`) and one small
     ``(n_mels, n_mels)`` one; the phase factor is applied in real arithmetic (``X * m' / |X|``).
+    ``metric="relative"``: nearest in the metric weighted by the inverse of the current value
+    (:func:`_weighted_correction`, one tridiagonal solve per frame), which keeps the harmonic fine structure
+    (power-2 Mel spectrograms at a large FFT need it: ``docs/quality.md``). ``metric="auto"``: relative
+    for power-2 Mel spectrograms, Euclidean otherwise (where both measured alike and Euclidean is cheaper).
     """
     power = config.power
     sq = jnp.real(spec_tm) ** 2 + jnp.imag(spec_tm) ** 2
@@ -91,20 +165,27 @@ def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, 
     inv = jax.lax.rsqrt(jnp.where(nonzero, sq, 1.0))
     mag = jnp.where(nonzero, sq * inv, 0.0)
     m = mag if power == 1.0 else (sq if power == 2.0 else mag ** power)
-    resid = (target.mel - mel_tm(m, config)) @ mel_gram_pinv(config)
-    m = jnp.maximum(m + mel_adjoint_tm(resid, config), 0.0)  # uncovered bins: + 0 ("free" keeps them)
+    resid = target.mel - mel_tm(m, config)
+    if metric == "relative" or (metric == "auto" and power == 2.0):
+        step = _weighted_correction(m, resid, config)
+    else:
+        step = mel_adjoint_tm(resid @ mel_gram_pinv(config), config)
+    m = jnp.maximum(m + step, 0.0)  # uncovered bins: + 0 ("free" keeps them)
     new = m if power == 1.0 else (jnp.sqrt(m) if power == 2.0 else m ** (1.0 / power))
     if outside == "zero":
         new = jnp.where(_uncovered(config), 0.0, new)
     elif outside == "estimate":
         new = jnp.where(_uncovered(config), target.estimate, new)
+    elif outside == "extend":
+        new = _extend(new, config)
     return jnp.where(nonzero, spec_tm * (new * inv), new.astype(spec_tm.dtype))
 
 
-def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside: str = "free") -> jax.Array:
+def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside: str = "free",
+                   metric: str = "euclidean") -> jax.Array:
     """``P_M`` on a ``(..., n_freq, frames)`` STFT (see :func:`mel_projection_tm`); same shape out."""
     spec_tm = jnp.swapaxes(spec, -1, -2)
-    out = mel_projection_tm(spec_tm, mel_target(problem, config, outside), config, outside)
+    out = mel_projection_tm(spec_tm, mel_target(problem, config, outside), config, outside, metric)
     return jnp.swapaxes(out, -1, -2)
 
 
@@ -129,15 +210,19 @@ class MelGriffinLim(Algorithm):
     ----------
     alpha : float
         Momentum (0: plain alternating projections; 0.99 as fast Griffin-Lim).
-    outside : {"zero", "free", "estimate"}
-        What the bins outside every Mel band become.
-    init_phase : {"random", "zero"}
+    outside : {"zero", "free", "estimate", "extend"}
+        What the bins outside every Mel band become ("extend": above fmax, the top band's level rolled off).
+    init_phase : {"random", "zero", "pghi"}
         Phase of the magnitude estimate when it starts on its own.
+    metric : {"auto", "euclidean", "relative"}
+        The metric of the Mel-constraint projection (:func:`mel_projection_tm`; "auto": relative for
+        power-2 Mel spectrograms).
     """
 
     alpha: float = 0.99
     outside: str = "free"
     init_phase: str = "random"
+    metric: str = "auto"
     name: str = "melgl"
 
     family = "projection"
@@ -149,18 +234,19 @@ class MelGriffinLim(Algorithm):
             raise ParameterError(f"alpha={self.alpha!r} must be a number >= 0 (e.g. 0.99).")
         if self.outside not in OUTSIDE:
             raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
+        check_metric(self.metric)
 
     #: The chunk loop runs two steps per iteration (the momentum buffer is then updated in place).
     unroll = 2
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        c = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase), -1, -2)
+        c = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase, config), -1, -2)
         if problem.layout is not None:
             c = c * problem.layout.frame_mask
         return MelGriffinLimState(c=c, t_prev=c + 0, target=mel_target(problem, config, self.outside))
 
     def step(self, problem: Problem, config: MelConfig, state: MelGriffinLimState):
-        x = mel_projection_tm(state.c, state.target, config, self.outside)
+        x = mel_projection_tm(state.c, state.target, config, self.outside, self.metric)
         p = project_consistent_tm(x, config, layout=problem.layout)
         power = config.power
         sq = jnp.real(p) ** 2 + jnp.imag(p) ** 2
