@@ -23,7 +23,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from .config import ParameterError
 
-__all__ = ["log_noise", "smooth_time", "smooth_frequency", "stretch", "DEGRADATIONS", "degrade"]
+__all__ = ["log_noise", "smooth_time", "smooth_frequency", "stretch", "DEGRADATIONS", "KINDS", "degrade", "apply"]
 
 FLOOR = 1e-5
 
@@ -88,3 +88,24 @@ def degrade(mel, name: str) -> np.ndarray:
         raise ParameterError(f"degradation {name!r} is unknown; choose from {sorted(DEGRADATIONS)}.")
     fn, kwargs, _ = DEGRADATIONS[name]
     return np.asarray(mel, np.float32) if fn is None else fn(mel, **kwargs)
+
+
+#: kind -> (function, name of its strength argument, (lowest, highest, default) strength): the controls of
+#: notebook 06.
+KINDS = {
+    "log noise": (log_noise, "sigma", (0.05, 1.0, 0.3)),
+    "time smoothing": (smooth_time, "sigma", (0.25, 3.0, 1.0)),
+    "frequency smoothing": (smooth_frequency, "sigma", (0.25, 3.0, 1.0)),
+    "time stretch": (stretch, "rate", (0.5, 2.0, 0.9)),
+}
+
+
+def apply(mel, kind: str, strength: float) -> np.ndarray:
+    """Apply the degradation ``kind`` of :data:`KINDS` (``"none"``: the mel itself) with its strength
+    (``sigma`` or ``rate``) to a linear mel."""
+    if kind == "none":
+        return np.asarray(mel, np.float32)
+    if kind not in KINDS:
+        raise ParameterError(f"kind={kind!r} is unknown; choose from {['none', *KINDS]}.")
+    fn, arg, _ = KINDS[kind]
+    return fn(mel, **{arg: strength})

@@ -1,9 +1,11 @@
-"""Write the figures of docs/notebooks.md from the run that produced them.
+"""Write the figures of docs/notebooks.md from the run that produced them, and its list of notebooks.
 
 Notebook 02 run in full mode (``MELRECON_FAST`` unset) writes ``results/notebooks/metrics.json``. This script
 copies that file to ``docs/data/notebook02_metrics.json`` and rewrites the table between the markers
 ``<!-- notebook02-table -->`` and ``<!-- /notebook02-table -->`` in docs/notebooks.md from it; nothing in that
-block is typed by hand. ``tests/test_docs.py`` checks that the block matches the stored file, and re-runs the
+block is typed by hand. The list of notebooks (between ``<!-- notebook-list -->`` markers) is written
+from :data:`NOTEBOOKS`, one row per ``notebooks/NN_*.py``.
+``tests/test_docs.py`` checks that the block matches the stored file, and re-runs the
 cheap rows of the stored run to check the numbers still hold.
 
     python scripts/docs_tables.py [--metrics results/notebooks/metrics.json] [--context "what the run was"]
@@ -20,6 +22,52 @@ REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "notebooks.md"
 DATA = REPO / "docs" / "data" / "notebook02_metrics.json"
 BEGIN, END = "<!-- notebook02-table -->", "<!-- /notebook02-table -->"
+#: The notebook list of docs/notebooks.md (between the notebook-list markers): one row per notebooks/NN_*.py.
+NOTEBOOKS = {
+    "01_quickstart": (
+        'Load the bundled sample (`melrecon.examples.example("speech")`), make its Mel spectrogram '
+        '(`melrecon.mel_spectrogram`), reconstruct with fast Griffin-Lim (`method="fgla"`), with GL then '
+        'GD (`method="gl+gd"`) and with the default method (`melrecon.DEFAULT_METHOD`); the original, '
+        'Mel and reconstructed spectrograms; inline players; the metrics (Mel SC, LSD, Mel dB distance, '
+        'PESQ-wb, STOI).'
+    ),
+    "02_griffin_lim_vs_gradient_descent": (
+        'The seed experiment reproduced and extended: GL 200, GL 5000, GL 200 + GD 5000, the default '
+        'method (`melrecon.DEFAULT_METHOD`), and every other method of `melrecon.METHODS` (GLA, AGLA, GD '
+        'from a random phase, Adam and L-BFGS on the waveform, GL + L-BFGS), at the `seed` and `hifigan` '
+        'presets. Every loss term of every run on one log-scale figure against iterations and against '
+        'wall-clock seconds (one colour per run, one line style per loss term); spectrograms with error '
+        "maps; a metrics table; players for each output next to the original. Uses the seed's CMU ARCTIC "
+        'recording from `../shared/audio` when present, else the bundled clip. Writes figures, wavs and '
+        '`metrics.md`/`metrics.json` to `results/notebooks/`.'
+    ),
+    "03_interactive": (
+        'The workbench (below).'
+    ),
+    "04_mel_conventions": (
+        'How the presets differ (filterbank plots; magnitude, power, natural log and dB Mels), the exact '
+        "librosa call that gives each preset's Mel (checked against `melrecon.mel_spectrogram` in the "
+        'notebook), how to pass a librosa / HiFi-GAN-style Mel to `reconstruct`, and what a mismatch '
+        'does: the `ParameterError` messages for the detectable ones (wrong band count, transposed, dB '
+        'given as log, log given as linear), and the audible and measured damage of the undetectable '
+        'ones (a log10 Mel read as ln, the log of a power Mel read as magnitude).'
+    ),
+    "05_mels_from_your_toolkit": (
+        'A mel as a toolkit stores it (Vocos, BigVGAN, ESPnet, Coqui TTS, Tacotron 2, SpeechBrain, '
+        'HiFi-GAN; a dropdown picks the preset, or load your own file): `conventions.prepare` undoes its '
+        "layout and normalisation, then the default method and librosa's `mel_to_audio` invert it; "
+        'players, PESQ-wb and spectrograms.'
+    ),
+    "06_imperfect_mels": (
+        'Imperfect (predicted) mels: the clean mel of a recording degraded by a dropdown and a slider '
+        '(`melrecon.degrade`: log-domain noise, smoothing along time or across bands, a time stretch); '
+        "what the noise-aware method's automatic choice measures in it (noise level, sharpness) and the "
+        'target it fits; the default method, the L-BFGS peer and `tolmeladmm+tolmelgl` inverting it, '
+        'with PESQ-wb / STOI / DNSMOS / Mel SC, A/B players and spectrograms '
+        '([docs/robustness.md](robustness.md) has the benchmark).'
+    ),
+}
+LIST_BEGIN, LIST_END = "<!-- notebook-list -->", "<!-- /notebook-list -->"
 #: Rows shown in the docs (the notebook's labels at full iteration counts); the rest stay in the json.
 SHOWN = ["GL 200", "GL 5000", "GL 200 + GD 5000", "AGLA 1000", "GL 200 + L-BFGS 300", "default"]
 COLUMNS = [("mel_sc", "Mel SC", "{:.4f}", min), ("pesq", "PESQ-wb", "{:.2f}", max), ("stoi", "STOI", "{:.3f}", max),
@@ -48,16 +96,22 @@ def render(rows: list[dict], context: str) -> str:
     return "\n".join(lines)
 
 
+def render_list() -> str:
+    """The notebook list (markers included)."""
+    rows = [f"| `{name}` | {text} |" for name, text in NOTEBOOKS.items()]
+    return "\n".join([LIST_BEGIN, "| notebook | what it shows |", "|---|---|", *rows, LIST_END])
+
+
 def stored() -> tuple[list[dict], str]:
     data = json.loads(DATA.read_text())
     return data["rows"], data["context"]
 
 
-def doc_block(text: str | None = None) -> str:
+def doc_block(text: str | None = None, begin: str = BEGIN, end: str = END) -> str:
     text = DOC.read_text() if text is None else text
-    match = re.search(re.escape(BEGIN) + ".*?" + re.escape(END), text, flags=re.S)
+    match = re.search(re.escape(begin) + ".*?" + re.escape(end), text, flags=re.S)
     if match is None:
-        raise SystemExit(f"{DOC} lacks the {BEGIN} ... {END} markers")
+        raise SystemExit(f"{DOC} lacks the {begin} ... {end} markers")
     return match.group(0)
 
 
@@ -73,8 +127,9 @@ def main(argv=None) -> int:
         DATA.write_text(json.dumps({"context": context, "rows": rows}, indent=2) + "\n")
     rows, context = stored()
     text = DOC.read_text()
-    DOC.write_text(text.replace(doc_block(text), render(rows, context)))
-    print(f"wrote the table of {DOC.relative_to(REPO)} from {DATA.relative_to(REPO)}")
+    text = text.replace(doc_block(text), render(rows, context))
+    DOC.write_text(text.replace(doc_block(text, LIST_BEGIN, LIST_END), render_list()))
+    print(f"wrote the tables of {DOC.relative_to(REPO)} from {DATA.relative_to(REPO)} and NOTEBOOKS")
     return 0
 
 

@@ -29,6 +29,12 @@ def test_notebook02_table_is_generated_from_the_stored_run():
         "docs/notebooks.md's table differs from docs/data/notebook02_metrics.json; run python scripts/docs_tables.py")
 
 
+def test_notebook_list_is_generated_and_names_every_notebook():
+    assert docs_tables.doc_block(None, docs_tables.LIST_BEGIN, docs_tables.LIST_END) == docs_tables.render_list(), (
+        "docs/notebooks.md's notebook list differs from NOTEBOOKS in scripts/docs_tables.py; run it")
+    assert sorted(docs_tables.NOTEBOOKS) == sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["seed", "hifigan"])
 def test_notebook02_figures_hold_on_a_fresh_run(preset):

@@ -6,19 +6,26 @@ reproduces its errors. The errors of a prediction are largely independent from f
 the Mel spectrogram of a signal varies slowly from frame to frame (the analysis windows of neighbouring
 frames overlap by 3/4 at the ``hifigan`` preset). So the methods here
 
-1. measure the frame-to-frame roughness of the log-mel: a robust scale of its second difference along
-   time, ``rho = 1.4826 * median |L[t+1] - 2 L[t] + L[t-1]| / sqrt(6)`` over the bins within 60 dB
-   of the item's peak (``sqrt(6)``: for i.i.d. noise of deviation ``s``, ``rho = s``);
-2. choose a tolerance, the width in frames of a Gaussian smoothing of the log-mel along time,
-   ``w = clip(AUTO_GAIN * (rho - AUTO_FLOOR), 0, AUTO_MAX)``: clean mels of speech, music and noise
-   measured ``rho`` 0.07-0.30 on the dev set (0 width), a log-domain noise of deviation 0.3 added
-   0.33-0.44;
-3. run the exact method (ADMM or fast Griffin-Lim with the Mel constraint) towards the smoothed target.
+1. measure the *noise level* of the log-mel ``L``: the part of its second difference along time that
+   no neighbouring band shares, ``e[b, t] = d2[b, t] - (d2[b-1, t] + d2[b+1, t]) / 2`` with
+   ``d2[b, t] = L[b, t+1] - 2 L[b, t] + L[b, t-1]``, as a robust scale ``1.4826 * median |e| / 3`` over
+   the bins within 60 dB of the item's peak (for i.i.d. log-noise of deviation ``s``, ``s``). A signal's
+   transients reach neighbouring bands alike (the Mel filters overlap); independent errors do not;
+2. measure its *sharpness*, ``median |d2| / median |d1|`` (``d1`` the first difference along time):
+   ``sqrt(3)`` for i.i.d. noise, lower the smoother the mel is along time;
+3. choose a smoothing width ``w = clip(AUTO_GAIN * (noise - AUTO_FLOOR), 0, AUTO_MAX)`` frames, and an
+   unsharp-mask amount ``a``, ``SHARP_MAX`` when both the sharpness and the noise level are low (ramps
+   below ``SHARP_FLOOR`` and ``QUIET_FLOOR``), 0 otherwise. On the dev set's clean mels both are 0 (the
+   exact method); log-noise of deviation 0.3 gives ``w`` 0.56-0.73; a Gaussian smoothing of 1 frame along
+   time gives ``a`` 2.5 on every speech clip;
+4. run the exact method (ADMM or fast Griffin-Lim with the Mel constraint) towards the target
+   ``exp(G_w * L + a (L - G_1 * L))`` (``G_w``: a Gaussian of ``w`` frames along time), capped at
+   the smaller of the item's peak and 1 above the band's largest log within 4 frames.
 
-``tolerance=0`` is the exact method, iterate for iterate; a number sets the width by hand. The measured
-effect (``docs/robustness.md``): a box-shaped tolerance set ``{A : |log mel(A) - log M| <= tau}`` in
-place of the exact constraint gained little (PESQ-wb +0.06 at ``tau`` 0.3 under noise of deviation 0.3
-on the seed recording, and lost 1.05 on its clean mel); smoothing the target gained +0.25.
+``tolerance`` sets ``w`` and ``sharpen`` sets ``a`` by hand; both 0 is the exact method, iterate for
+iterate. The measured effect is in ``docs/robustness.md``: a box-shaped tolerance set
+``{A : |log mel(A) - log M| <= tau}`` in place of the exact constraint gained little under noise and
+ruined clean mels; smoothing a noisy target and sharpening a smoothed one gained 0.3-0.6 PESQ-wb.
 
 The runner keeps the iterate whose Mel spectrogram is closest to the target: for these methods the
 smoothed target (``mel_target``), so a run's ``mel_sc`` is measured against it.
@@ -29,43 +36,56 @@ Example
 >>> from melrecon import MelConfig, transforms
 >>> from melrecon.algorithms import Problem, TolerantMelADMM
 >>> cfg = MelConfig.preset("seed")
->>> mag = jnp.abs(transforms.stft(jnp.sin(0.05 * jnp.arange(4000.0)), cfg))
+>>> hiss = 0.05 * jax.random.normal(jax.random.key(1), (4000,))
+>>> mag = jnp.abs(transforms.stft(jnp.sin(0.05 * jnp.arange(4000.0)) + hiss, cfg))
 >>> prob = Problem(mel=transforms.mel_from_magnitude(mag, cfg), magnitude=mag)
 >>> algo = TolerantMelADMM()
 >>> state = algo.init(prob, cfg, jax.random.key(0))
->>> float(state.width[0, 0])  # a steady tone is smooth: the exact method
-0.0
+>>> float(state.width[0, 0]), float(state.amount[0, 0])  # a clean recording of a tone: the exact method
+(0.0, 0.0)
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..config import MelConfig, ParameterError
 from .admm import ADMMGriffinLim
 from .base import Problem
 from .mel_griffin_lim import MelGriffinLim
 
-__all__ = ["roughness", "smoothing_width", "smoothed_target", "TolerantMelADMM", "TolerantMelGriffinLim"]
+__all__ = ["roughness", "noise_level", "sharpness", "smoothing_width", "sharpening_amount", "auto_choice",
+           "smoothed_target", "TolerantMelADMM", "TolerantMelGriffinLim"]
 
-#: Roughness that clean mels stay under (the dev set's highest clean value, rain, measured 0.297).
-AUTO_FLOOR = 0.31
-#: Frames of smoothing per unit of roughness above the floor.
-AUTO_GAIN = 10.0
+#: Noise level that clean mels stay under (the dev set's highest clean value, wind, measured 0.153;
+#: log-domain noise of deviation 0.3 measured 0.31-0.35).
+AUTO_FLOOR = 0.20
+#: Frames of smoothing per unit of noise level above the floor.
+AUTO_GAIN = 5.0
 #: Widest automatic smoothing, in frames.
 AUTO_MAX = 1.5
+#: A mel is taken as smoothed along time (and sharpened) only when both its sharpness and its noise level
+#: are low. Clean dev clips: sharpness 0.81-1.47 (a chirp 0.42), noise level 0.065-0.153; smoothed by a
+#: Gaussian of 1 frame along time: sharpness 0.37-0.89, noise level 0.017-0.052 (speech 0.033-0.045).
+SHARP_FLOOR, SHARP_RAMP = 0.78, 0.06
+QUIET_FLOOR, QUIET_RAMP = 0.06, 0.01
+#: Unsharp-mask amount once both are below their floor by a ramp or more.
+SHARP_MAX = 2.5
 _RADIUS = 4  # frames each side of the smoothing kernel
+_OVERSHOOT = 1.0  # how far (in log) sharpening may rise above the band's neighbourhood
 _DYNAMIC_RANGE = 1e-3  # bins within 60 dB (in magnitude) of the item's peak count
 
 
 def _log_and_valid(problem: Problem):
     mel = problem.mel
     peak = jnp.max(mel, axis=(-2, -1), keepdims=True)
-    log = jnp.log(jnp.maximum(mel, 1e-10 * jnp.maximum(peak, 1e-30)))
+    log = jnp.log(jnp.maximum(mel, jnp.maximum(1e-10 * peak, 1e-30)))
     if problem.layout is None:
         valid = jnp.ones((*mel.shape[:-2], 1, mel.shape[-1]), bool)
     else:
@@ -73,28 +93,82 @@ def _log_and_valid(problem: Problem):
     return log, valid, peak
 
 
-def roughness(problem: Problem, config: MelConfig) -> jax.Array:
-    """Robust frame-to-frame roughness of the log-mel, per item, shape ``(..., 1, 1)`` (module docstring)."""
+def _robust_scale(values: jax.Array, counted: jax.Array) -> jax.Array:
+    """Median of ``|values|`` over the ``counted`` entries of each item, shape ``(..., 1, 1)``."""
+    flat = jnp.where(counted, jnp.abs(values), jnp.nan).reshape(*values.shape[:-2], -1)
+    return jnp.nan_to_num(jnp.nanmedian(flat, axis=-1))[..., None, None]
+
+
+def _differences(problem: Problem, config: MelConfig):
+    """First and second differences of the log-mel along time, and the loud, valid frames they count."""
     log, valid, peak = _log_and_valid(problem)
+    d1 = log[..., 2:] - log[..., 1:-1]
     d2 = log[..., 2:] - 2.0 * log[..., 1:-1] + log[..., :-2]
     loud = problem.mel[..., 1:-1] > (_DYNAMIC_RANGE ** config.power) * peak
-    counted = loud & valid[..., 2:] & valid[..., :-2]
-    flat = jnp.where(counted, jnp.abs(d2), jnp.nan).reshape(*d2.shape[:-2], -1)
-    return jnp.nan_to_num(1.4826 * jnp.nanmedian(flat, axis=-1) / jnp.sqrt(6.0))[..., None, None]
+    return d1, d2, loud & valid[..., 2:] & valid[..., :-2]
+
+
+def roughness(problem: Problem, config: MelConfig) -> jax.Array:
+    """Robust frame-to-frame roughness of the log-mel, per item, ``(..., 1, 1)``: for i.i.d. log-noise of
+    deviation ``s`` alone, ``s``."""
+    _, d2, counted = _differences(problem, config)
+    return 1.4826 * _robust_scale(d2, counted) / jnp.sqrt(6.0)
+
+
+def noise_level(problem: Problem, config: MelConfig) -> jax.Array:
+    """The part of the roughness no neighbouring band shares, per item ``(..., 1, 1)`` (module docstring), in
+    the log of the magnitude (a power-``p`` mel's log is divided by ``p``: a signal's log-power varies ``p``
+    times as much): for i.i.d. log-noise of deviation ``s`` alone, ``s / p``."""
+    _, d2, counted = _differences(problem, config)
+    own = d2[..., 1:-1, :] - 0.5 * (d2[..., 2:, :] + d2[..., :-2, :])
+    return 1.4826 * _robust_scale(own, counted[..., 1:-1, :]) / (3.0 * config.power)
+
+
+def sharpness(problem: Problem, config: MelConfig) -> jax.Array:
+    """Median ``|second difference|`` over median ``|first difference|`` of the log-mel along time, per item
+    ``(..., 1, 1)``: ``sqrt(3)`` for i.i.d. noise, lower the smoother the mel is along time (``inf`` for a flat mel)."""
+    d1, d2, counted = _differences(problem, config)
+    first = _robust_scale(d1, counted)
+    return jnp.where(first > 0, _robust_scale(d2, counted) / jnp.maximum(first, 1e-30), jnp.inf)  # flat: no evidence
+
+
+def _auto(value, problem: Problem, fn) -> jax.Array:
+    if value == "auto":
+        return fn()
+    return jnp.full((*problem.mel.shape[:-2], 1, 1), float(value), jnp.float32)
 
 
 def smoothing_width(problem: Problem, config: MelConfig, tolerance) -> jax.Array:
     """The smoothing width in frames, per item ``(..., 1, 1)``: ``tolerance`` or, for ``"auto"``, from the
-    roughness."""
-    if tolerance == "auto":
-        return jnp.clip(AUTO_GAIN * (roughness(problem, config) - AUTO_FLOOR), 0.0, AUTO_MAX)
-    return jnp.full((*problem.mel.shape[:-2], 1, 1), float(tolerance), jnp.float32)
+    noise level."""
+    return _auto(tolerance, problem, lambda: jnp.clip(
+        AUTO_GAIN * (noise_level(problem, config) - AUTO_FLOOR), 0.0, AUTO_MAX))
 
 
-def smoothed_target(problem: Problem, width: jax.Array) -> jax.Array:
-    """The mel with its log smoothed along time by a Gaussian of ``width`` frames (normalised over the
-    item's own frames); exactly ``problem.mel`` where ``width`` is 0."""
-    log, valid, _ = _log_and_valid(problem)
+def sharpening_amount(problem: Problem, config: MelConfig, sharpen) -> jax.Array:
+    """The unsharp-mask amount, per item ``(..., 1, 1)``: ``sharpen`` or, for ``"auto"``, from the
+    sharpness and the noise level (both low: smoothed along time)."""
+    def auto():
+        smooth = (SHARP_FLOOR - sharpness(problem, config)) / SHARP_RAMP
+        quiet = (QUIET_FLOOR - noise_level(problem, config)) / QUIET_RAMP
+        return SHARP_MAX * jnp.clip(jnp.minimum(smooth, quiet), 0.0, 1.0)
+
+    return _auto(sharpen, problem, auto)
+
+
+def auto_choice(mel, config: MelConfig) -> tuple[dict[str, float], np.ndarray]:
+    """What the automatic choice sees in one linear mel ``(n_mels, frames)``, what it chooses, and the
+    target it then fits: ``({"noise_level", "sharpness", "tolerance", "sharpen"}, target mel)``."""
+    problem = Problem(mel=jnp.asarray(mel, jnp.float32), magnitude=None)
+    width = smoothing_width(problem, config, "auto")
+    amount = sharpening_amount(problem, config, "auto")
+    values = {"noise_level": noise_level(problem, config), "sharpness": sharpness(problem, config),
+              "tolerance": width, "sharpen": amount}
+    return {k: float(v.reshape(-1)[0]) for k, v in values.items()}, np.asarray(smoothed_target(problem, width, amount))
+
+
+def _gaussian(log: jax.Array, valid: jax.Array, width: jax.Array) -> jax.Array:
+    """``log`` smoothed along time by a Gaussian of ``width`` frames, normalised over the valid frames."""
     sigma = jnp.maximum(width, 1e-3)
     pad = [(0, 0)] * (log.ndim - 1) + [(_RADIUS, _RADIUS)]
     padded_log = jnp.pad(log, pad)
@@ -106,22 +180,42 @@ def smoothed_target(problem: Problem, width: jax.Array) -> jax.Array:
         w = jnp.exp(-0.5 * (k / sigma) ** 2) * padded_valid[..., _RADIUS + k:_RADIUS + k + n]
         total = total + w * padded_log[..., _RADIUS + k:_RADIUS + k + n]
         norm = norm + w
-    smoothed = jnp.exp(total / jnp.maximum(norm, 1e-30))
-    return jnp.where((width > 0) & valid, smoothed, problem.mel)
+    return total / jnp.maximum(norm, 1e-30)
 
 
-def _check_tolerance(tolerance) -> None:
-    if isinstance(tolerance, str):
-        if tolerance != "auto":
-            raise ParameterError(f"tolerance={tolerance!r} must be 'auto' or a number of frames >= 0 (e.g. 1.0).")
-    elif isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 50:
-        raise ParameterError(f"tolerance={tolerance!r} must be 'auto' or a number of frames in [0, 50] (e.g. 1.0).")
+def _local_max(log: jax.Array) -> jax.Array:
+    """The largest value of each band within ``_RADIUS`` frames."""
+    n = log.shape[-1]
+    padded = jnp.pad(log, [(0, 0)] * (log.ndim - 1) + [(_RADIUS, _RADIUS)], constant_values=-jnp.inf)
+    shifted = [padded[..., _RADIUS + k:_RADIUS + k + n] for k in range(-_RADIUS, _RADIUS + 1)]
+    return functools.reduce(jnp.maximum, shifted)
+
+
+def smoothed_target(problem: Problem, width: jax.Array, amount: jax.Array | None = None) -> jax.Array:
+    """The mel with its log smoothed along time by a Gaussian of ``width`` frames, then sharpened by an
+    unsharp mask ``L + amount (L - G_1 * L)`` (capped at the item's peak and at ``_OVERSHOOT`` above the
+    band's largest value within ``_RADIUS`` frames); exactly ``problem.mel`` where both are 0."""
+    log, valid, peak = _log_and_valid(problem)
+    amount = jnp.zeros_like(width) if amount is None else amount
+    out = jnp.where(width > 0, _gaussian(log, valid, width), log)
+    sharpened = out + amount * (log - _gaussian(log, valid, jnp.ones_like(width)))
+    target = jnp.exp(jnp.minimum(sharpened, jnp.minimum(_local_max(out) + _OVERSHOOT, jnp.log(peak))))
+    return jnp.where(((width > 0) | (amount > 0)) & valid, target, problem.mel)
+
+
+def _check_tolerance(name: str, value) -> None:
+    if isinstance(value, str):
+        if value != "auto":
+            raise ParameterError(f"{name}={value!r} must be 'auto' or a number >= 0 (e.g. 1.0).")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 50:
+        raise ParameterError(f"{name}={value!r} must be 'auto' or a number in [0, 50] (e.g. 1.0).")
 
 
 class TolerantState(NamedTuple):
     inner: Any
     target: jax.Array
     width: jax.Array
+    amount: jax.Array
 
 
 class _Tolerant:
@@ -131,7 +225,8 @@ class _Tolerant:
 
     def __post_init__(self):
         super().__post_init__()
-        _check_tolerance(self.tolerance)
+        _check_tolerance("tolerance", self.tolerance)
+        _check_tolerance("sharpen", self.sharpen)
 
     def mel_target(self, problem: Problem, state: TolerantState) -> jax.Array:
         """The Mel spectrogram this run fits (the runner scores its iterates against it)."""
@@ -139,13 +234,15 @@ class _Tolerant:
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         width = smoothing_width(problem, config, self.tolerance)
-        target = smoothed_target(problem, width)
+        amount = sharpening_amount(problem, config, self.sharpen)
+        target = smoothed_target(problem, width, amount)
         inner = super().init(problem._replace(mel=target), config, key, spec)
-        return TolerantState(inner=inner, target=target, width=width)
+        return TolerantState(inner=inner, target=target, width=width, amount=amount)
 
     def step(self, problem: Problem, config: MelConfig, state: TolerantState):
         inner, terms = super().step(problem._replace(mel=state.target), config, state.inner)
-        terms = {**terms, "tolerance": state.width.reshape(state.width.shape[:-2])}
+        terms = {**terms, "tolerance": state.width.reshape(state.width.shape[:-2]),
+                 "sharpen": state.amount.reshape(state.amount.shape[:-2])}
         return state._replace(inner=inner), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: TolerantState) -> jax.Array:
@@ -159,12 +256,16 @@ class TolerantMelADMM(_Tolerant, ADMMGriffinLim):
     Parameters
     ----------
     tolerance : "auto" or float
-        Width in frames of the Gaussian smoothing of the log-mel target along time; 0: the exact
-        method; ``"auto"``: from the mel's roughness.
+        Width in frames of the Gaussian smoothing of the log-mel target along time; ``"auto"``: from
+        the mel's noise level.
+    sharpen : "auto" or float
+        Amount of the unsharp mask ``L + a (L - G_1 * L)`` of the log-mel target along time; ``"auto"``:
+        from the mel's sharpness and noise level. ``tolerance=0, sharpen=0``: the exact method.
     Others as :class:`~melrecon.algorithms.ADMMGriffinLim` (Mel-constraint set, zero initial phase).
     """
 
     tolerance: float | str = "auto"
+    sharpen: float | str = "auto"
     magnitude: str = "mel"
     init_phase: str = "zero"
     name: str = "tolmeladmm"
@@ -178,8 +279,9 @@ class TolerantMelADMM(_Tolerant, ADMMGriffinLim):
 
 @dataclass(frozen=True)
 class TolerantMelGriffinLim(_Tolerant, MelGriffinLim):
-    """``melgl`` towards the noise-aware target; ``tolerance`` as :class:`TolerantMelADMM`."""
+    """``melgl`` towards the noise-aware target; ``tolerance`` and ``sharpen`` as :class:`TolerantMelADMM`."""
 
     tolerance: float | str = "auto"
+    sharpen: float | str = "auto"
     name: str = "tolmelgl"
     default_iters = 500
