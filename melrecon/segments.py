@@ -3,8 +3,9 @@
 Every segment has the same number of frames (one compilation); consecutive segments overlap by at
 least :data:`OVERLAP_SECONDS`. A segment after the first starts, on its overlap, from the phase the
 previous segment ended with (its returned STFT), so both agree on the shared frames up to the usual
-drift of a few hundred iterations; the audio is then crossfaded (raised cosine) over the middle half of
-the overlap, away from either segment's edge frames. Peak memory depends on the segment, not on the
+drift of a few hundred iterations; the audio is then crossfaded (raised cosine, ``2 n_fft`` samples) at the
+place in the middle half of the overlap, away from either segment's edge frames, where the two segments'
+audio is most alike (the highest normalised correlation), so that drifted phases never cancel there. Peak memory depends on the segment, not on the
 file: only the current segment's problem lives on the device.
 
 :func:`melrecon.reconstruct` does this itself past a length threshold (``segment_seconds="auto"``:
@@ -75,6 +76,17 @@ def _first_phases(method, options: dict, cfg: MelConfig, n_frames: int, seed: in
     return rng.uniform(-np.pi, np.pi, (cfg.n_freq, n_frames)).astype(np.float32)
 
 
+def _seam(out: np.ndarray, seg: np.ndarray, offset: int, lo: int, hi: int, length: int, step: int) -> int:
+    """Start of the ``length``-sample crossfade window in ``[lo, hi)`` where the previous audio (``out``)
+    and the new segment (``seg``, starting at sample ``offset``) are most alike (normalised correlation,
+    candidates ``step`` apart): there the two solutions' phases agree and the crossfade cancels nothing."""
+    starts = np.arange(lo, max(lo, hi - length) + 1, step)
+    idx = starts[:, None] + np.arange(length)[None, :]
+    a, b = out[idx].astype(np.float64), seg[idx - offset].astype(np.float64)
+    corr = np.sum(a * b, axis=1) / np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1) + 1e-30)
+    return int(starts[int(np.argmax(corr))])
+
+
 def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int) -> None:
     """Write ``seg`` (starting at sample ``offset``) into ``out``, fading in over samples [a, b)."""
     w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(a, b) - a + 0.5) / (b - a))
@@ -116,8 +128,11 @@ def reconstruct_segmented(mel: np.ndarray, cfg: MelConfig, plan: tuple[int, int]
         else:
             mid = (s + prev_start + seg_len) // 2  # middle of the overlap, in frames
             quarter = (prev_start + seg_len - s) // 4
-            _crossfade(out, res.audio, offset, (mid - quarter) * hop, (mid + quarter) * hop)
-            spec[:, mid:s + seg_len] = res.spectrogram[:, mid - s:]
+            fade = 2 * cfg.n_fft  # samples; placed where the two solutions agree best, in the middle half
+            a = _seam(out, res.audio, offset, (mid - quarter) * hop, (mid + quarter) * hop, fade, hop)
+            _crossfade(out, res.audio, offset, a, a + fade)
+            cut = (a + fade // 2) // hop  # the STFT switches at the crossfade's centre frame
+            spec[:, cut:s + seg_len] = res.spectrogram[:, cut - s:]
         e = float(np.sum(np.square(np.asarray(decompress(mel[..., s:s + seg_len], cfg), np.float64))))
         energy.append(e)
         parts.append({"first_frame": s, "frames": seg_len, "mel_sc": float(res.mel_sc)})
