@@ -377,12 +377,17 @@ def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None =
         Empty, too short, complex or non-finite audio (values are checked only outside ``jax.jit``).
     """
     cfg = get_config(config)
+    return _stft(_checked_audio(audio, cfg, sample_rate, check_length=layout is None), cfg, layout)
+
+
+def _checked_audio(audio, cfg: MelConfig, sample_rate: int | None, *, check_length: bool = True) -> jax.Array:
+    """The public entries' audio check: finite real float audio, long enough for a frame (eagerly)."""
     audio = jnp.asarray(check_audio(audio, cfg, sample_rate=sample_rate))
     if not jnp.issubdtype(audio.dtype, jnp.floating):
         audio = audio.astype(jnp.float32)
-    if layout is None:
+    if check_length:
         cfg.n_frames(audio.shape[-1])  # validates the length eagerly
-    return _stft(audio, cfg, layout)
+    return audio
 
 
 def _stft(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
@@ -535,11 +540,7 @@ def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: i
     :class:`~melrecon.ParameterError`; silence gives the compression's floor, never NaN).
     """
     cfg = get_config(config)
-    audio = jnp.asarray(check_audio(audio, cfg, sample_rate=sample_rate))
-    if not jnp.issubdtype(audio.dtype, jnp.floating):
-        audio = audio.astype(jnp.float32)
-    cfg.n_frames(audio.shape[-1])  # validates the length eagerly
-    return _mel_spectrogram(audio, cfg)
+    return _mel_spectrogram(_checked_audio(audio, cfg, sample_rate), cfg)
 
 
 @functools.partial(jax.jit, static_argnums=(1,))
