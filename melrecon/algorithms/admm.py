@@ -38,7 +38,7 @@ from ..config import MelConfig, ParameterError
 from ..transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram
 from .griffin_lim import _with_magnitude
-from .mel_griffin_lim import OUTSIDE, MelTarget, _ratio, check_metric, mel_projection_tm, mel_target
+from .mel_griffin_lim import MelTarget, _ratio, check_mel_options, mel_projection_tm, mel_target
 
 __all__ = ["ADMMGriffinLim"]
 
@@ -82,9 +82,7 @@ class ADMMGriffinLim(Algorithm):
         super().__post_init__()
         if self.magnitude not in _SETS:
             raise ParameterError(f"magnitude={self.magnitude!r} must be one of {_SETS}.")
-        if self.outside not in OUTSIDE:
-            raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
-        check_metric(self.metric)
+        check_mel_options(self.outside, self.metric)
 
     def _project(self, spec_tm, target: MelTarget, config):
         if self.magnitude == "mel":

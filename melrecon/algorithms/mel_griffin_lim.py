@@ -135,11 +135,12 @@ def _weighted_correction(m: jax.Array, resid: jax.Array, config: MelConfig) -> j
     return weight * mel_adjoint_tm(lam, config)
 
 
-def check_metric(value) -> str:
-    """The one check of a ``metric`` option (the Mel-constraint methods call it)."""
-    if value not in METRICS:
-        raise ParameterError(f"metric={value!r} must be one of {METRICS}.")
-    return value
+def check_mel_options(outside, metric) -> None:
+    """The one check of the Mel-constraint options ``outside`` and ``metric`` (both methods call it)."""
+    if outside not in OUTSIDE:
+        raise ParameterError(f"outside={outside!r} must be one of {OUTSIDE}.")
+    if metric not in METRICS:
+        raise ParameterError(f"metric={metric!r} must be one of {METRICS}.")
 
 
 #: ``delta`` of the relative metric, as a fraction of the frame's mean value (keeps empty bands solvable).
@@ -232,9 +233,7 @@ class MelGriffinLim(Algorithm):
         super().__post_init__()
         if not isinstance(self.alpha, (int, float)) or self.alpha != self.alpha or self.alpha < 0:
             raise ParameterError(f"alpha={self.alpha!r} must be a number >= 0 (e.g. 0.99).")
-        if self.outside not in OUTSIDE:
-            raise ParameterError(f"outside={self.outside!r} must be one of {OUTSIDE}.")
-        check_metric(self.metric)
+        check_mel_options(self.outside, self.metric)
 
     #: The chunk loop runs two steps per iteration (the momentum buffer is then updated in place).
     unroll = 2
