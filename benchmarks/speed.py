@@ -101,12 +101,13 @@ def case_gl(preset: str, seconds: float, n_iter: int) -> dict:
               window=cfg.window, center=True, momentum=0.99, init="random", random_state=0)
     librosa.griffinlim(mag[:, :20], **dict(kw, n_iter=2))  # warm-up (imports, plans)
     reps = 3 if seconds <= 60 else 1
-    lib_times, mr_times, mr_walls = [], [], []
+    lib_times, mr_times, mr_walls, one_times, one_walls = [], [], [], [], []
     _peak_reset()
     t0 = time.perf_counter()
     first = reconstruct(mel, cfg, method="fgla", n_iter=n_iter, progress=False)
     first_wall = time.perf_counter() - t0
     mr_peak = _peak_mb()
+    reconstruct(mel, cfg, method="fgla", n_iter=n_iter, progress=False, pieces=1)  # compiles the whole shape
     for _ in range(reps):  # alternate, keep the best of each (robust to other load on the machine)
         _peak_reset()
         t0 = time.perf_counter()
@@ -117,13 +118,18 @@ def case_gl(preset: str, seconds: float, n_iter: int) -> dict:
         warm = reconstruct(mel, cfg, method="fgla", n_iter=n_iter, progress=False)
         mr_walls.append(time.perf_counter() - t0)
         mr_times.append(warm.seconds)
+        t0 = time.perf_counter()
+        one_times.append(reconstruct(mel, cfg, method="fgla", n_iter=n_iter, progress=False, pieces=1).seconds)
+        one_walls.append(time.perf_counter() - t0)
     row["librosa_s"] = min(lib_times)
     row["librosa_dtype"] = str(y.dtype)
     row["librosa_peak_mb"] = lib_peak
     row.update(
         reps=reps, melrecon_s=min(mr_times), melrecon_wall_s=min(mr_walls), compile_s=first.compile_seconds,
         first_call_overhead_s=first_wall - min(mr_walls), melrecon_peak_mb=mr_peak, chunk=warm.settings["chunk_size"],
-        librosa_all_s=lib_times, melrecon_all_s=mr_times,
+        librosa_all_s=lib_times, melrecon_all_s=mr_times, pieces=len(warm.settings.get("pieces", [0])),
+        one_piece_s=min(one_times), one_piece_all_s=one_times, one_piece_ratio=min(lib_times) / min(one_times),
+        one_piece_wall_s=min(one_walls),
     )
     work = seconds * n_iter
     row["librosa_tput"] = work / row["librosa_s"]
@@ -152,7 +158,8 @@ def case_default(preset: str, seconds: float, reps: int = 3) -> dict:
     t0 = time.perf_counter()
     first = reconstruct(mel, cfg, progress=False)
     first_wall = time.perf_counter() - t0
-    lib_times, mr_times, loops = [], [], []
+    lib_times, mr_times, loops, one_times = [], [], [], []
+    reconstruct(mel, cfg, progress=False, pieces=1)  # compiles the whole shape
     for _ in range(reps):
         t0 = time.perf_counter()
         librosa.feature.inverse.mel_to_audio(mel_lin, **kw)
@@ -161,10 +168,15 @@ def case_default(preset: str, seconds: float, reps: int = 3) -> dict:
         out = reconstruct(mel, cfg, progress=False)
         mr_times.append(time.perf_counter() - t0)
         loops.append(out.seconds)
+        t0 = time.perf_counter()
+        reconstruct(mel, cfg, progress=False, pieces=1)
+        one_times.append(time.perf_counter() - t0)
     return dict(kind="default", preset=preset, clip_s=seconds, method=out.method,
                 n_iter="+".join(str(st["n_iter"]) for st in out.settings["stages"]), librosa_s=min(lib_times),
                 melrecon_s=min(mr_times), loop_s=loops[mr_times.index(min(mr_times))], first_wall_s=first_wall, compile_s=first.compile_seconds,
-                ratio=min(lib_times) / min(mr_times), librosa_all_s=lib_times, melrecon_all_s=mr_times)
+                ratio=min(lib_times) / min(mr_times), librosa_all_s=lib_times, melrecon_all_s=mr_times,
+                pieces=len(out.settings.get("pieces", [0])), one_piece_s=min(one_times), one_piece_all_s=one_times,
+                one_piece_ratio=min(lib_times) / min(one_times))
 
 
 def case_cli(reps: int = 2) -> dict:
@@ -399,17 +411,27 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _one_piece(r: dict) -> str:
+    """How many pieces the run was cut into (melrecon.pieces), and the same run in one piece."""
+    if "one_piece_s" not in r:
+        return ""
+    walls = (f"; end to end {r['melrecon_wall_s']:.2f} s vs {r['one_piece_wall_s']:.2f} s in one piece"
+             if "one_piece_wall_s" in r else "")
+    return f" ({r['pieces']} piece(s); in one piece {r['one_piece_s']:.2f} s, {r['one_piece_ratio']:.2f}x{walls})"
+
+
 def _ratio_lines(rows: list[dict]) -> list[str]:
     """The headline ratios (peer and melrecon in the same process, best of alternating repeats)."""
     out = []
     for r in (r for r in rows if r.get("kind") == "default"):
         out.append(f"- **default ({r['method']} {r['n_iter']}) vs librosa `mel_to_audio` (32 iterations)**, "
                    f"{r['preset']} {r['clip_s']} s, warm, end to end: librosa {r['librosa_s']:.2f} s, melrecon "
-                   f"{r['melrecon_s']:.2f} s (of which iterations {r['loop_s']:.2f} s): **{r['ratio']:.2f}x**")
+                   f"{r['melrecon_s']:.2f} s (of which iterations {r['loop_s']:.2f} s): **{r['ratio']:.2f}x**"
+                   f"{_one_piece(r)}")
     for r in (r for r in rows if r.get("kind") == "gl" and r["n_iter"] >= 200):
         out.append(f"- **fgla vs `librosa.griffinlim`** ({r['n_iter']} iterations, same magnitude), {r['preset']} "
                    f"{r['clip_s']} s: librosa {r['librosa_s']:.2f} s, melrecon {r['melrecon_s']:.2f} s: "
-                   f"**{r['ratio']:.2f}x**")
+                   f"**{r['ratio']:.2f}x**{_one_piece(r)}")
     for r in (r for r in rows if r.get("kind") == "cli"):
         out.append(f"- **`melrecon invert`** of a {r['clip_s']} s wav (default method), whole process: first run "
                    f"(empty cache) {r['first_s']:.1f} s, **second run {r['second_s']:.1f} s**, cache off "

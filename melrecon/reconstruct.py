@@ -27,6 +27,7 @@ from .diagnostics import warn_if_no_progress
 from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages
 from .result import Progress, Reconstruction
 from .runner import run_stages, trace_count
+from .pieces import piece_count, piece_plan
 from .segments import reconstruct_segmented, segment_plan
 from .transforms import istft_compiled, linear_problem
 from .validation import check_iterations, check_mel
@@ -56,6 +57,7 @@ def reconstruct(
     max_buckets: int = 4,
     bucket_frames: int | None = None,
     segment_seconds: Any = "auto",
+    pieces: Any = "auto",
     **options: Any,
 ):
     """Reconstruct audio from a Mel spectrogram.
@@ -114,6 +116,12 @@ def reconstruct(
         on the segment, not on the input (see :mod:`melrecon.segments`). ``"auto"`` (default): inputs
         longer than 60 s go in 30 s segments; a number: anything longer goes in segments of that
         length; None: never segment.
+    pieces : "auto", int or None
+        A single mel is cut into independent, overlapping pieces along its frames, inverted at the same
+        time (one thread, one CPU core each) and crossfaded together (:mod:`melrecon.pieces`).
+        ``"auto"`` (default): on a CPU, inputs of at least 4 s go in as many pieces as the process may
+        use cores (``$MELRECON_PIECES=off`` turns this off); an integer: up to that many pieces; 1 or
+        None: never. Not with a ``callback``, nor for a batch or a list of mels.
 
     With a list of mels and several local JAX devices (``jax.local_devices()``), every padded batch is
     split along its batch axis over the devices (batches are filled up to a multiple of the device
@@ -147,6 +155,7 @@ def reconstruct(
         options["init_phase"], init = init, None
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     _check_run_options(init_magnitude=init_magnitude, seed=seed, callback=callback)
+    piece_count(pieces)  # checked here, used below for single mels
     chunk_size = None if chunk_size is None else check_iterations("chunk_size", chunk_size, minimum=1)
     name = method if isinstance(method, str) else "+".join(a.name for a, _ in stages)
     settings = {
@@ -169,13 +178,20 @@ def reconstruct(
         return results
     mel_np = check_mel(mel, cfg)
     init_arr = None if init is None else _check_init(init, mel_np.shape, cfg)
+    length = None if length is None else check_iterations("length", length, minimum=1)
     plan = None if init is not None else segment_plan(mel_np.shape[-1], cfg, segment_seconds)
     if plan is not None and mel_np.ndim == 2:  # long inputs: overlapping segments in bounded memory
         return reconstruct_segmented(mel_np, cfg, plan, method=method, seed=int(seed), length=length, n_iter=n_iter,
                                      gl_iters=gl_iters, gd_iters=gd_iters, init_magnitude=init_magnitude,
                                      callback=callback, progress=progress, chunk_size=chunk_size, invert=reconstruct,
-                                     **options)
-    length = cfg.n_samples(mel_np.shape[-1]) if length is None else check_iterations("length", length, minimum=1)
+                                     pieces=pieces, **options)
+    cut = None if callback is not None or mel_np.ndim != 2 else piece_plan(mel_np.shape[-1], cfg, pieces)
+    if cut is not None:  # both cores: independent pieces at the same time, crossfaded
+        return reconstruct_segmented(mel_np, cfg, cut, independent=True, init=init_arr, method=method, seed=int(seed),
+                                     length=length, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters,
+                                     init_magnitude=init_magnitude, progress=progress, chunk_size=chunk_size,
+                                     invert=reconstruct, **options)
+    length = cfg.n_samples(mel_np.shape[-1]) if length is None else length
     problem = _problem(mel_np, cfg, init_magnitude)
     out = run(problem, batched=False, init_spec=_initial_spec(init_arr, problem))
     audio = np.asarray(jax.device_get(istft_compiled(out.best_spec, cfg, length=length)), np.float32)

@@ -11,6 +11,7 @@ checked everything before.
 from __future__ import annotations
 
 import collections
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -25,7 +26,7 @@ from .filters import mel_filterbank
 from .losses import relative_error
 from .methods import Stage
 from .result import Progress
-from .transforms import frame_pieces, frame_split, magnitude, project_consistent_tm
+from .transforms import magnitude, project_consistent_tm
 from .validation import warn_user
 
 __all__ = ["CompileCache", "CACHE", "RunOutput", "run_stages", "trace_count", "assemble_history"]
@@ -72,61 +73,6 @@ def _chunk_fn(algo: Algorithm, config: MelConfig, n_steps: int, batched: bool, t
     return run
 
 
-#: Steps per top-level block when the frame axis is split (see :func:`_block_fn`).
-BLOCK_STEPS = 10
-
-
-def _block_fn(algo: Algorithm, config: MelConfig, n_steps: int, batched: bool, traces: collections.Counter):
-    """Exactly ``n_steps`` steps written out at the top level of one program (no loop).
-
-    XLA's CPU runtime runs the independent operations of a program's top level concurrently (the frame
-    pieces of :func:`~melrecon.transforms.frame_split` on different cores) but a loop body's operations
-    one after another; when the frame axis is split, the host calls such blocks instead of one loop.
-    Returns ``(state, terms)`` with the terms stacked over the steps.
-    """
-    step = _step_fn(algo, config, batched)
-
-    def run(problem: Problem, state):
-        traces[algo.name] += 1  # runs at trace time only
-        history = []
-        for _ in range(n_steps):
-            state, terms = step(problem, state)
-            history.append(terms)
-        return state, jax.tree.map(lambda *v: jnp.stack(v), *history)
-
-    return run
-
-
-class _Blocks:
-    """``fn(problem, state, n_active)`` as the host calling compiled blocks of :data:`BLOCK_STEPS`
-    steps (and single steps for a remainder, compiled when first needed); same interface as the loop."""
-
-    def __init__(self, cache: "CompileCache", key, algo, config, batched):
-        self.cache, self.key, self.algo, self.config, self.batched = cache, key, algo, config, batched
-
-    def compiled(self, n_steps: int, problem, state):
-        key = (self.key, "block", n_steps)
-        fn = self.cache._chunks.get(key)
-        if fn is None:
-            t0 = time.perf_counter()
-            jitted = jax.jit(_block_fn(self.algo, self.config, n_steps, self.batched, self.cache.traces),
-                             donate_argnums=(1,))
-            fn = self.cache._chunks[key] = jitted.lower(problem, state).compile()
-            self.cache.block_compile_s += time.perf_counter() - t0
-        return fn
-
-    def __call__(self, problem, state, n_active):
-        n_active = int(n_active)
-        size = min(BLOCK_STEPS, max(n_active, 1))
-        parts = []
-        while n_active > 0:
-            n = size if n_active >= size else 1
-            state, terms = self.compiled(n, problem, state)(problem, state)
-            parts.append(terms)
-            n_active -= n
-        return state, jax.tree.map(lambda *v: jnp.concatenate(v), *parts)
-
-
 def _evaluate_fn(algo: Algorithm, config: MelConfig, batched: bool):
     """``(problem, state) -> (time-major STFT estimate, Mel SC of its output audio)``.
 
@@ -169,35 +115,32 @@ class CompileCache:
         self._chunks: dict = {}
         self._inits: dict = {}
         self._evaluators: dict = {}
-        self.block_compile_s = 0.0
+        self._lock = threading.Lock()
 
     def chunk(self, algo, config, n_steps, problem, state, batched=False):
         """The compiled chunk and the seconds spent compiling it now (0 when cached).
 
-        The state is donated: the loop updates it in place instead of holding two copies. When the
-        frame axis is split (:func:`~melrecon.transforms.frame_split`), the chunk is a
-        :class:`_Blocks` (blocks of steps at a program's top level, where the pieces run concurrently).
+        The state is donated: the loop updates it in place instead of holding two copies.
         """
-        key = (algo, config, n_steps, batched, _signature((problem, state)), frame_split())
-        if frame_pieces(problem.mel.shape[-1]) > 1:
-            before = self.block_compile_s
-            blocks = _Blocks(self, key, algo, config, batched)
-            blocks.compiled(min(BLOCK_STEPS, n_steps), problem, state)
-            return blocks, self.block_compile_s - before
+        key = (algo, config, n_steps, batched, _signature((problem, state)))
         fn = self._chunks.get(key)
         if fn is not None:
             return fn, 0.0
-        t0 = time.perf_counter()
-        jitted = jax.jit(_chunk_fn(algo, config, n_steps, batched, self.traces), donate_argnums=(1,))
-        fn = jitted.lower(problem, state, jnp.int32(0)).compile()
-        if len(self._chunks) > self.max_chunks:
-            self._chunks.pop(next(iter(self._chunks)))
-        self._chunks[key] = fn
-        return fn, time.perf_counter() - t0
+        with self._lock:  # pieces run in threads (melrecon.pieces): one of them compiles, the others wait
+            fn = self._chunks.get(key)
+            if fn is not None:
+                return fn, 0.0
+            t0 = time.perf_counter()
+            jitted = jax.jit(_chunk_fn(algo, config, n_steps, batched, self.traces), donate_argnums=(1,))
+            fn = jitted.lower(problem, state, jnp.int32(0)).compile()
+            if len(self._chunks) > self.max_chunks:
+                self._chunks.pop(next(iter(self._chunks)))
+            self._chunks[key] = fn
+            return fn, time.perf_counter() - t0
 
     def init(self, algo, config, problem, key, spec, batched=False):
         """``algo.init`` (jitted; vmapped over the batch axis for a padded batch)."""
-        cache_key = (algo, config, batched, frame_split())
+        cache_key = (algo, config, batched)
         fn = self._inits.get(cache_key)
         if fn is None:
             init = lambda p, k, s: algo.init(p, config, k, s)  # noqa: E731
@@ -208,7 +151,7 @@ class CompileCache:
 
     def evaluate(self, algo, config, problem, state, batched=False):
         """The time-major estimate of ``state`` and the Mel SC of its output audio."""
-        key = (algo, config, batched, frame_split())
+        key = (algo, config, batched)
         fn = self._evaluators.get(key)
         if fn is None:
             fn = self._evaluators[key] = jax.jit(_evaluate_fn(algo, config, batched))

@@ -5,17 +5,22 @@ least :data:`OVERLAP_SECONDS`. A segment after the first starts, on its overlap,
 previous segment ended with (its returned STFT), so both agree on the shared frames up to the usual
 drift of a few hundred iterations; the audio is then crossfaded (raised cosine, ``2 n_fft`` samples) at the
 place in the middle half of the overlap, away from either segment's edge frames, where the two segments'
-audio is most alike (the highest normalised correlation), so that drifted phases never cancel there. Peak memory depends on the segment, not on the
-file: only the current segment's problem lives on the device.
+audio differs least (where they agree, or both are quiet), with gains that keep the energy for the two
+signals' correlation there, so that drifted phases never cancel energy at a seam. Peak memory depends on
+the segment, not on the file: only the current segment's problem lives on the device.
 
 :func:`melrecon.reconstruct` does this itself past a length threshold (``segment_seconds="auto"``:
 inputs longer than :data:`AUTO_THRESHOLD_SECONDS` go in segments of :data:`AUTO_SEGMENT_SECONDS`);
 ``segment_seconds=S`` segments anything longer than ``S`` seconds, ``segment_seconds=None`` never.
+The same stitching joins the independent pieces that :mod:`melrecon.pieces` inverts at the same time.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 import math
+import threading
 import warnings
 from typing import Any, Callable
 
@@ -76,26 +81,78 @@ def _first_phases(method, options: dict, cfg: MelConfig, n_frames: int, seed: in
     return rng.uniform(-np.pi, np.pi, (cfg.n_freq, n_frames)).astype(np.float32)
 
 
-def _seam(out: np.ndarray, seg: np.ndarray, offset: int, lo: int, hi: int, length: int, step: int) -> int:
-    """Start of the ``length``-sample crossfade window in ``[lo, hi)`` where the previous audio (``out``)
-    and the new segment (``seg``, starting at sample ``offset``) are most alike (normalised correlation,
-    candidates ``step`` apart): there the two solutions' phases agree and the crossfade cancels nothing."""
+def _seam(out: np.ndarray, seg: np.ndarray, offset: int, lo: int, hi: int, length: int,
+          step: int) -> tuple[int, float]:
+    """Start of the ``length``-sample crossfade window in ``[lo, hi)`` (candidates ``step`` apart) where
+    the previous audio (``out``) and the new segment (``seg``, starting at sample ``offset``) differ
+    least, ``||a - s b||^2`` with the better sign ``s``: where the two solutions agree, or where both are
+    quiet, so that the crossfade cancels nothing audible. The sign matters because a magnitude-only
+    inversion is blind to it: two independent solutions may agree best with one of them negated.
+    Also returns the two signals' correlation there (signed: negative when ``seg`` should be negated)."""
     starts = np.arange(lo, max(lo, hi - length) + 1, step)
     idx = starts[:, None] + np.arange(length)[None, :]
     a, b = out[idx].astype(np.float64), seg[idx - offset].astype(np.float64)
-    corr = np.sum(a * b, axis=1) / np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1) + 1e-30)
-    return int(starts[int(np.argmax(corr))])
+    ab, aa, bb = np.sum(a * b, axis=1), np.sum(a * a, axis=1), np.sum(b * b, axis=1)
+    best = int(np.argmin(aa + bb - 2 * np.abs(ab)))
+    return int(starts[best]), float(ab[best] / np.sqrt(aa[best] * bb[best] + 1e-30))
 
 
-def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int) -> None:
-    """Write ``seg`` (starting at sample ``offset``) into ``out``, fading in over samples [a, b)."""
+def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int, rho: float = 1.0) -> None:
+    """Write ``seg`` (starting at sample ``offset``) into ``out``, fading in over samples [a, b).
+
+    ``rho`` (>= 0) is the two signals' correlation over the fade: the raised-cosine gains are scaled by
+    ``1 / sqrt(w^2 + (1 - w)^2 + 2 rho w (1 - w))`` so that the fade keeps the energy for that correlation
+    (plain gains summing to one for identical signals, power-complementary ones for unrelated signals)."""
     w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(a, b) - a + 0.5) / (b - a))
-    out[a:b] = out[a:b] * (1 - w) + seg[a - offset:b - offset] * w
+    k = 1.0 / np.sqrt(w * w + (1 - w) ** 2 + 2 * max(rho, 0.0) * w * (1 - w))
+    out[a:b] = (out[a:b] * (1 - w) + seg[a - offset:b - offset] * w) * k
     out[b:offset + seg.shape[-1]] = seg[b - offset:]
 
 
+def _warm_started(mel, cfg, starts, seg_len, *, method, seed, invert, kwargs):
+    """The segments one after another, each starting on its overlap from the previous one's phase;
+    stops after a segment that was interrupted."""
+    stage_opts = {k: v for k, v in kwargs.items() if k not in ("init_magnitude", "callback", "progress", "chunk_size")}
+    prev, prev_start = None, 0
+    for k, s in enumerate(starts):
+        init = None
+        if prev is not None:
+            init = _first_phases(method, stage_opts, cfg, seg_len, seed + k)
+            shared = prev_start + seg_len - s
+            init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_start:])
+        res = invert(mel[..., s:s + seg_len], cfg, method=method, seed=seed + k, init=init,
+                     segment_seconds=None, **kwargs)
+        yield res
+        if res.interrupted:
+            return
+        prev, prev_start = res, s
+
+
+def _concurrent(mel, cfg, starts, seg_len, *, method, seed, invert, kwargs, init=None):
+    """The segments inverted independently, at the same time in threads (XLA runs each call on its own
+    core). A Ctrl-C while waiting stops every segment at its next chunk (their best estimates are kept)."""
+    stop = threading.Event()
+    progress = kwargs.pop("progress", False)
+
+    def one(k: int, s: int):
+        part = None if init is None else init[..., s:s + seg_len]
+        return invert(mel[..., s:s + seg_len], cfg, method=method, seed=seed + k, init=part, segment_seconds=None,
+                      pieces=1, callback=lambda _: not stop.is_set(), progress=progress and k == 0, **kwargs)
+
+    with concurrent.futures.ThreadPoolExecutor(len(starts), thread_name_prefix="melrecon-piece") as pool:
+        futures = [pool.submit(one, k, s) for k, s in enumerate(starts)]
+        try:
+            results = [f.result() for f in futures]
+        except KeyboardInterrupt:
+            stop.set()
+            results = [f.result() for f in futures]
+            results = [dataclasses.replace(r, interrupted=True, stop_reason="interrupted") for r in results]
+    return results
+
+
 def reconstruct_segmented(mel: np.ndarray, cfg: MelConfig, plan: tuple[int, int], *, method: Any, seed: int = 0,
-                          length: int | None = None, invert: Callable[..., Reconstruction], **kwargs: Any):
+                          length: int | None = None, invert: Callable[..., Reconstruction], independent: bool = False,
+                          init: np.ndarray | None = None, **kwargs: Any):
     """Invert a ``(n_mels, frames)`` mel in the segments of ``plan`` (see the module docstring).
 
     ``invert`` (:func:`melrecon.reconstruct`) inverts every segment, with ``kwargs``. Returns one
@@ -104,53 +161,60 @@ def reconstruct_segmented(mel: np.ndarray, cfg: MelConfig, plan: tuple[int, int]
     ``settings["segments"]`` lists each segment's frames and Mel SC. Interrupted (Ctrl-C, SIGTERM), it
     returns what is done: the segments finished so far and the best estimate of the current one; the
     rest of the audio is silent.
-    """
 
+    With ``independent``, the segments are independent (each from the method's own starting point, or
+    from its part of ``init``) and run at the same time, one thread each (:mod:`melrecon.pieces`); the
+    result lists them in ``settings["pieces"]`` instead, and its ``seconds`` is the longest segment's.
+    """
     seg_len, overlap = plan
-    n_frames, hop = mel.shape[-1], cfg.hop_length
+    n_frames = mel.shape[-1]
     starts = segment_starts(n_frames, seg_len, overlap)
-    stage_opts = {k: v for k, v in kwargs.items() if k not in ("init_magnitude", "callback", "progress", "chunk_size")}
+    run = dict(method=method, seed=seed, invert=invert, kwargs=kwargs)
+    results = (_concurrent(mel, cfg, starts, seg_len, init=init, **run) if independent
+               else _warm_started(mel, cfg, starts, seg_len, **run))
     out = np.zeros(cfg.n_samples(n_frames), np.float32)
     spec = np.zeros((cfg.n_freq, n_frames), np.complex64)
-    parts, histories, energy, prev, prev_start = [], [], [], None, 0
-    for k, s in enumerate(starts):
-        init = None
-        if prev is not None:
-            init = _first_phases(method, stage_opts, cfg, seg_len, seed + k)
-            shared = prev_start + seg_len - s
-            init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_start:])
-        res = invert(mel[..., s:s + seg_len], cfg, method=method, seed=seed + k, init=init,
-                          segment_seconds=None, **kwargs)
-        offset = s * hop
-        if prev is None:
-            out[:res.audio.shape[-1]] = res.audio
-            spec[:, :seg_len] = res.spectrogram
-        else:
-            mid = (s + prev_start + seg_len) // 2  # middle of the overlap, in frames
-            quarter = (prev_start + seg_len - s) // 4
-            fade = 2 * cfg.n_fft  # samples; placed where the two solutions agree best, in the middle half
-            a = _seam(out, res.audio, offset, (mid - quarter) * hop, (mid + quarter) * hop, fade, hop)
-            _crossfade(out, res.audio, offset, a, a + fade)
-            cut = (a + fade // 2) // hop  # the STFT switches at the crossfade's centre frame
-            spec[:, cut:s + seg_len] = res.spectrogram[:, cut - s:]
-        e = float(np.sum(np.square(np.asarray(decompress(mel[..., s:s + seg_len], cfg), np.float64))))
-        energy.append(e)
+    parts, histories, energy, done = [], [], [], []
+    for s, res in zip(starts, results):
+        _stitch(out, spec, res, s, parts[-1]["first_frame"] if parts else None, seg_len, cfg)
+        energy.append(float(np.sum(np.square(np.asarray(decompress(mel[..., s:s + seg_len], cfg), np.float64)))))
         parts.append({"first_frame": s, "frames": seg_len, "mel_sc": float(res.mel_sc)})
         histories.append(res.history)
-        prev, prev_start = res, s
-        if res.interrupted:
-            break
+        done.append(res)
+    last = done[-1]
     sc = math.sqrt(sum(p["mel_sc"] ** 2 * e for p, e in zip(parts, energy)) / max(sum(energy), 1e-30))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: terms a stage does not have
         history = {name: np.nanmean(np.stack([h[name] for h in histories if h[name].shape == histories[0][name].shape]),
                                     axis=0) if name != "stage" else histories[0][name] for name in histories[0]}
     audio = out if length is None else np.pad(out, (0, max(0, length - out.shape[-1])))[:length]
+    seconds = [h["time"][-1] for h in histories if len(h["time"])]
     return Reconstruction(
-        audio=audio, sample_rate=cfg.sample_rate, config=cfg, method=prev.method, history=history,
-        evaluations=prev.evaluations, stages=prev.stages, mel_sc=np.float32(sc), best_iteration=prev.best_iteration,
-        interrupted=prev.interrupted, stop_reason=prev.stop_reason, seconds=sum(h["time"][-1] for h in histories
-                                                                                if len(h["time"])),
-        compile_seconds=prev.compile_seconds, settings=dict(prev.settings, segments=parts, overlap_frames=overlap),
+        audio=audio, sample_rate=cfg.sample_rate, config=cfg, method=last.method, history=history,
+        evaluations=last.evaluations, stages=last.stages, mel_sc=np.float32(sc), best_iteration=last.best_iteration,
+        interrupted=any(r.interrupted for r in done),
+        stop_reason=next((r.stop_reason for r in done if r.stop_reason), None),
+        seconds=(max if independent else sum)(seconds, default=0.0), compile_seconds=last.compile_seconds,
+        settings=dict(last.settings, **{"pieces" if independent else "segments": parts}, overlap_frames=overlap),
         spectrogram=spec,
     )
+
+
+def _stitch(out: np.ndarray, spec: np.ndarray, res: Reconstruction, s: int, prev_start: int | None, seg_len: int,
+            cfg: MelConfig) -> None:
+    """Write segment ``res`` (first frame ``s``) into the audio ``out`` and the STFT ``spec``: the first as
+    it is, a later one crossfaded into the previous (first frame ``prev_start``) where they agree best,
+    negated when they agree best with opposite signs."""
+    hop, offset = cfg.hop_length, s * cfg.hop_length
+    if prev_start is None:
+        out[:res.audio.shape[-1]] = res.audio
+        spec[:, :seg_len] = res.spectrogram
+        return
+    mid = (s + prev_start + seg_len) // 2  # middle of the overlap, in frames
+    quarter = (prev_start + seg_len - s) // 4
+    fade = 2 * cfg.n_fft  # samples; placed where the two solutions agree best, in the middle half
+    a, rho = _seam(out, res.audio, offset, (mid - quarter) * hop, (mid + quarter) * hop, fade, hop)
+    sign = -1.0 if rho < 0 else 1.0
+    _crossfade(out, sign * res.audio, offset, a, a + fade, abs(rho))
+    cut = (a + fade // 2) // hop  # the STFT switches at the crossfade's centre frame
+    spec[:, cut:s + seg_len] = sign * res.spectrogram[:, cut - s:]

@@ -8,17 +8,11 @@ overlap-added, windowed frames by the window's squared sum.
 When ``hop_length`` divides ``n_fft`` (every preset), frames are built from hop-sized blocks (a frame
 is ``n_fft // hop`` consecutive blocks) and overlap-add is a handful of shifted block additions; no
 index gathers or scatters.  Other hops fall back to an index gather and a scatter-add.
-
-The frame axis of the FFTs, the framing and the overlap-add is cut into :func:`frame_split` contiguous
-pieces processed as independent operations (the pieces' overlap-adds are summed at the seams): XLA's
-CPU runtime runs independent operations of one compiled program on different cores, while each FFT
-runs on one.  The result equals the unsplit computation to float rounding.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from typing import NamedTuple
 
 import jax
@@ -46,49 +40,7 @@ __all__ = [
     "mel_tm",
     "mel_adjoint_tm",
     "db_values",
-    "frame_split",
-    "frame_pieces",
-    "SPLIT_ENV",
 ]
-
-#: Environment variable: how many pieces the frame axis is cut into (see :func:`frame_split`).
-SPLIT_ENV = "MELRECON_FRAME_SPLIT"
-#: The fewest frames a piece has (shorter clips are cut into fewer pieces, or none).
-MIN_SPLIT_FRAMES = 64
-
-
-def frame_split() -> int:
-    """How many independent pieces the frame axis of the transforms is cut into (read at trace time).
-
-    ``$MELRECON_FRAME_SPLIT`` (an integer >= 1; ``auto``: the CPU cores this process may use, at most
-    8); 1 (no split) when unset. The split runs the pieces' FFTs concurrently only at a compiled
-    program's top level, so the runner then calls blocks of unrolled steps instead of one loop
-    (more tracing on a first run); it is opt-in until measured faster (docs/speed.md).
-    """
-    value = os.environ.get(SPLIT_ENV, "").strip().lower()
-    if value == "auto":
-        try:
-            return max(1, min(len(os.sched_getaffinity(0)), 8))
-        except AttributeError:  # not on Linux
-            return max(1, min(os.cpu_count() or 1, 8))
-    if not value:
-        return 1
-    if not value.isdigit() or int(value) < 1:
-        raise ParameterError(f"{SPLIT_ENV}={value!r} must be an integer >= 1 (1: no split) or 'auto'.")
-    return int(value)
-
-
-def frame_pieces(n_frames: int) -> int:
-    """How many pieces a frame axis of ``n_frames`` frames is cut into (1: not split)."""
-    return max(1, min(frame_split(), n_frames // MIN_SPLIT_FRAMES))
-
-
-def _pieces(n_frames: int) -> list[tuple[int, int]]:
-    """Contiguous frame ranges ``[(t0, t1), ...]`` covering ``n_frames`` (one range: no split)."""
-    k = frame_pieces(n_frames)
-    edges = [n_frames * i // k for i in range(k + 1)]
-    return list(zip(edges[:-1], edges[1:]))
-
 
 @functools.lru_cache(maxsize=64)
 def _window_np(n_fft: int, win_length: int, name: str) -> np.ndarray:
@@ -267,13 +219,10 @@ def _padded_signal(audio: jax.Array, cfg: MelConfig, layout: Layout) -> jax.Arra
 
 
 def _analyse_tm(padded: jax.Array, cfg: MelConfig, n_frames: int, mask=None) -> jax.Array:
-    """rfft of the windowed frames of an already padded signal -> (..., T, F), piece by piece."""
+    """rfft of the windowed frames of an already padded signal -> (..., T, F)."""
     hop, n_fft, win = cfg.hop_length, cfg.n_fft, window(cfg)
-    parts = []
-    for t0, t1 in _pieces(n_frames):
-        part = jnp.fft.rfft(_frames(padded[..., t0 * hop:(t1 - 1) * hop + n_fft], n_fft, hop, t1 - t0, win), axis=-1)
-        parts.append(part if mask is None else part * mask[..., t0:t1, :])
-    return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=-2)
+    spec = jnp.fft.rfft(_frames(padded[..., :(n_frames - 1) * hop + n_fft], n_fft, hop, n_frames, win), axis=-1)
+    return spec if mask is None else spec * mask
 
 
 def _stft_tm(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
@@ -292,16 +241,7 @@ def _overlap_add_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = 
     """Windowed overlap-add of the inverse FFTs, ``(..., T, F) -> (..., (T - 1) * hop + n_fft)``."""
     if layout is not None:
         spec_tm = spec_tm * layout.frame_mask
-    hop, n_fft, win = cfg.hop_length, cfg.n_fft, window(cfg)
-    n_frames = spec_tm.shape[-2]
-    total = (n_frames - 1) * hop + n_fft
-    out = None
-    for t0, t1 in _pieces(n_frames):
-        seg = _overlap_add(jnp.fft.irfft(spec_tm[..., t0:t1, :], n=n_fft, axis=-1) * win, hop)
-        if t1 - t0 < n_frames:  # place the piece's samples: it starts at t0 * hop
-            seg = jnp.pad(seg, [(0, 0)] * (seg.ndim - 1) + [(t0 * hop, total - t0 * hop - seg.shape[-1])])
-        out = seg if out is None else out + seg
-    return out
+    return _overlap_add(jnp.fft.irfft(spec_tm, n=cfg.n_fft, axis=-1) * window(cfg), cfg.hop_length)
 
 
 def _istft_tm(spec_tm: jax.Array, cfg: MelConfig, length: int | None = None) -> jax.Array:
