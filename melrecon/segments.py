@@ -112,7 +112,8 @@ def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int, rh
 def _warm_started(mel, cfg, starts, seg_len, *, method, seed, invert, kwargs):
     """The segments one after another, each starting on its overlap from the previous one's phase;
     stops after a segment that was interrupted."""
-    stage_opts = {k: v for k, v in kwargs.items() if k not in ("init_magnitude", "callback", "progress", "chunk_size")}
+    stage_opts = {k: v for k, v in kwargs.items()
+                  if k not in ("init_magnitude", "callback", "progress", "chunk_size", "pieces")}
     prev, prev_start = None, 0
     for k, s in enumerate(starts):
         init = None
@@ -194,7 +195,7 @@ def reconstruct_segmented(mel: np.ndarray, cfg: MelConfig, plan: tuple[int, int]
         evaluations=last.evaluations, stages=last.stages, mel_sc=np.float32(sc), best_iteration=last.best_iteration,
         interrupted=any(r.interrupted for r in done),
         stop_reason=next((r.stop_reason for r in done if r.stop_reason), None),
-        seconds=(max if independent else sum)(seconds, default=0.0), compile_seconds=last.compile_seconds,
+        seconds=max(seconds, default=0.0) if independent else sum(seconds), compile_seconds=last.compile_seconds,
         settings=dict(last.settings, **{"pieces" if independent else "segments": parts}, overlap_frames=overlap),
         spectrogram=spec,
     )

@@ -36,8 +36,8 @@ def test_plan_by_length_cores_and_setting(two_cores, monkeypatch):
     assert piece_plan(n, CFG, 1) is None and piece_plan(n, CFG, None) is None and piece_plan(n, CFG, "off") is None
     three = piece_plan(n, CFG, 3)
     assert three[0] < length and 3 * three[0] - 2 * three[1] >= n
-    assert piece_plan(int(2.5 * per_s), CFG, 2) is not None  # an explicit count ignores the auto threshold
-    assert piece_plan(int(1.5 * per_s), CFG, 2) is None  # ... but a piece must hold two overlaps
+    assert piece_plan(int(3.2 * per_s), CFG, 2) is not None  # an explicit count ignores the auto threshold
+    assert piece_plan(int(2.8 * per_s), CFG, 2) is None  # ... but a piece must hold two overlaps
     monkeypatch.setattr(pieces_mod, "usable_cores", lambda: 1)
     assert piece_plan(n, CFG) is None  # one core: nothing to gain
     monkeypatch.setattr(pieces_mod, "usable_cores", lambda: 2)
