@@ -98,9 +98,10 @@ class ADMMGriffinLim(Algorithm):
 
     def step(self, problem: Problem, config: MelConfig, state: ADMMState):
         x = self._project(state.z - state.u, state.target, config)
-        z = project_consistent_tm(x + state.u, config, layout=problem.layout)
-        u = state.u + (x - z)
-        return state._replace(z=z, u=u), {"inconsistency": _ratio(x - z, x)}
+        w = x + state.u  # P_C reads w; u_n = w - z_n (= u + x - z_n); x - z_n = u_n - u; the terms read only stored arrays
+        z = project_consistent_tm(w, config, layout=problem.layout)
+        u = w - z
+        return state._replace(z=z, u=u), {"inconsistency": _ratio(u - state.u, w - state.u)}
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: ADMMState) -> jax.Array:
         return jnp.swapaxes(state.z, -1, -2)

@@ -47,7 +47,6 @@ import numpy as np
 
 from ..config import MelConfig, ParameterError
 from ..filters import mel_filterbank, mel_filterbank_blocks, mel_gram_pinv
-from ..losses import sum_squares
 from ..transforms import mel_adjoint_tm, mel_tm, project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram
 
@@ -147,30 +146,50 @@ def check_mel_options(outside, metric) -> None:
 _RELATIVE_DELTA = 1e-3
 
 
+def _powers(sq: jax.Array, power: float) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(|X|^power, |X| > 0, 1 / |X|)`` from ``sq = |X|^2`` (elementwise; ``1 / |X|`` is 1 where ``X = 0``)."""
+    nonzero = sq > jnp.finfo(jnp.float32).tiny
+    inv = jax.lax.rsqrt(jnp.where(nonzero, sq, 1.0))
+    mag = jnp.where(nonzero, sq * inv, 0.0)
+    return (mag if power == 1.0 else (sq if power == 2.0 else mag ** power)), nonzero, inv
+
+
+def _squared(spec: jax.Array) -> jax.Array:
+    return jnp.real(spec) ** 2 + jnp.imag(spec) ** 2
+
+
+def mel_of_spectrogram(spec_tm: jax.Array, config: MelConfig) -> jax.Array:
+    """The Mel spectrogram ``(..., frames, n_mels)`` of ``|spec_tm|^power`` (time-major complex STFT), by
+    the filterbank's blocks, each block's magnitudes computed from its own bins of ``spec_tm``: no
+    full-size magnitude array is written (one read of the covered bins, then the small products)."""
+    lead, n_mels, out = spec_tm.shape[:-1], config.n_mels, None
+    for k0, k1, b0, b1, w in mel_filterbank_blocks(config):
+        m = _powers(_squared(spec_tm[..., k0:k1]), config.power)[0]
+        part = jnp.pad(m @ w.T, [(0, 0)] * len(lead) + [(b0, n_mels - b1)])
+        out = part if out is None else out + part
+    return jnp.zeros((*lead, n_mels), jnp.float32) if out is None else out
+
+
 def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, outside: str = "free",
                       metric: str = "euclidean") -> jax.Array:
     """``P_M`` on a time-major STFT ``(..., frames, n_freq)``: the nearest magnitude (in ``|X|^power``)
     whose Mel spectrogram is ``target.mel``, with the phase of ``spec_tm`` kept.
 
-    ``metric="euclidean"``: ``pinv(F) r`` is computed as ``F.T (pinv(F F.T) r)``: two banded products
-    (:func:`~melrecon.transforms.mel_tm`, :func:`~melrecon.transforms.mel_adjoint_tm`) and one small
-    ``(n_mels, n_mels)`` one; the phase factor is applied in real arithmetic (``X * m' / |X|``).
+    ``metric="euclidean"``: ``pinv(F) r`` is computed as ``F.T (pinv(F F.T) r)``: the Mel product by
+    blocks read straight from ``spec_tm`` (:func:`mel_of_spectrogram`), one small ``(n_mels, n_mels)``
+    product, and ``F.T`` by blocks whose padded sum fuses into the one elementwise pass that writes the
+    result; the phase factor is applied in real arithmetic (``X * m' / |X|``).
     ``metric="relative"``: nearest in the metric weighted by the inverse of the current value
     (:func:`_weighted_correction`, one tridiagonal solve per frame), which keeps the harmonic fine structure
     (power-2 Mel spectrograms at a large FFT need it: ``docs/quality.md``). ``metric="auto"``: relative
     for power-2 Mel spectrograms, Euclidean otherwise (where both measured alike and Euclidean is cheaper).
     """
     power = config.power
-    sq = jnp.real(spec_tm) ** 2 + jnp.imag(spec_tm) ** 2
-    nonzero = sq > jnp.finfo(jnp.float32).tiny
-    inv = jax.lax.rsqrt(jnp.where(nonzero, sq, 1.0))
-    mag = jnp.where(nonzero, sq * inv, 0.0)
-    m = mag if power == 1.0 else (sq if power == 2.0 else mag ** power)
-    resid = target.mel - mel_tm(m, config)
+    m, nonzero, inv = _powers(_squared(spec_tm), power)
     if metric == "relative" or (metric == "auto" and power == 2.0):
-        step = _weighted_correction(m, resid, config)
+        step = _weighted_correction(m, target.mel - mel_tm(m, config), config)
     else:
-        step = mel_adjoint_tm(resid @ mel_gram_pinv(config), config)
+        step = mel_adjoint_tm((target.mel - mel_of_spectrogram(spec_tm, config)) @ mel_gram_pinv(config), config)
     m = jnp.maximum(m + step, 0.0)  # uncovered bins: + 0 ("free" keeps them)
     new = m if power == 1.0 else (jnp.sqrt(m) if power == 2.0 else m ** (1.0 / power))
     if outside == "zero":
@@ -190,9 +209,16 @@ def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside
     return jnp.swapaxes(out, -1, -2)
 
 
+def _energy(x: jax.Array) -> jax.Array:
+    """``sum |x|^2`` over the last two axes, for the per-step terms (not differentiated). ``|x|`` of a
+    complex array is one real array XLA writes before its reduction, where ``re^2 + im^2`` writes two."""
+    mag = jnp.abs(x)
+    return jnp.sum(mag * mag, axis=(-2, -1))
+
+
 def _ratio(num: jax.Array, den: jax.Array) -> jax.Array:
     """``||num|| / ||den||`` per item, over the last two axes."""
-    return jnp.sqrt(sum_squares(num) / jnp.maximum(sum_squares(den), 1e-30))
+    return jnp.sqrt(_energy(num) / jnp.maximum(_energy(den), 1e-30))
 
 
 class MelGriffinLimState(NamedTuple):
@@ -247,9 +273,7 @@ class MelGriffinLim(Algorithm):
     def step(self, problem: Problem, config: MelConfig, state: MelGriffinLimState):
         x = mel_projection_tm(state.c, state.target, config, self.outside, self.metric)
         p = project_consistent_tm(x, config, layout=problem.layout)
-        power = config.power
-        sq = jnp.real(p) ** 2 + jnp.imag(p) ** 2
-        mel_p = mel_tm(sq if power == 2.0 else (jnp.sqrt(sq) if power == 1.0 else sq ** (power / 2)), config)
+        mel_p = mel_of_spectrogram(p, config)
         terms = {"inconsistency": _ratio(p - x, x), "mel_error": _ratio(mel_p - state.target.mel, state.target.mel)}
         if self.alpha:
             c = (1.0 + self.alpha) * p - self.alpha * state.t_prev
