@@ -146,16 +146,13 @@ def check_mel_options(outside, metric) -> None:
 _RELATIVE_DELTA = 1e-3
 
 
-def _powers(sq: jax.Array, power: float) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """``(|X|^power, |X| > 0, 1 / |X|)`` from ``sq = |X|^2`` (elementwise; ``1 / |X|`` is 1 where ``X = 0``)."""
-    nonzero = sq > jnp.finfo(jnp.float32).tiny
-    inv = jax.lax.rsqrt(jnp.where(nonzero, sq, 1.0))
-    mag = jnp.where(nonzero, sq * inv, 0.0)
-    return (mag if power == 1.0 else (sq if power == 2.0 else mag ** power)), nonzero, inv
-
-
-def _squared(spec: jax.Array) -> jax.Array:
-    return jnp.real(spec) ** 2 + jnp.imag(spec) ** 2
+def _powers(spec: jax.Array, power: float) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(|X|^power, |X| > 0, 1 / |X|)`` of a complex ``X`` (elementwise; ``1 / |X|`` is 1 where ``X = 0``).
+    From XLA's complex ``abs``: the pass it fuses into vectorises better than ``rsqrt(re^2 + im^2)``."""
+    mag = jnp.abs(spec)
+    nonzero = mag > 0
+    inv = 1.0 / jnp.where(nonzero, mag, 1.0)
+    return (mag if power == 1.0 else (mag * mag if power == 2.0 else mag ** power)), nonzero, inv
 
 
 def mel_of_spectrogram(spec_tm: jax.Array, config: MelConfig) -> jax.Array:
@@ -164,7 +161,7 @@ def mel_of_spectrogram(spec_tm: jax.Array, config: MelConfig) -> jax.Array:
     full-size magnitude array is written (one read of the covered bins, then the small products)."""
     lead, n_mels, out = spec_tm.shape[:-1], config.n_mels, None
     for k0, k1, b0, b1, w in mel_filterbank_blocks(config):
-        m = _powers(_squared(spec_tm[..., k0:k1]), config.power)[0]
+        m = _powers(spec_tm[..., k0:k1], config.power)[0]
         part = jnp.pad(m @ w.T, [(0, 0)] * len(lead) + [(b0, n_mels - b1)])
         out = part if out is None else out + part
     return jnp.zeros((*lead, n_mels), jnp.float32) if out is None else out
@@ -185,7 +182,7 @@ def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, 
     for power-2 Mel spectrograms, Euclidean otherwise (where both measured alike and Euclidean is cheaper).
     """
     power = config.power
-    m, nonzero, inv = _powers(_squared(spec_tm), power)
+    m, nonzero, inv = _powers(spec_tm, power)
     if metric == "relative" or (metric == "auto" and power == 2.0):
         step = _weighted_correction(m, target.mel - mel_tm(m, config), config)
     else:
