@@ -67,16 +67,12 @@ class ADMMGriffinLim(Algorithm):
     metric : {"auto", "euclidean", "relative"}
         With ``magnitude="mel"``: the metric of the Mel-constraint projection
         (:func:`~melrecon.algorithms.mel_griffin_lim.mel_projection_tm`).
-    relax : float
-        Over-relaxation ``r`` in (0, 2) (Boyd et al. 2011, section 3.4.3): ``P_C`` and the dual update see
-        ``r X_n + (1 - r) Z_{n-1}`` instead of ``X_n``; 1 is plain ADMM.
     """
 
     magnitude: str = "estimate"
     outside: str = "free"
     init_phase: str = "random"
     metric: str = "auto"
-    relax: float = 1.0
     name: str = "admm"
 
     family = "projection"
@@ -87,8 +83,6 @@ class ADMMGriffinLim(Algorithm):
         if self.magnitude not in _SETS:
             raise ParameterError(f"magnitude={self.magnitude!r} must be one of {_SETS}.")
         check_mel_options(self.outside, self.metric)
-        if not isinstance(self.relax, (int, float)) or not 0 < self.relax < 2:
-            raise ParameterError(f"relax={self.relax!r} must be a number in (0, 2) (1: plain ADMM).")
 
     def _project(self, spec_tm, target: MelTarget, config):
         if self.magnitude == "mel":
@@ -104,8 +98,6 @@ class ADMMGriffinLim(Algorithm):
 
     def step(self, problem: Problem, config: MelConfig, state: ADMMState):
         x = self._project(state.z - state.u, state.target, config)
-        if self.relax != 1.0:
-            x = self.relax * x + (1.0 - self.relax) * state.z
         w = x + state.u  # P_C reads w; u_n = w - z_n (= u + x - z_n); x - z_n = u_n - u; the terms read only stored arrays
         z = project_consistent_tm(w, config, layout=problem.layout)
         u = w - z
