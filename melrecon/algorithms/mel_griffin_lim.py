@@ -274,7 +274,9 @@ class MelGriffinLim(Algorithm):
         terms = {"inconsistency": _ratio(p - x, x), "mel_error": _ratio(mel_p - state.target.mel, state.target.mel)}
         if self.alpha:
             c = (1.0 + self.alpha) * p - self.alpha * state.t_prev
-            p = p + 0.0 * state.t_prev  # read t_prev where p is stored: XLA can write t_prev in place
+            # the new t_prev depends on c (times 0), i.e. comes after the last read of the old one: XLA
+            # writes it in place instead of copying t_prev every other step
+            p = p + 0.0 * c[..., :1, :1]
         else:
             c = p
         return state._replace(c=c, t_prev=p), terms
