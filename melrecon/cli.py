@@ -301,10 +301,9 @@ def _segmented(mel, cfg) -> bool:
 
 
 def _summary(dst: Path, result, cfg) -> str:
-    from .stage_options import describe_stages
-
+    ran = " + ".join(f"{name} {stop - start}" for name, start, stop in result.stages)  # "meladmm 300 + melgl 200"
     return (f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, "
-            f"{describe_stages(result.stages)} iterations in {result.seconds:.1f} s, "
+            f"{ran} iterations in {result.seconds:.1f} s, "
             f"Mel SC {float(np.mean(result.mel_sc)):.4f})")
 
 
