@@ -468,14 +468,18 @@ def mel_tm(power_tm: jax.Array, config: MelConfig | str) -> jax.Array:
 
 def mel_adjoint_tm(r_tm: jax.Array, config: MelConfig | str) -> jax.Array:
     """``r_tm @ filterbank`` for a time-major ``(..., frames, n_mels)`` array: ``(..., frames, n_freq)``,
-    by blocks (bins no Mel band covers come out 0). The blocks' products are zero-padded to full width and
-    summed, which XLA fuses into the consumer's elementwise pass (a concatenation would be written out)."""
+    by blocks (bins no Mel band covers come out 0)."""
     cfg = get_config(config)
-    lead, out = r_tm.shape[:-1], None
+    lead = r_tm.shape[:-1]
+    parts, at = [], 0
     for k0, k1, b0, b1, w in mel_filterbank_blocks(cfg):
-        part = jnp.pad(r_tm[..., b0:b1] @ w, [(0, 0)] * len(lead) + [(k0, cfg.n_freq - k1)])
-        out = part if out is None else out + part
-    return jnp.zeros((*lead, cfg.n_freq), r_tm.dtype) if out is None else out
+        if k0 > at:
+            parts.append(jnp.zeros((*lead, k0 - at), r_tm.dtype))
+        parts.append(r_tm[..., b0:b1] @ w)
+        at = k1
+    if at < cfg.n_freq:
+        parts.append(jnp.zeros((*lead, cfg.n_freq - at), r_tm.dtype))
+    return jnp.concatenate(parts, axis=-1)
 
 
 def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
