@@ -232,6 +232,11 @@ def claims(preset: str, clips: list[dict]) -> list[str]:
         worst.append((gap, c["name"]))
     gap, name = min(worst)
     lines.append(f"Smallest margin of the default over the best reference row on a speech clip: {gap:+.3f} PESQ ({name}).")
+    lib = m.get("librosa-32")
+    if lib is not None:
+        margin = m[default]["pesq"] - lib["pesq"]
+        lines.append(f"Default vs librosa `mel_to_audio` (32 it.), speech mean: {m[default]['pesq']:.3f} vs "
+                     f"{lib['pesq']:.3f} ({margin:+.3f}; target +0.5: {'met' if margin >= 0.5 else 'NOT met'}).")
     for cat in ("music", "noise", "tone"):
         sub = [c for c in clips if c["category"] == cat]
         if not sub:
@@ -280,12 +285,31 @@ def main(argv=None) -> int:
     ap.add_argument("--presets", default="hifigan,seed", help="comma-separated presets (default hifigan,seed)")
     ap.add_argument("--quick", action="store_true", help="a subset of clips and rows, no librosa-1000")
     ap.add_argument("--no-equal-time", action="store_true", help="skip the equal wall-clock rows")
+    ap.add_argument("--rows", default="", help="comma-separated melrecon rows to run (labels as in the tables, "
+                    "e.g. 'default'); the librosa and L-BFGS reference rows always run")
+    ap.add_argument("--librosa-iters", default="", help="librosa rows' iteration counts, comma-separated "
+                    "(default 32,1000; 32 with --quick)")
+    ap.add_argument("--category", default="", help="only clips of these categories (comma-separated: speech, "
+                    "music, noise, tone)")
     ap.add_argument("--out", default=str(REPO / "results" / "quality"), help="output folder")
     args = ap.parse_args(argv)
 
     clips = find_clips(args.clips, args.quick)
+    if args.category:
+        wanted = {c.strip() for c in args.category.split(",")}
+        clips = [c for c in clips if category(c) in wanted]
     rows = {k: v for k, v in METHOD_ROWS.items() if not args.quick or k in QUICK_ROWS}
+    if args.rows:
+        chosen = [r.strip() for r in args.rows.split(",") if r.strip()]
+        unknown = [r for r in chosen if r not in METHOD_ROWS]
+        if unknown:
+            raise SystemExit(f"--rows: unknown {unknown}; known: {', '.join(METHOD_ROWS)}")
+        rows = {k: METHOD_ROWS[k] for k in chosen}
+    if not clips:
+        raise SystemExit("no clips left after --category")
     lib_iters = (32,) if args.quick else (32, 1000)
+    if args.librosa_iters:
+        lib_iters = tuple(int(n) for n in args.librosa_iters.split(","))
     meta = {
         "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -37,7 +37,8 @@ def _method_names():
     return METHODS
 
 
-_OPTION_FLAGS = {"learning_rate": "--lr", "optimizer": "--optimizer"}
+_OPTION_FLAGS = {"learning_rate": "--lr", "optimizer": "--optimizer", "init_phase": "--init", "outside": "--outside",
+                 "metric": "--metric", "tolerance": "--tolerance", "sharpen": "--sharpen"}
 _REPLACED = ("--gl-iters", "--gd-iters")
 
 
@@ -64,9 +65,54 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
                    "(lbfgs: only with --optimizer)" % ", ".join(_methods_taking("learning_rate", shown)))
     p.add_argument("--optimizer", default=None, help="optax optimizer of the gradient stages (adam, sgd, lbfgs, ...); "
                    "taken by %s" % ", ".join(_methods_taking("optimizer", shown)))
-    p.add_argument("--seed", type=int, default=0, help="random seed of the initial phase")
+    _add_stage_option_args(p, shown)
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed of a random initial phase (default 0); taken by the methods that start from "
+                        "a random phase: %s" % ", ".join(_random_start_methods(shown)))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_cache_arg(p)
+
+
+def _auto_or_float(text: str):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'auto' nor a number") from None
+
+
+def _add_stage_option_args(p: argparse.ArgumentParser, shown) -> None:
+    """Flags of the stages' own options; each help lists the methods that take it (asked of the stages)."""
+    from .algorithms import INIT_PHASES
+    from .algorithms.mel_griffin_lim import METRICS, OUTSIDE
+
+    def taken(option, value):
+        return ", ".join(m for m in shown if "+" not in m and _stage_takes(m, option, value)) or "none"
+
+    p.add_argument("--init", default=None, choices=INIT_PHASES, help="initial phase of the first stage "
+                   "(pghi: phase-gradient heuristic integration); taken by %s" % taken("init_phase", "zero"))
+    p.add_argument("--outside", default=None, choices=OUTSIDE, help="what the bins above fmax (in no Mel band) "
+                   "hold; taken by %s" % taken("outside", "free"))
+    p.add_argument("--metric", default=None, choices=METRICS, help="metric of the Mel-constraint projection "
+                   "(auto: relative for power-2 mels); taken by %s" % taken("metric", "auto"))
+    for flag, what in (("--tolerance", "how far the output's Mel may depart from a noisy input mel"),
+                       ("--sharpen", "unsharp-mask amount for mels smoothed along time")):
+        p.add_argument(flag, type=_auto_or_float, default=None, metavar="auto|X",
+                       help="%s (0: off); taken by %s" % (what, taken(flag[2:], "auto")))
+
+
+def _stage_takes(method: str, option: str, value) -> bool:
+    from .stage_options import stage_options
+
+    return bool(stage_options(method, {option: value}))
+
+
+def _random_start_methods(methods) -> list[str]:
+    from .methods import build_stages
+
+    # a stage without an init_phase option (waveform, lbfgs) starts from seeded noise
+    return [m for m in methods if getattr(build_stages(m)[0].algorithm, "init_phase", "random") == "random"]
 
 
 def _add_cache_arg(p: argparse.ArgumentParser) -> None:
@@ -83,9 +129,15 @@ def _method_kwargs(args) -> dict:
         if getattr(args, flag[2:].replace("-", "_"), None) is not None:
             raise ParameterError(f"{flag} was replaced by --iters, one count per stage of --method "
                                  f"(e.g. --method gl+gd --iters 200,500); see melrecon {args.command} --help.")
-    given = {"learning_rate": args.lr, "optimizer": args.optimizer}
+    given = {"learning_rate": args.lr, "optimizer": args.optimizer, "init_phase": args.init,
+             "outside": args.outside, "metric": args.metric, "tolerance": args.tolerance, "sharpen": args.sharpen}
     check_stage_options(args.method, given, _OPTION_FLAGS)
-    kw = dict(method=args.method, n_iter=parse_iters(args.iters, args.method), seed=args.seed,
+    random_start = args.init == "random" or (args.init is None and _random_start_methods([args.method]))
+    if args.seed is not None and not random_start:
+        raise ParameterError(f"--seed has no effect: method {args.method!r} starts from a deterministic initial phase "
+                             f"({args.init or 'its default'}); drop --seed, or add --init random to start from a "
+                             f"seeded random phase.")
+    kw = dict(method=args.method, n_iter=parse_iters(args.iters, args.method), seed=args.seed or 0,
               progress=not args.quiet)
     kw.update({k: v for k, v in given.items() if v is not None})
     return kw
@@ -249,10 +301,9 @@ def _segmented(mel, cfg) -> bool:
 
 
 def _summary(dst: Path, result, cfg) -> str:
-    from .stage_options import describe_stages
-
+    ran = " + ".join(f"{name} {stop - start}" for name, start, stop in result.stages)  # "meladmm 300 + melgl 200"
     return (f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, "
-            f"{describe_stages(result.stages)} iterations in {result.seconds:.1f} s, "
+            f"{ran} iterations in {result.seconds:.1f} s, "
             f"Mel SC {float(np.mean(result.mel_sc)):.4f})")
 
 

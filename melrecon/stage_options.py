@@ -14,8 +14,7 @@ from typing import Any, Mapping
 
 from .config import ParameterError
 
-__all__ = ["default_stages", "stage_options", "check_stage_options", "parse_iters", "iters_help",
-           "describe_stages"]
+__all__ = ["default_stages", "stage_options", "check_stage_options", "parse_iters", "iters_help"]
 
 
 def default_stages(method: str) -> list[tuple[str, int]]:
@@ -73,11 +72,6 @@ def parse_iters(text: str | None, method: str, *, flag: str = "--iters") -> list
             f"{','.join(str(n) for _, n in stages)}."
         )
     return counts
-
-
-def describe_stages(stages) -> str:
-    """``[(name, first, stop), ...]`` (a result's ``stages``) -> ``"meladmm 300 + melgl 200"``."""
-    return " + ".join(f"{name} {stop - start}" for name, start, stop in stages)
 
 
 def iters_help(methods) -> str:

@@ -16,6 +16,29 @@ SPEECH = REPO / "melrecon" / "data" / "speech.wav"  # the bundled sample (melrec
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def kill_when_written(cmd, dst: Path, n: int, *, timeout: float, env=None, cwd=None, **popen):
+    """Run ``cmd`` and SIGKILL it as soon as ``dst`` holds ``n`` finished outputs (``*.wav`` not starting with
+    a dot); return the process. The caller asserts it was killed (``returncode == -SIGKILL``)."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            finished = [p for p in dst.rglob("*.wav") if not p.name.startswith(".")] if dst.exists() else []
+            if len(finished) >= n:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc
+
+
 def shared_audio(name: str) -> Path:
     """Path of a file in ../shared/audio, or skip the test cleanly when it is absent."""
     path = SHARED_AUDIO / name

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import soundfile as sf
 from melrecon import MelConfig, mel_spectrogram, reconstruct
 from melrecon.cli import main as cli_main
 from melrecon.reconstruct import plan_buckets, trace_count
+from tests.conftest import kill_when_written
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -147,20 +147,8 @@ def test_batch_killed_midway_resumes_without_redoing_or_corrupting(tmp_path, spe
     expected = _make_folder(src, speech22k, cfg, n_files=9)
     cmd = [sys.executable, "-m", "melrecon.cli", "batch", str(src), str(dst), "--method", "gl", "--n-iter", "400",
            "--batch-size", "1", "--max-buckets", "3", "--quiet"]
-    proc = subprocess.Popen(cmd, env=_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = kill_when_written(cmd, dst, 2, timeout=240, env=_env(), cwd=tmp_path)
     done_at_kill = {}
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            finished = [p for p in dst.rglob("*.wav") if not p.name.startswith(".")] if dst.exists() else []
-            if len(finished) >= 2:
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.02)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed midway"
     for p in dst.rglob("*.wav"):
         if not p.name.startswith("."):

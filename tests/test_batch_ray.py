@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="P
 
 from melrecon.batch import invert_folder  # noqa: E402
 from melrecon.batch_ray import OBJECT_STORE_BYTES, ray_init  # noqa: E402
+from tests.conftest import kill_when_written  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 22050
@@ -131,19 +132,7 @@ def test_driver_killed_then_rerun_resumes_without_redoing_finished_files(tmp_pat
     dst = tmp_path / "out"
     cmd = [sys.executable, "-m", "melrecon.cli", "batch", str(tmp_path / "in"), str(dst), "--engine", "ray",
            "--num-cpus", "1", "--method", "gl", "--n-iter", "150", "--batch-size", "1", "--quiet"]
-    proc = subprocess.Popen(cmd, env=_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 400
-        while time.monotonic() < deadline and proc.poll() is None:
-            if dst.exists() and len([p for p in dst.glob("*.wav") if not p.name.startswith(".")]) >= 2:
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.02)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = kill_when_written(cmd, dst, 2, timeout=400, env=_env(), cwd=tmp_path, start_new_session=True)
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed midway"
     time.sleep(3)  # the killed driver's cluster winds down (its workers die with it)
     before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in dst.glob("*.wav") if not p.name.startswith(".")}

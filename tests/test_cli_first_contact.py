@@ -97,6 +97,48 @@ def test_options_no_stage_takes_are_errors(extra, words, short_mel, tmp_path, ca
     assert not out.exists()
 
 
+@pytest.mark.parametrize("extra, words", [
+    (["--method", "fgla", "--outside", "zero"], ["--outside is not taken", "'fgla'"]),
+    (["--method", "fgla", "--metric", "relative"], ["--metric is not taken"]),
+    (["--method", "meladmm+melgl", "--tolerance", "0.3"], ["--tolerance is not taken", "'meladmm+melgl'"]),
+    (["--method", "lbfgs", "--init", "pghi"], ["--init is not taken", "'lbfgs'"]),
+    (["--seed", "3"], ["--seed has no effect", "--init random"]),
+    (["--method", "fgla", "--init", "zero", "--seed", "3"], ["--seed has no effect"]),
+])
+def test_stage_option_flags_refused_where_nothing_takes_them(extra, words, short_mel, tmp_path, capsys):
+    out = tmp_path / "o.wav"
+    code = main(["invert", str(short_mel), str(out), "--preset", "seed", "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for w in words:
+        assert w in err, (w, err)
+    assert not out.exists()
+
+
+def _cli_audio(short_mel, tmp_path, *extra) -> np.ndarray:
+    out = tmp_path / ("o_" + "_".join(a.strip("-") for a in extra) + ".wav")
+    assert main(["invert", str(short_mel), str(out), "--preset", "seed", "--quiet", "--no-bucket", *extra]) == 0
+    return sf.read(str(out), dtype="float32")[0]
+
+
+def test_stage_option_flags_reach_the_stages(short_mel, tmp_path):
+    """Each flag does what the same option does in Python; seeds matter only for random starts."""
+    mel = np.load(short_mel)
+    py = reconstruct(mel, "seed", method="meladmm+melgl", n_iter=[6, 4], init="pghi", outside="zero",
+                     progress=False).audio
+    cli = _cli_audio(short_mel, tmp_path, "--method", "meladmm+melgl", "--iters", "6,4", "--init", "pghi",
+                     "--outside", "zero")
+    assert np.allclose(cli, np.asarray(py), atol=1e-4)
+    plain = _cli_audio(short_mel, tmp_path, "--method", "meladmm+melgl", "--iters", "6,4")
+    assert not np.allclose(cli, plain, atol=1e-3)  # the options changed the output
+    # tolerance 0 and sharpen 0: the noise-aware pipeline is exactly the plain one
+    off = _cli_audio(short_mel, tmp_path, "--method", "tolmeladmm+tolmelgl", "--iters", "6,4", "--tolerance", "0",
+                     "--sharpen", "0")
+    assert np.allclose(off, plain, atol=1e-5)
+    a, b = (_cli_audio(short_mel, tmp_path, "--method", "fgla", "--iters", "3", "--seed", s) for s in ("1", "2"))
+    assert not np.allclose(a, b, atol=1e-3)
+
+
 def test_lr_is_used_where_a_stage_takes_it(short_mel, tmp_path, capsys):
     assert main(["invert", str(short_mel), str(tmp_path / "o.wav"), "--preset", "seed", "--method", "gl+gd",
                  "--iters", "3,3", "--lr", "0.05", "--quiet"]) == 0

@@ -66,6 +66,30 @@ def test_outside_bins_follow_the_option(speech_sample, outside):
     np.testing.assert_allclose(out, np.broadcast_to(expected, out.shape), atol=1e-5)
 
 
+def test_bins_below_fmin_stay_empty(speech_sample):
+    """A toolkit that starts its bands at fmin > 0 (ESPnet: 80 Hz) filtered that range out: "free" leaves
+    the bins above fmax to consistency but keeps those below fmin at zero (librosa's filterbank says which)."""
+    import librosa
+
+    cfg = MelConfig.preset("espnet")
+    fb = librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax,
+                             htk=cfg.mel_scale == "htk", norm=cfg.norm)
+    freqs = librosa.fft_frequencies(sr=cfg.sample_rate, n_fft=cfg.n_fft)
+    below, above = (fb.sum(axis=0) <= 0) & (freqs < cfg.fmin), (fb.sum(axis=0) <= 0) & (freqs > cfg.fmax)
+    assert below.sum() >= 3 and above.sum() > 100
+    x, _ = speech_sample
+    prob, true_mag = _problem(x[:22050], cfg)
+    spec = (true_mag + 1.0).astype(jnp.complex64)
+    out = np.abs(np.asarray(mel_projection(spec, prob, cfg, "free")))
+    np.testing.assert_array_equal(out[below], 0.0)
+    np.testing.assert_allclose(out[above], np.abs(np.asarray(spec))[above], atol=1e-5)
+    # end to end: the output holds no more below fmin than the original does
+    mel = np.asarray(mel_spectrogram(x[:22050], cfg))
+    y = np.asarray(reconstruct(mel, cfg, method="meladmm+melgl", n_iter=[30, 20], progress=False).audio)
+    low = lambda s: float(np.sum(np.abs(np.asarray(stft(s, cfg)))[below] ** 2) / np.sum(np.asarray(s) ** 2))
+    assert low(y) <= 2 * low(x[: len(y)]) + 1e-4
+
+
 def test_melgl_beats_fast_gl_at_equal_iterations(speech_mel):
     x, mel = speech_mel
     gl = reconstruct(mel, HIFI, method="fgla", n_iter=60, progress=False)
@@ -90,6 +114,26 @@ def test_admm_gla_lowers_the_inconsistency(speech_mel):
     assert np.isfinite(inc).all()
     assert inc[-1] < 0.6 * inc[0]
     assert r.settings["stages"][0]["magnitude"] == "estimate"
+
+
+def test_admm_step_follows_its_updates(speech_sample):
+    """One step against the formulas: X = P_M(Z - U), Z' = P_C(X + U), U' = U + X - Z'."""
+    from melrecon.algorithms.mel_griffin_lim import mel_projection_tm
+    from melrecon.transforms import project_consistent_tm
+
+    x, _ = speech_sample
+    prob, _ = _problem(x[:22050], HIFI)
+    algo = ADMMGriffinLim(magnitude="mel")
+    state = algo.init(prob, HIFI, jax.random.key(0))
+    state = state._replace(u=0.1 * jnp.roll(state.z, 3, axis=-2))
+    new, terms = jax.jit(algo.step, static_argnums=1)(prob, HIFI, state)
+    xp = mel_projection_tm(state.z - state.u, state.target, HIFI, "free", "auto")
+    z = project_consistent_tm(xp + state.u, HIFI)
+    scale = float(jnp.max(jnp.abs(z)))
+    np.testing.assert_allclose(np.asarray(new.z), np.asarray(z), atol=1e-5 * scale)
+    np.testing.assert_allclose(np.asarray(new.u), np.asarray(state.u + (xp - z)), atol=1e-5 * scale)
+    expected = jnp.linalg.norm(xp - z) / jnp.linalg.norm(xp)
+    np.testing.assert_allclose(float(terms["inconsistency"]), float(expected), rtol=1e-4)
 
 
 def test_methods_are_registered_with_their_options():

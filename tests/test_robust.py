@@ -1,12 +1,14 @@
 """Noise-aware inversion (tolmeladmm / tolmelgl), imperfect mels and the optional DNSMOS / ViSQOL measures."""
 
+import jax
 import numpy as np
 import pytest
 
 from melrecon import MelConfig, ParameterError, mel_spectrogram, reconstruct
 from melrecon import degrade, metrics
 from melrecon.algorithms import Problem, TolerantMelADMM
-from melrecon.algorithms.tolerant import noise_level, roughness, sharpening_amount, sharpness, smoothing_width
+from melrecon.algorithms.tolerant import (choose, noise_level, roughness, sharpening_amount, sharpness,
+                                         smoothing_width)
 from melrecon.transforms import compress, decompress
 
 CFG = MelConfig.preset("hifigan")
@@ -64,6 +66,25 @@ def test_auto_choice_smooths_noise_sharpens_blur_and_leaves_a_clean_mel_exact(no
     width, amount = _auto_choice(degrade.smooth_time(clean, 1.0))
     assert width == 0.0 and amount > 1.0
     assert _auto_choice(degrade.log_noise(clean, 0.1, seed=2)) == (0.0, 0.0)  # mild noise: left alone
+
+
+def test_one_pass_choice_equals_the_separate_statistics(noisy):
+    """``choose`` (what ``init`` calls: each statistic computed once) gives the values of the separate
+    functions, on a noisy, a smoothed and a clean mel, and the method's state carries the same choice."""
+    _, clean, mel = noisy
+    for given in (clean, mel, degrade.smooth_time(clean, 1.0)):
+        problem = Problem(mel=given, magnitude=None)
+        got = choose(problem, CFG, "auto", "auto")
+        for name, fn in (("noise_level", noise_level), ("sharpness", sharpness)):
+            np.testing.assert_allclose(got[name], fn(problem, CFG), rtol=1e-6)
+        np.testing.assert_allclose(got["tolerance"], smoothing_width(problem, CFG, "auto"), rtol=1e-6)
+        np.testing.assert_allclose(got["sharpen"], sharpening_amount(problem, CFG, "auto"), rtol=1e-6)
+        magnitude = np.ones((CFG.n_freq, given.shape[-1]), np.float32)  # the choice reads the mel alone
+        state = TolerantMelADMM().init(problem._replace(magnitude=magnitude), CFG, jax.random.key(0))
+        np.testing.assert_allclose(state.width, got["tolerance"], rtol=1e-6)
+        np.testing.assert_allclose(state.amount, got["sharpen"], rtol=1e-6)
+    fixed = choose(Problem(mel=mel, magnitude=None), CFG, 0.4, 1.5)
+    assert float(fixed["tolerance"][0, 0]) == pytest.approx(0.4) and float(fixed["sharpen"][0, 0]) == 1.5
 
 
 def test_roughness_measures_log_noise():

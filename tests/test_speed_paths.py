@@ -124,6 +124,21 @@ def test_filterbank_blocks_hold_every_weight_and_match_dense_products(name):
                                atol=1e-5 * np.abs(r @ fb).max())
 
 
+@pytest.mark.parametrize("name", sorted(BANDED))
+def test_mel_of_spectrogram_matches_the_dense_product(name):
+    """The Mel product that reads its blocks straight from a complex STFT: ``F |X|^power`` (float64)."""
+    from melrecon.algorithms.mel_griffin_lim import mel_of_spectrogram
+
+    cfg = BANDED[name]
+    fb = librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax,
+                             htk=cfg.mel_scale == "htk", norm=cfg.norm).astype(np.float64)
+    spec = _random_spec(cfg, 30, seed=6, lead=(2,))
+    spec[0, :, 3] = 0.0  # a silent frame
+    ref = np.einsum("mf,bft->btm", fb, np.abs(spec).astype(np.float64) ** cfg.power)
+    out = np.asarray(jax.jit(lambda s: mel_of_spectrogram(s, cfg))(jnp.swapaxes(jnp.asarray(spec), -1, -2)))
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
+
+
 @pytest.mark.parametrize("name", ["hifigan", "seed"])  # seed: 13 empty filters (a rank-deficient filterbank)
 @pytest.mark.parametrize("outside", ["free", "zero", "estimate"])
 def test_mel_projection_matches_the_dense_formula(name, outside):

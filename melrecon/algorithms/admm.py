@@ -98,9 +98,13 @@ class ADMMGriffinLim(Algorithm):
 
     def step(self, problem: Problem, config: MelConfig, state: ADMMState):
         x = self._project(state.z - state.u, state.target, config)
-        z = project_consistent_tm(x + state.u, config, layout=problem.layout)
-        u = state.u + (x - z)
-        return state._replace(z=z, u=u), {"inconsistency": _ratio(x - z, x)}
+        w = x + state.u  # P_C reads w; u_n = w - z_n (= u + x - z_n)
+        z = project_consistent_tm(w, config, layout=problem.layout)
+        x = w - state.u  # the terms read stored arrays (x itself is not written out)
+        terms = {"inconsistency": _ratio(x - z, x)}
+        # u_n depends on the terms (times 0), i.e. comes after the last read of u: XLA then writes it over u
+        # in place instead of copying u every step (as Griffin-Lim's momentum buffer)
+        return state._replace(z=z, u=(w - z) + 0.0 * terms["inconsistency"]), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: ADMMState) -> jax.Array:
         return jnp.swapaxes(state.z, -1, -2)

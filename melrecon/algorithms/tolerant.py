@@ -16,7 +16,8 @@ frames overlap by 3/4 at the ``hifigan`` preset). So the methods here
 3. choose a smoothing width ``w = clip(AUTO_GAIN * (noise - AUTO_FLOOR), 0, AUTO_MAX)`` frames, and an
    unsharp-mask amount ``a``, ``SHARP_MAX`` when both the sharpness and the noise level are low (ramps
    below ``SHARP_FLOOR`` and ``QUIET_FLOOR``), 0 otherwise. On the dev set's clean mels both are 0 (the
-   exact method); log-noise of deviation 0.3 gives ``w`` 0.56-0.73; a Gaussian smoothing of 1 frame along
+   exact method) at every preset but ``seed``, where the noise-free chirp is sharpened (the known limit at
+   ``SHARP_FLOOR``); log-noise of deviation 0.3 gives ``w`` 0.56-0.73; a Gaussian smoothing of 1 frame along
    time gives ``a`` 2.5 on every speech clip;
 4. run the exact method (ADMM or fast Griffin-Lim with the Mel constraint) towards the target
    ``exp(G_w * L + a (L - G_1 * L))`` (``G_w``: a Gaussian of ``w`` frames along time), capped at
@@ -60,7 +61,7 @@ from .admm import ADMMGriffinLim
 from .base import Problem
 from .mel_griffin_lim import MelGriffinLim
 
-__all__ = ["roughness", "noise_level", "sharpness", "smoothing_width", "sharpening_amount", "auto_choice",
+__all__ = ["roughness", "noise_level", "sharpness", "smoothing_width", "sharpening_amount", "choose", "auto_choice",
            "smoothed_target", "TolerantMelADMM", "TolerantMelGriffinLim"]
 
 #: Noise level that clean mels stay under (the dev set's highest clean value, wind, measured 0.153;
@@ -73,6 +74,10 @@ AUTO_MAX = 1.5
 #: A mel is taken as smoothed along time (and sharpened) only when both its sharpness and its noise level
 #: are low. Clean dev clips: sharpness 0.81-1.47 (a chirp 0.42), noise level 0.065-0.153; smoothed by a
 #: Gaussian of 1 frame along time: sharpness 0.37-0.89, noise level 0.017-0.052 (speech 0.033-0.045).
+#: Known limit: a noise-free signal that is smooth along time (a sine sweep, a steady or tremolo tone, a
+#: harmonic glide) reads like a smoothed mel (sharpness 0.1-0.8, noise level under 0.06) and is sharpened:
+#: no statistic of the mel alone that was tried separates the two (docs/robustness.md), so these methods
+#: are not the default.
 SHARP_FLOOR, SHARP_RAMP = 0.78, 0.06
 QUIET_FLOOR, QUIET_RAMP = 0.06, 0.01
 #: Unsharp-mask amount once both are below their floor by a ramp or more.
@@ -115,21 +120,28 @@ def roughness(problem: Problem, config: MelConfig) -> jax.Array:
     return 1.4826 * _robust_scale(d2, counted) / jnp.sqrt(6.0)
 
 
+def _noise_from(d2: jax.Array, counted: jax.Array, config: MelConfig) -> jax.Array:
+    own = d2[..., 1:-1, :] - 0.5 * (d2[..., 2:, :] + d2[..., :-2, :])
+    return 1.4826 * _robust_scale(own, counted[..., 1:-1, :]) / (3.0 * config.power)
+
+
+def _sharpness_from(d1: jax.Array, d2: jax.Array, counted: jax.Array) -> jax.Array:
+    first = _robust_scale(d1, counted)
+    return jnp.where(first > 0, _robust_scale(d2, counted) / jnp.maximum(first, 1e-30), jnp.inf)  # flat: no evidence
+
+
 def noise_level(problem: Problem, config: MelConfig) -> jax.Array:
     """The part of the roughness no neighbouring band shares, per item ``(..., 1, 1)`` (module docstring), in
     the log of the magnitude (a power-``p`` mel's log is divided by ``p``: a signal's log-power varies ``p``
     times as much): for i.i.d. log-noise of deviation ``s`` alone, ``s / p``."""
     _, d2, counted = _differences(problem, config)
-    own = d2[..., 1:-1, :] - 0.5 * (d2[..., 2:, :] + d2[..., :-2, :])
-    return 1.4826 * _robust_scale(own, counted[..., 1:-1, :]) / (3.0 * config.power)
+    return _noise_from(d2, counted, config)
 
 
 def sharpness(problem: Problem, config: MelConfig) -> jax.Array:
     """Median ``|second difference|`` over median ``|first difference|`` of the log-mel along time, per item
     ``(..., 1, 1)``: ``sqrt(3)`` for i.i.d. noise, lower the smoother the mel is along time (``inf`` for a flat mel)."""
-    d1, d2, counted = _differences(problem, config)
-    first = _robust_scale(d1, counted)
-    return jnp.where(first > 0, _robust_scale(d2, counted) / jnp.maximum(first, 1e-30), jnp.inf)  # flat: no evidence
+    return _sharpness_from(*_differences(problem, config))
 
 
 def _auto(value, problem: Problem, fn) -> jax.Array:
@@ -138,33 +150,51 @@ def _auto(value, problem: Problem, fn) -> jax.Array:
     return jnp.full((*problem.mel.shape[:-2], 1, 1), float(value), jnp.float32)
 
 
+def _width_from(noise: jax.Array) -> jax.Array:
+    return jnp.clip(AUTO_GAIN * (noise - AUTO_FLOOR), 0.0, AUTO_MAX)
+
+
+def _amount_from(noise: jax.Array, sharp: jax.Array) -> jax.Array:
+    smooth = (SHARP_FLOOR - sharp) / SHARP_RAMP
+    quiet = (QUIET_FLOOR - noise) / QUIET_RAMP
+    return SHARP_MAX * jnp.clip(jnp.minimum(smooth, quiet), 0.0, 1.0)
+
+
 def smoothing_width(problem: Problem, config: MelConfig, tolerance) -> jax.Array:
     """The smoothing width in frames, per item ``(..., 1, 1)``: ``tolerance`` or, for ``"auto"``, from the
     noise level."""
-    return _auto(tolerance, problem, lambda: jnp.clip(
-        AUTO_GAIN * (noise_level(problem, config) - AUTO_FLOOR), 0.0, AUTO_MAX))
+    return choose(problem, config, tolerance, 0.0)["tolerance"]
 
 
 def sharpening_amount(problem: Problem, config: MelConfig, sharpen) -> jax.Array:
     """The unsharp-mask amount, per item ``(..., 1, 1)``: ``sharpen`` or, for ``"auto"``, from the
     sharpness and the noise level (both low: smoothed along time)."""
-    def auto():
-        smooth = (SHARP_FLOOR - sharpness(problem, config)) / SHARP_RAMP
-        quiet = (QUIET_FLOOR - noise_level(problem, config)) / QUIET_RAMP
-        return SHARP_MAX * jnp.clip(jnp.minimum(smooth, quiet), 0.0, 1.0)
+    return choose(problem, config, 0.0, sharpen)["sharpen"]
 
-    return _auto(sharpen, problem, auto)
+
+def choose(problem: Problem, config: MelConfig, tolerance, sharpen) -> dict[str, jax.Array]:
+    """What the automatic choice sees and chooses, per item ``(..., 1, 1)``: ``{"noise_level", "sharpness",
+    "tolerance", "sharpen"}`` (the statistics are NaN where neither choice is ``"auto"``). One pass over the
+    mel's differences serves both choices: the same values as :func:`smoothing_width` and
+    :func:`sharpening_amount`, each statistic computed once."""
+    shape = (*problem.mel.shape[:-2], 1, 1)
+    if "auto" in (tolerance, sharpen):
+        d1, d2, counted = _differences(problem, config)
+        noise, sharp = _noise_from(d2, counted, config), _sharpness_from(d1, d2, counted)
+    else:
+        noise = sharp = jnp.full(shape, jnp.nan, jnp.float32)
+    return {"noise_level": noise, "sharpness": sharp,
+            "tolerance": _auto(tolerance, problem, lambda: _width_from(noise)),
+            "sharpen": _auto(sharpen, problem, lambda: _amount_from(noise, sharp))}
 
 
 def auto_choice(mel, config: MelConfig) -> tuple[dict[str, float], np.ndarray]:
     """What the automatic choice sees in one linear mel ``(n_mels, frames)``, what it chooses, and the
     target it then fits: ``({"noise_level", "sharpness", "tolerance", "sharpen"}, target mel)``."""
     problem = Problem(mel=jnp.asarray(mel, jnp.float32), magnitude=None)
-    width = smoothing_width(problem, config, "auto")
-    amount = sharpening_amount(problem, config, "auto")
-    values = {"noise_level": noise_level(problem, config), "sharpness": sharpness(problem, config),
-              "tolerance": width, "sharpen": amount}
-    return {k: float(v.reshape(-1)[0]) for k, v in values.items()}, np.asarray(smoothed_target(problem, width, amount))
+    values = choose(problem, config, "auto", "auto")
+    target = smoothed_target(problem, values["tolerance"], values["sharpen"])
+    return {k: float(v.reshape(-1)[0]) for k, v in values.items()}, np.asarray(target)
 
 
 def _gaussian(log: jax.Array, valid: jax.Array, width: jax.Array) -> jax.Array:
@@ -233,8 +263,8 @@ class _Tolerant:
         return state.target
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        width = smoothing_width(problem, config, self.tolerance)
-        amount = sharpening_amount(problem, config, self.sharpen)
+        chosen = choose(problem, config, self.tolerance, self.sharpen)
+        width, amount = chosen["tolerance"], chosen["sharpen"]
         target = smoothed_target(problem, width, amount)
         inner = super().init(problem._replace(mel=target), config, key, spec)
         return TolerantState(inner=inner, target=target, width=width, amount=amount)
