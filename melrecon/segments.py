@@ -142,12 +142,16 @@ def _concurrent(mel, cfg, starts, seg_len, *, method, seed, invert, kwargs, init
 
     with concurrent.futures.ThreadPoolExecutor(len(starts), thread_name_prefix="melrecon-piece") as pool:
         futures = [pool.submit(one, k, s) for k, s in enumerate(starts)]
+        pending, interrupted = set(futures), False
         try:
-            results = [f.result() for f in futures]
+            while pending:  # short waits: the main thread runs its signal handlers (Ctrl-C) in between
+                pending = concurrent.futures.wait(pending, timeout=0.1).not_done
         except KeyboardInterrupt:
             stop.set()
-            results = [f.result() for f in futures]
-            results = [dataclasses.replace(r, interrupted=True, stop_reason="interrupted") for r in results]
+            interrupted = True
+        results = [f.result() for f in futures]
+    if interrupted:
+        results = [dataclasses.replace(r, interrupted=True, stop_reason="interrupted") for r in results]
     return results
 
 

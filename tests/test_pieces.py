@@ -140,3 +140,21 @@ def test_same_inputs_give_the_same_audio(speech_sample):
     mel = np.asarray(mel_spectrogram(librosa.resample(x[:sr], orig_sr=sr, target_sr=CFG.sample_rate), CFG))
     runs = [reconstruct(mel, CFG, n_iter=[20, 20], progress=False).audio for _ in range(3)]
     assert all(np.array_equal(r, runs[0]) for r in runs[1:])
+
+
+def test_ctrl_c_stops_every_piece_and_returns_the_best_so_far(two_cores):
+    """Ctrl-C reaches the main thread, which waits for the pieces: each stops at its next chunk."""
+    import _thread
+    import threading
+
+    x = _chirpy_tone(CFG.sample_rate, 5.0)
+    mel = np.asarray(mel_spectrogram(x, CFG))
+    timer = threading.Timer(1.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        out = reconstruct(mel, CFG, method="gla", n_iter=20_000, chunk_size=10, progress=False)
+    finally:
+        timer.cancel()
+    assert out.interrupted and out.stop_reason == "interrupted" and len(out.settings["pieces"]) == 2
+    assert out.audio.shape == (CFG.n_samples(mel.shape[-1]),) and np.isfinite(out.audio).all()
+    assert 0 < np.count_nonzero(out.history["time"]) < 20_000  # stopped early
