@@ -119,14 +119,15 @@ class GriffinLim(Algorithm):
         err = jnp.sum(jnp.real(diff) ** 2 + jnp.imag(diff) ** 2, axis=(-2, -1))
         terms = {"inconsistency": relative_error_from_sums(err, state.energy)}
         t = p if self.gamma == 1.0 else (1.0 - self.gamma) * state.d + self.gamma * p
-        if self.alpha:
-            c = (1.0 + self.alpha) * t - self.alpha * state.t_prev
-            # Reading t_prev where t is stored lets XLA write the new t_prev in place (saves one copy).
-            t = t + 0.0 * state.t_prev
-        else:
-            c = t
+        c = (1.0 + self.alpha) * t - self.alpha * state.t_prev if self.alpha else t
         d = t + self.beta * (t - state.t_prev) if self.gamma != 1.0 else state.d
-        t_prev = t if self.alpha or self.gamma != 1.0 else state.t_prev
+        if self.alpha or self.gamma != 1.0:
+            # the new t_prev depends (times 0) on what last reads the old one (c, d): it comes after that
+            # read, so XLA writes it over the old buffer instead of copying it every step
+            last = c[..., :1, :1] + (d[..., :1, :1] if self.gamma != 1.0 else 0.0)
+            t_prev = t + 0.0 * last
+        else:
+            t_prev = state.t_prev
         return state._replace(c=c, t_prev=t_prev, d=d), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GriffinLimState) -> jax.Array:
