@@ -42,10 +42,11 @@ _OPTION_FLAGS = {"learning_rate": "--lr", "optimizer": "--optimizer", "init_phas
 _REPLACED = ("--gl-iters", "--gd-iters")
 
 
-def _methods_taking(option: str, methods) -> list[str]:
+def _methods_taking(option: str, methods, value: object = "lbfgs") -> list[str]:
+    """The single methods among ``methods`` a stage of which takes ``option`` given as ``value``."""
     from .stage_options import stage_options
 
-    return [m for m in methods if "+" not in m and stage_options(m, {option: "lbfgs"})]
+    return [m for m in methods if "+" not in m and stage_options(m, {option: value})]
 
 
 def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
@@ -88,7 +89,7 @@ def _add_stage_option_args(p: argparse.ArgumentParser, shown) -> None:
     from .algorithms.mel_griffin_lim import METRICS, OUTSIDE
 
     def taken(option, value):
-        return ", ".join(m for m in shown if "+" not in m and _stage_takes(m, option, value)) or "none"
+        return ", ".join(_methods_taking(option, shown, value)) or "none"
 
     p.add_argument("--init", default=None, choices=INIT_PHASES, help="initial phase of the first stage "
                    "(pghi: phase-gradient heuristic integration); taken by %s" % taken("init_phase", "zero"))
@@ -100,12 +101,6 @@ def _add_stage_option_args(p: argparse.ArgumentParser, shown) -> None:
                        ("--sharpen", "unsharp-mask amount for mels smoothed along time")):
         p.add_argument(flag, type=_auto_or_float, default=None, metavar="auto|X",
                        help="%s (0: off); taken by %s" % (what, taken(flag[2:], "auto")))
-
-
-def _stage_takes(method: str, option: str, value) -> bool:
-    from .stage_options import stage_options
-
-    return bool(stage_options(method, {option: value}))
 
 
 def _random_start_methods(methods) -> list[str]:

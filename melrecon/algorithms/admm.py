@@ -36,7 +36,7 @@ import jax.numpy as jnp
 
 from ..config import MelConfig, ParameterError
 from ..transforms import project_consistent_tm
-from .base import Algorithm, Problem, initial_spectrogram
+from .base import Algorithm, Problem, initial_spectrogram, written_after
 from .griffin_lim import _with_magnitude
 from .mel_griffin_lim import MelTarget, _ratio, check_mel_options, mel_projection_tm, mel_target
 
@@ -102,9 +102,8 @@ class ADMMGriffinLim(Algorithm):
         z = project_consistent_tm(w, config, layout=problem.layout)
         x = w - state.u  # the terms read stored arrays (x itself is not written out)
         terms = {"inconsistency": _ratio(x - z, x)}
-        # u_n depends on the terms (times 0), i.e. comes after the last read of u: XLA then writes it over u
-        # in place instead of copying u every step (as Griffin-Lim's momentum buffer)
-        return state._replace(z=z, u=(w - z) + 0.0 * terms["inconsistency"]), terms
+        # after the terms, the last read of the old u: u is written in place
+        return state._replace(z=z, u=written_after(w - z, terms["inconsistency"])), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: ADMMState) -> jax.Array:
         return jnp.swapaxes(state.z, -1, -2)

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 from ..config import MelConfig, ParameterError
 from ..losses import relative_error_from_sums
 from ..transforms import project_consistent_tm
-from .base import Algorithm, Problem, initial_spectrogram
+from .base import Algorithm, Problem, initial_spectrogram, written_after
 
 __all__ = ["GriffinLim", "GriffinLimState", "gla", "fgla", "agla"]
 
@@ -121,11 +121,8 @@ class GriffinLim(Algorithm):
         t = p if self.gamma == 1.0 else (1.0 - self.gamma) * state.d + self.gamma * p
         c = (1.0 + self.alpha) * t - self.alpha * state.t_prev if self.alpha else t
         d = t + self.beta * (t - state.t_prev) if self.gamma != 1.0 else state.d
-        if self.alpha or self.gamma != 1.0:
-            # the new t_prev depends (times 0) on what last reads the old one (c, d): it comes after that
-            # read, so XLA writes it over the old buffer instead of copying it every step
-            last = c[..., :1, :1] + (d[..., :1, :1] if self.gamma != 1.0 else 0.0)
-            t_prev = t + 0.0 * last
+        if self.alpha or self.gamma != 1.0:  # after c and d, the last reads of the old t_prev: written in place
+            t_prev = written_after(t, c, d) if self.gamma != 1.0 else written_after(t, c)
         else:
             t_prev = state.t_prev
         return state._replace(c=c, t_prev=t_prev, d=d), terms

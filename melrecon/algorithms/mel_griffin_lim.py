@@ -51,7 +51,7 @@ import numpy as np
 from ..config import MelConfig, ParameterError
 from ..filters import mel_filterbank, mel_filterbank_blocks, mel_gram_pinv
 from ..transforms import mel_adjoint_tm, mel_tm, project_consistent_tm
-from .base import Algorithm, Problem, initial_spectrogram
+from .base import Algorithm, Problem, initial_spectrogram, written_after
 
 __all__ = ["MelGriffinLim", "mel_projection", "mel_projection_tm", "MelTarget", "mel_target", "OUTSIDE", "METRICS"]
 
@@ -66,10 +66,14 @@ METRICS = ("auto", "euclidean", "relative")
 _ROLLOFF = 8.0
 
 
+def _bin_frequencies(config: MelConfig) -> np.ndarray:
+    return np.arange(config.n_freq) * config.sample_rate / config.n_fft
+
+
 def _extension(config: MelConfig) -> tuple[np.ndarray, np.ndarray]:
     """(weights over bins that average the top Mel band's power, roll-off factor of each bin above fmax)."""
     fb = np.asarray(mel_filterbank(config))
-    freqs = np.arange(config.n_freq) * config.sample_rate / config.n_fft
+    freqs = _bin_frequencies(config)
     top = fb[-1] > 0
     avg = top / max(int(top.sum()), 1)
     above = _uncovered(config) & (freqs > config.fmax - 1e-6)
@@ -87,8 +91,7 @@ def _extend(new: jax.Array, config: MelConfig) -> jax.Array:
 
 def _below_fmin(config: MelConfig) -> np.ndarray:
     """Boolean (n_freq,): bins below the lowest band's lower edge (none when fmin is 0)."""
-    freqs = np.arange(config.n_freq) * config.sample_rate / config.n_fft
-    return _uncovered(config) & (freqs < config.fmin)
+    return _uncovered(config) & (_bin_frequencies(config) < config.fmin)
 
 
 def _uncovered(config: MelConfig) -> np.ndarray:
@@ -288,9 +291,7 @@ class MelGriffinLim(Algorithm):
         terms = {"inconsistency": _ratio(p - x, x), "mel_error": _ratio(mel_p - state.target.mel, state.target.mel)}
         if self.alpha:
             c = (1.0 + self.alpha) * p - self.alpha * state.t_prev
-            # the new t_prev depends on c (times 0), i.e. comes after the last read of the old one: XLA
-            # writes it in place instead of copying t_prev every other step
-            p = p + 0.0 * c[..., :1, :1]
+            p = written_after(p, c)  # after c, the last read of the old t_prev: written in place
         else:
             c = p
         return state._replace(c=c, t_prev=p), terms
