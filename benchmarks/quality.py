@@ -48,10 +48,10 @@ import jax  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
-from melrecon.metrics import evaluate  # noqa: E402
-from melrecon.examples import example  # noqa: E402
+from melrecon.apps.metrics import evaluate  # noqa: E402
+from melrecon.apps.examples import example  # noqa: E402
 from melrecon.methods import DEFAULT_METHOD, build_stages  # noqa: E402
-from melrecon.transforms import decompress  # noqa: E402
+from melrecon.core.transforms import decompress  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "audio"
 SEED_CLIP = SHARED / "seed_arctic_raw_16k.wav"

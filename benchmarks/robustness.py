@@ -42,10 +42,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from quality import SEED_CLIP, category, find_clips, librosa_inverse  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
-from melrecon.degrade import DEGRADATIONS, degrade  # noqa: E402
+from melrecon.apps.degrade import DEGRADATIONS, degrade  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
-from melrecon.metrics import dnsmos, mel_spectral_convergence, pesq_wb, stoi  # noqa: E402
-from melrecon.transforms import compress  # noqa: E402
+from melrecon.apps.metrics import dnsmos, mel_spectral_convergence, pesq_wb, stoi  # noqa: E402
+from melrecon.core.transforms import compress  # noqa: E402
 
 ROWS = {"librosa": None, "lbfgs": "lbfgs", "meladmm+melgl": "meladmm+melgl",
         "tolmeladmm+tolmelgl (auto)": "tolmeladmm+tolmelgl"}
@@ -79,7 +79,7 @@ def run_clip(path: Path, cfg: MelConfig, conditions) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         x, _ = load_audio(path, sample_rate=cfg.sample_rate)
-    from melrecon.transforms import decompress
+    from melrecon.core.transforms import decompress
 
     clean = np.asarray(decompress(mel_spectrogram(x, cfg), cfg))
     res = {}

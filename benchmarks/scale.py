@@ -59,7 +59,7 @@ def speech(seconds: float, sample_rate: int):
     import soundfile as sf
     import soxr
 
-    from melrecon.examples import example
+    from melrecon.apps.examples import example
 
     parts = []
     for path in (example("speech"), REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"):
@@ -122,8 +122,8 @@ def quality(seconds=60.0, segment=30.0):
 def engines(n_files=24, iters=(40, 30)):
     import soundfile as sf
 
-    from melrecon.batch import invert_folder
-    from melrecon.batch_ray import ray_init
+    from melrecon.apps.batch import invert_folder
+    from melrecon.apps.batch.engines.ray import ray_init
 
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:

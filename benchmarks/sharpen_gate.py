@@ -34,10 +34,10 @@ from quality import find_clips  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.algorithms.tolerant import auto_choice  # noqa: E402
-from melrecon.config import PRESETS  # noqa: E402
+from melrecon.core.config import PRESETS  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
-from melrecon.metrics import mel_spectral_convergence, pesq_wb  # noqa: E402
-from melrecon.transforms import decompress  # noqa: E402
+from melrecon.apps.metrics import mel_spectral_convergence, pesq_wb  # noqa: E402
+from melrecon.core.transforms import decompress  # noqa: E402
 
 SECONDS = 2.4
 

@@ -63,7 +63,7 @@ def _signal(seconds: float, sample_rate: int):
     import numpy as np
     import soundfile as sf
 
-    from melrecon.examples import example
+    from melrecon.apps.examples import example
 
     x, sr = sf.read(str(example("speech")), dtype="float32")
     if sr != sample_rate:
@@ -146,7 +146,7 @@ def case_default(preset: str, seconds: float, reps: int = 3) -> dict:
     import numpy as np
 
     from melrecon import MelConfig, reconstruct
-    from melrecon.transforms import decompress
+    from melrecon.core.transforms import decompress
 
     cfg = MelConfig.preset(preset)
     mel = _mel(_signal(seconds, cfg.sample_rate), cfg)
@@ -184,14 +184,14 @@ def case_cli(reps: int = 2) -> dict:
     compilation cache (first run, then runs that load it), and with the cache off."""
     import soundfile as sf
 
-    from melrecon.examples import example
+    from melrecon.apps.examples import example
 
     wav = example("speech")
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
         def run(cache):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "melrecon.cli", "invert", str(wav), f"{tmp}/out.wav", "--quiet",
+            subprocess.run([sys.executable, "-m", "melrecon.apps.cli", "invert", str(wav), f"{tmp}/out.wav", "--quiet",
                             "--cache-dir", cache], env=env, check=True, capture_output=True)
             return time.perf_counter() - t0
 
@@ -287,7 +287,7 @@ def case_folder(n_files: int, method: str, n_iter: int) -> dict:
     import numpy as np
     import soundfile as sf
 
-    from melrecon.batch import invert_folder
+    from melrecon.apps.batch import invert_folder
 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in", Path(tmp) / "out"

@@ -5,13 +5,17 @@
 >>> # mel = melrecon.mel_spectrogram(audio, cfg); out = melrecon.reconstruct(mel, cfg)
 """
 
-from .config import PRESETS, MelConfig, ParameterError, get_config
-from .filters import mel_filterbank
-from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages
+from . import _moved
+
+_moved.install()  # former module paths (melrecon.transforms, melrecon.cli, ...) keep working
+
+from .core.config import PRESETS, MelConfig, ParameterError, get_config
+from .core.filters import mel_filterbank
+from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages
 from .reconstruct import reconstruct
-from .result import Progress, Reconstruction
-from .compat import mel_to_audio
-from .transforms import compress, decompress, istft, mel_spectrogram, mel_to_linear, stft
+from .methods.result import Progress, Reconstruction
+from .apps.compat import mel_to_audio
+from .core.transforms import compress, decompress, istft, mel_spectrogram, mel_to_linear, stft
 
 __version__ = "0.1.0"
 

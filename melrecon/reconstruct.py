@@ -1,9 +1,13 @@
-"""``reconstruct``: run any method (or a pipeline of methods) on a Mel spectrogram.
+"""``reconstruct``: the front door. Check -> plan -> execute -> result, each once per call.
 
-The front door: it checks the input once, builds the problem (the linear Mel and a full-band magnitude
-estimate), hands the stages (:mod:`melrecon.methods`) to the runner (:mod:`melrecon.runner`: jitted
-chunks, keep-best, callbacks, Ctrl-C) and wraps what comes back (:mod:`melrecon.result`). A list of
-mels of different lengths goes through :mod:`melrecon.batching` (length buckets, padded batches).
+1. **check**: the configuration, the method (its stages are built once,
+   :func:`melrecon.methods.build_stages`), the run options and the mel(s) (:mod:`melrecon.core.validation`);
+2. **plan**: how the checked problem runs (:mod:`melrecon.methods.planner`: whole, a padded bucket,
+   segments for long inputs, pieces across cores; length buckets for a list);
+3. **execute**: :mod:`melrecon.methods.execute` runs the plan below this function (segments and pieces
+   call the engine-level :func:`melrecon.methods.single.invert_whole`, never this function again);
+4. **result**: :class:`~melrecon.methods.result.Reconstruction` (one, or a list for a list of mels),
+   warned about once when it made no progress.
 
 The names of the former single module stay importable from here: ``reconstruct``, ``Reconstruction``,
 ``Progress``, ``METHODS``, ``DEFAULT_METHOD``, ``build_stages``, ``plan_buckets``, ``trace_count``.
@@ -11,36 +15,33 @@ The names of the former single module stay importable from here: ``reconstruct``
 
 from __future__ import annotations
 
-import functools
+import inspect
 from typing import Any, Callable, Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from . import _cache
-from .algorithms import INIT_PHASES, Problem
-from .batching import batch_sharding as _batch_sharding  # noqa: F401 - the former private name
-from .batching import default_batch_size, plan_buckets, reconstruct_list
-from .config import MelConfig, ParameterError, get_config
-from .diagnostics import warn_if_no_progress
-from .methods import DEFAULT_METHOD, METHODS, Stage, build_stages
-from .result import Progress, Reconstruction
-from .runner import run_stages, trace_count
-from .pieces import piece_count, piece_plan
-from .segments import reconstruct_segmented, segment_plan
-from .transforms import istft_compiled, linear_problem
-from .validation import check_iterations, check_mel
+from .algorithms import INIT_PHASES
+from .core import cache as _cache
+from .core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
+from .core.validation import check_iterations, check_mel
+from .methods.batching import batch_sharding, default_batch_size
+from .methods.diagnostics import warn_if_no_progress
+from .methods.execute import execute_items, execute_single
+from .methods.planner import piece_count, plan_buckets, plan_items, plan_single, segment_plan
+from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages
+from .methods.result import Progress, Reconstruction
+from .methods.runner import trace_count
+from .methods.single import Run
 
 __all__ = [
     "reconstruct", "Reconstruction", "Progress", "METHODS", "DEFAULT_METHOD", "build_stages", "plan_buckets",
-    "trace_count",
+    "trace_count", "RUN_OPTIONS", "check_call",
 ]
 
 
 def reconstruct(
     mel,
-    config: MelConfig | str = "hifigan",
+    config: MelConfig | str = DEFAULT_PRESET,
     *,
     method: Any = DEFAULT_METHOD,
     n_iter: int | Sequence[int] | None = None,
@@ -72,7 +73,7 @@ def reconstruct(
         an item's losses or output, so each item comes out as it would alone (same seed), up to
         floating-point rounding. A list of :class:`Reconstruction` is then returned, in input order.
     config : MelConfig or preset name
-        The settings the mel was made with (default ``"hifigan"``).
+        The settings the mel was made with (default :data:`~melrecon.core.config.DEFAULT_PRESET`, ``"hifigan"``).
     method : str, Algorithm or list of (algorithm, n_iter)
         ``"meladmm+melgl"`` (default: ADMM, then fast Griffin-Lim, between the Mel-constraint set and
         the consistent STFTs; 300 + 200 iterations), any single method of :data:`METHODS` (``"gla"``,
@@ -109,8 +110,10 @@ def reconstruct(
     max_buckets : int
         With a list of mels: most distinct padded lengths (default 4).
     bucket_frames : int, optional
-        With a list of mels: pad every batch to this many frames (at least the longest mel) instead of
-        choosing bucket lengths, e.g. to reuse one compilation over many calls.
+        Pad to this many frames (at least the longest mel) and run as a padded batch, e.g. to reuse one
+        compilation over many calls of different lengths (the command line does so); with a list of
+        mels, every batch instead of choosing bucket lengths. Inputs long enough to be segmented are
+        segmented all the same.
     segment_seconds : "auto", float or None
         Long single mels are inverted in overlapping segments of this many seconds, so memory depends
         on the segment, not on the input (see :mod:`melrecon.segments`). ``"auto"`` (default): inputs
@@ -147,15 +150,52 @@ def reconstruct(
     >>> out.audio.shape
     (7936,)
     """
-    _cache.enable()  # JAX's persistent compilation cache (melrecon/_cache.py), once per process
-    cfg = get_config(config)
+    _cache.enable()  # JAX's persistent compilation cache (melrecon/core/cache.py), once per process
+    run, init = check_call(config, method=method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, seed=seed,
+                           init_magnitude=init_magnitude, init=init, callback=callback, progress=progress,
+                           chunk_size=chunk_size, segment_seconds=segment_seconds, pieces=pieces, options=options)
+    if _is_list(mel):
+        if init is not None:
+            raise ParameterError("init is not supported with a list of mels; invert such items one by one.")
+        mels, batching = _check_list(mel, run.cfg, length=length, batch_size=batch_size, max_buckets=max_buckets,
+                                     bucket_frames=bucket_frames)
+        plan = plan_items([m.shape[-1] for m in mels], run.cfg, segment_seconds=segment_seconds,
+                          multiple=batch_sharding()[1], **batching)
+        results = execute_items(mels, run, plan, segment_seconds=segment_seconds, pieces=pieces)
+    else:
+        mel_np = check_mel(mel, run.cfg)
+        init = None if init is None else _check_init(init, mel_np.shape, run.cfg)
+        length = None if length is None else check_iterations("length", length, minimum=1)
+        bucket_frames = _check_bucket_frames(bucket_frames, mel_np.shape[-1])
+        plan = plan_single(mel_np.shape[-1], run.cfg, segment_seconds=segment_seconds, pieces=pieces,
+                           bucket_frames=bucket_frames, callback=callback is not None, init=init is not None,
+                           batched=mel_np.ndim != 2)
+        results = execute_single(mel_np, run, plan, init=init, length=length, pieces=pieces)
+    warn_if_no_progress(results)
+    return results
+
+
+#: The keyword arguments of :func:`reconstruct` that set how it runs rather than a stage's option.
+RUN_OPTIONS = tuple(name for name in inspect.signature(reconstruct).parameters
+                    if name not in ("mel", "config", "method", "options"))
+
+
+def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAULT_METHOD, n_iter=None, gl_iters=None,
+               gd_iters=None, seed: int = 0, init_magnitude: str = "nnls", init: Any = None, callback=None,
+               progress: bool = True, chunk_size=None, segment_seconds: Any = "auto", pieces: Any = "auto",
+               options: dict | None = None) -> tuple[Run, Any]:
+    """Check everything of a call but the mel; -> (the :class:`~melrecon.methods.single.Run` its parts
+    share, with the stages built once; ``init`` as an array or None). Apps that invert many inputs with
+    one setting (folder inversion, its engines) call it first to fail early, once."""
+    cfg, options = get_config(config), dict(options or {})
     if isinstance(init, str):  # a named initial phase is the stages' init_phase option
         if init not in INIT_PHASES:
             raise ParameterError(f"init={init!r} must be an array (phases or a complex STFT) or one of {INIT_PHASES}.")
         options["init_phase"], init = init, None
     stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     _check_run_options(init_magnitude=init_magnitude, seed=seed, callback=callback)
-    piece_count(pieces)  # checked here, used below for single mels
+    piece_count(pieces)
+    segment_plan(1, cfg, segment_seconds)  # checks the setting
     chunk_size = None if chunk_size is None else check_iterations("chunk_size", chunk_size, minimum=1)
     name = method if isinstance(method, str) else "+".join(a.name for a, _ in stages)
     settings = {
@@ -165,39 +205,19 @@ def reconstruct(
         "init_magnitude": init_magnitude,
         "config": cfg.to_dict(),
     }
-    run = functools.partial(run_stages, stages=stages, cfg=cfg, seed=int(seed), callback=callback,
-                            progress=progress, chunk_size=chunk_size, name=name)
-    if _is_list(mel):
-        if init is not None:
-            raise ParameterError("init is not supported with a list of mels; invert such items one by one.")
-        mels, batching = _check_list(mel, cfg, length=length, batch_size=batch_size, max_buckets=max_buckets,
-                                     bucket_frames=bucket_frames)
-        results = reconstruct_list(mels, functools.partial(run, batched=True), cfg, method=name,
-                                   settings=settings, **batching)
-        warn_if_no_progress(results)
-        return results
-    mel_np = check_mel(mel, cfg)
-    init_arr = None if init is None else _check_init(init, mel_np.shape, cfg)
-    length = None if length is None else check_iterations("length", length, minimum=1)
-    plan = None if init is not None else segment_plan(mel_np.shape[-1], cfg, segment_seconds)
-    if plan is not None and mel_np.ndim == 2:  # long inputs: overlapping segments in bounded memory
-        return reconstruct_segmented(mel_np, cfg, plan, method=method, seed=int(seed), length=length, n_iter=n_iter,
-                                     gl_iters=gl_iters, gd_iters=gd_iters, init_magnitude=init_magnitude,
-                                     callback=callback, progress=progress, chunk_size=chunk_size, invert=reconstruct,
-                                     pieces=pieces, **options)
-    cut = None if callback is not None or mel_np.ndim != 2 else piece_plan(mel_np.shape[-1], cfg, pieces)
-    if cut is not None:  # both cores: independent pieces at the same time, crossfaded
-        return reconstruct_segmented(mel_np, cfg, cut, independent=True, init=init_arr, method=method, seed=int(seed),
-                                     length=length, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters,
-                                     init_magnitude=init_magnitude, progress=progress, chunk_size=chunk_size,
-                                     invert=reconstruct, **options)
-    length = cfg.n_samples(mel_np.shape[-1]) if length is None else length
-    problem = _problem(mel_np, cfg, init_magnitude)
-    out = run(problem, batched=False, init_spec=_initial_spec(init_arr, problem))
-    audio = np.asarray(jax.device_get(istft_compiled(out.best_spec, cfg, length=length)), np.float32)
-    result = Reconstruction.from_run(out, audio, config=cfg, method=name, settings=settings)
-    warn_if_no_progress(result)
-    return result
+    run = Run(cfg=cfg, stages=stages, name=name, settings=settings, seed=int(seed), init_magnitude=init_magnitude,
+              callback=callback, progress=progress, chunk_size=chunk_size)
+    return run, init
+
+
+def _check_bucket_frames(bucket_frames, n_frames: int) -> int | None:
+    if bucket_frames is None:
+        return None
+    bucket_frames = check_iterations("bucket_frames", bucket_frames, minimum=1)
+    if bucket_frames < n_frames:
+        raise ParameterError(f"bucket_frames={bucket_frames} is shorter than the longest mel ({n_frames} "
+                             f"frames); pass at least {n_frames} or None.")
+    return bucket_frames
 
 
 def _is_list(mel) -> bool:
@@ -226,12 +246,7 @@ def _check_list(mel, cfg: MelConfig, *, length, batch_size, max_buckets, bucket_
         raise ParameterError("length is not supported with a list of mels (each item keeps its own length).")
     batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
     max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
-    if bucket_frames is not None:
-        bucket_frames = check_iterations("bucket_frames", bucket_frames, minimum=1)
-        longest = max(m.shape[-1] for m in mels)
-        if bucket_frames < longest:
-            raise ParameterError(f"bucket_frames={bucket_frames} is shorter than the longest mel ({longest} "
-                                 f"frames); pass at least {longest} or None.")
+    bucket_frames = _check_bucket_frames(bucket_frames, max(m.shape[-1] for m in mels))
     return mels, dict(batch_size=batch_size, max_buckets=max_buckets, bucket_frames=bucket_frames)
 
 
@@ -243,18 +258,3 @@ def _check_init(init, mel_shape: tuple, cfg: MelConfig) -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all()):
         raise ParameterError("init must hold finite phases (radians) or a finite complex STFT.")
     return arr
-
-
-def _problem(mel_np: np.ndarray, cfg: MelConfig, init_magnitude: str) -> Problem:
-    """The linear Mel and its full-band magnitude estimate (from a checked mel: no checks again)."""
-    mel_lin, magnitude = linear_problem(jnp.asarray(mel_np, jnp.float32), cfg, method=init_magnitude)
-    return Problem(mel=mel_lin, magnitude=magnitude)
-
-
-def _initial_spec(init_arr, problem: Problem):
-    """Phases get the estimated magnitude; a complex STFT is used as it is."""
-    if init_arr is None:
-        return None
-    if np.iscomplexobj(init_arr):
-        return jnp.asarray(init_arr, jnp.complex64)
-    return problem.magnitude * jnp.exp(1j * jnp.asarray(init_arr, jnp.float32))

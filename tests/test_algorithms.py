@@ -9,7 +9,7 @@ import pytest
 
 from melrecon import PRESETS, reconstruct, transforms
 from melrecon.algorithms import Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
-from melrecon.config import ParameterError
+from melrecon.core.config import ParameterError
 
 CFG = PRESETS["seed"]
 
@@ -72,7 +72,7 @@ def test_momentum_zero_is_plain_gla(problem):
 
 
 def _output_mel_sc(problem, spec):
-    from melrecon.losses import project_consistent, relative_error
+    from melrecon.core.losses import project_consistent, relative_error
 
     consistent = project_consistent(spec, CFG)
     return float(relative_error(problem.mel, transforms.mel_from_magnitude(jnp.abs(consistent), CFG)))

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct
-from melrecon.cli import main as cli_main
+from melrecon.apps.cli import main as cli_main
 from melrecon.reconstruct import plan_buckets, trace_count
 from tests.conftest import kill_when_written
 
@@ -145,7 +145,7 @@ def test_batch_killed_midway_resumes_without_redoing_or_corrupting(tmp_path, spe
     cfg = MelConfig.preset("hifigan")
     src, dst = tmp_path / "in", tmp_path / "out"
     expected = _make_folder(src, speech22k, cfg, n_files=9)
-    cmd = [sys.executable, "-m", "melrecon.cli", "batch", str(src), str(dst), "--method", "gl", "--n-iter", "400",
+    cmd = [sys.executable, "-m", "melrecon.apps.cli", "batch", str(src), str(dst), "--method", "gl", "--n-iter", "400",
            "--batch-size", "1", "--max-buckets", "3", "--quiet"]
     proc = kill_when_written(cmd, dst, 2, timeout=240, env=_env(), cwd=tmp_path)
     done_at_kill = {}

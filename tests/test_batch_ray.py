@@ -22,8 +22,8 @@ import soundfile as sf
 ray = pytest.importorskip("ray")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="POSIX signals")]
 
-from melrecon.batch import invert_folder  # noqa: E402
-from melrecon.batch_ray import OBJECT_STORE_BYTES, ray_init  # noqa: E402
+from melrecon.apps.batch import invert_folder  # noqa: E402
+from melrecon.apps.batch.engines.ray import OBJECT_STORE_BYTES, ray_init  # noqa: E402
 from tests.conftest import kill_when_written  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def _env() -> dict:
 def test_driver_killed_then_rerun_resumes_without_redoing_finished_files(tmp_path, speech):
     expected = _folder(tmp_path / "in", speech, LENGTHS + LENGTHS)
     dst = tmp_path / "out"
-    cmd = [sys.executable, "-m", "melrecon.cli", "batch", str(tmp_path / "in"), str(dst), "--engine", "ray",
+    cmd = [sys.executable, "-m", "melrecon.apps.cli", "batch", str(tmp_path / "in"), str(dst), "--engine", "ray",
            "--num-cpus", "1", "--method", "gl", "--n-iter", "150", "--batch-size", "1", "--quiet"]
     proc = kill_when_written(cmd, dst, 2, timeout=400, env=_env(), cwd=tmp_path, start_new_session=True)
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed midway"

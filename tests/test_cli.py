@@ -10,7 +10,7 @@ import numpy as np
 import soundfile as sf
 
 from melrecon import PRESETS, transforms
-from melrecon.cli import main
+from melrecon.apps.cli import main
 from tests.conftest import SPEECH
 
 
@@ -30,7 +30,7 @@ def test_invert_npy_mel_via_entry_point(tmp_path, speech_sample):
     mel = np.asarray(transforms.mel_spectrogram(x, cfg))
     np.save(tmp_path / "mel.npy", mel)
     out = tmp_path / "out.flac"
-    proc = subprocess.run([sys.executable, "-m", "melrecon.cli", "invert", str(tmp_path / "mel.npy"), str(out),
+    proc = subprocess.run([sys.executable, "-m", "melrecon.apps.cli", "invert", str(tmp_path / "mel.npy"), str(out),
                            "--method", "fgla", "--n-iter", "8", "--quiet"], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr

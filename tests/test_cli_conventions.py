@@ -10,9 +10,9 @@ import soundfile as sf
 import soxr
 
 from melrecon import PRESETS
-from melrecon.cli import _parser, main
-from melrecon.cliconfig import config_from_args, config_toml
-from melrecon.conventions import toolkit_mel
+from melrecon.apps.cli import _parser, main
+from melrecon.apps.cliconfig import config_from_args, config_toml
+from melrecon.io.conventions import toolkit_mel
 
 FAST = ["--method", "fgla", "--n-iter", "4", "--quiet"]
 

@@ -13,8 +13,8 @@ import soundfile as sf
 
 import melrecon
 from melrecon import MelConfig, reconstruct, transforms
-from melrecon.cli import main
-from melrecon.diagnostics import NoProgressWarning
+from melrecon.apps.cli import main
+from melrecon.methods.diagnostics import NoProgressWarning
 from tests.conftest import SPEECH, shared_audio
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from melrecon.cli import EXIT_INTERRUPTED
+from melrecon.apps.cli import EXIT_INTERRUPTED
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
@@ -76,7 +76,7 @@ def test_sigint_mid_run_writes_the_best_so_far_and_exits_130(tmp_path):
     src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
     x = _speech_like(src)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "melrecon.cli", "invert", str(src), str(dst), "--preset", "seed", "--method", "gla",
+        [sys.executable, "-m", "melrecon.apps.cli", "invert", str(src), str(dst), "--preset", "seed", "--method", "gla",
          "--n-iter", "10000000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=tmp_path,
     )
@@ -121,7 +121,7 @@ def test_sigint_during_the_write_completes_the_file(tmp_path):
     src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
     x = _speech_like(src)
     script = _SLOW_WRITE.format(pause=4) + textwrap.dedent(f"""
-        from melrecon.cli import main
+        from melrecon.apps.cli import main
         sys.exit(main(["invert", {str(src)!r}, {str(dst)!r}, "--preset", "seed", "--method", "gla",
                        "--n-iter", "2", "--quiet"]))
     """)

@@ -79,7 +79,7 @@ def test_cli_cache_dir_option(tmp_path):
 
     np.save(mel, np.asarray(mel_spectrogram(np.sin(2 * np.pi * 300 * t).astype(np.float32), "seed")))
     cache = tmp_path / "cli-cache"
-    cmd = [sys.executable, "-m", "melrecon.cli", "invert", str(mel), str(tmp_path / "o.wav"), "--preset", "seed",
+    cmd = [sys.executable, "-m", "melrecon.apps.cli", "invert", str(mel), str(tmp_path / "o.wav"), "--preset", "seed",
            "--method", "fgla", "--n-iter", "2", "--quiet", "--cache-dir", str(cache)]
     subprocess.run(cmd, env=_env(MELRECON_CACHE_DIR="off"), check=True, capture_output=True, timeout=300)
     assert (tmp_path / "o.wav").exists() and any(cache.iterdir())  # the option wins over the variable

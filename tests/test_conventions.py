@@ -10,7 +10,7 @@ import soxr
 
 import melrecon
 from melrecon import PRESETS, ParameterError, io
-from melrecon.conventions import Stats, check_convention, load_stats, prepare, to_mels_first, toolkit_mel
+from melrecon.io.conventions import Stats, check_convention, load_stats, prepare, to_mels_first, toolkit_mel
 
 VALUE_FIELDS = ("compression", "floor", "db_ref", "signal_norm", "min_level_db", "max_norm", "clip_norm", "power")
 COMPRESSED = [n for n, c in PRESETS.items() if c.compression != "none"]

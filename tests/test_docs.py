@@ -40,8 +40,8 @@ def test_notebook_list_is_generated_and_names_every_notebook():
 def test_notebook02_figures_hold_on_a_fresh_run(preset):
     """Re-run the stored run's GL 200 rows (notebook 02: fgla, seed 0, the whole recording)."""
     from melrecon import metrics, reconstruct
-    from melrecon.transforms import mel_spectrogram
-    from melrecon.widgets import seed_recording
+    from melrecon.core.transforms import mel_spectrogram
+    from melrecon.apps.widgets import seed_recording
 
     rows, context = docs_tables.stored()
     source = seed_recording()

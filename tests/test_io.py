@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from melrecon import ParameterError, io
-from melrecon.cli import EXIT_FAILURE, EXIT_USAGE, main
+from melrecon.apps.cli import EXIT_FAILURE, EXIT_USAGE, main
 
 SR = 16000
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from melrecon.cli import EXIT_TERMINATED
-from melrecon.jobs import Claims, Manifest, _start_time
+from melrecon.apps.cli import EXIT_TERMINATED
+from melrecon.apps.batch.jobs import Claims, Manifest, _start_time
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and file-size limits")
 
@@ -86,7 +86,7 @@ def test_manifest_keeps_the_last_record_and_skips_a_torn_line(tmp_path):
 def test_two_runs_on_one_folder_never_invert_a_file_twice(tmp_path, speech):
     expected = _folder(tmp_path / "in", speech)
     dst = tmp_path / "out"
-    cmd = [sys.executable, "-m", "melrecon.cli", "batch", str(tmp_path / "in"), str(dst), "--method", "gl",
+    cmd = [sys.executable, "-m", "melrecon.apps.cli", "batch", str(tmp_path / "in"), str(dst), "--method", "gl",
            "--n-iter", "120", "--batch-size", "1", "--max-buckets", "8", "--quiet"]
     runs = [subprocess.Popen(cmd, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
@@ -116,7 +116,7 @@ def _wait_for(proc, path_test, timeout=300.0):
 def test_sigterm_in_invert_writes_the_best_so_far_and_exits_143(tmp_path, speech):
     src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
     sf.write(src, speech[: 256 * 40], SR, subtype="FLOAT")
-    proc = subprocess.Popen([sys.executable, "-m", "melrecon.cli", "invert", str(src), str(dst), "--method", "gla",
+    proc = subprocess.Popen([sys.executable, "-m", "melrecon.apps.cli", "invert", str(src), str(dst), "--method", "gla",
                              "--n-iter", "10000000", "--seed", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=tmp_path)
     os.set_blocking(proc.stderr.fileno(), False)
@@ -142,7 +142,7 @@ def test_sigterm_in_invert_writes_the_best_so_far_and_exits_143(tmp_path, speech
 def test_sigterm_in_batch_stops_cleanly_and_the_rerun_finishes(tmp_path, speech):
     expected = _folder(tmp_path / "in", speech)
     dst = tmp_path / "out"
-    cmd = [sys.executable, "-m", "melrecon.cli", "batch", str(tmp_path / "in"), str(dst), "--method", "gl",
+    cmd = [sys.executable, "-m", "melrecon.apps.cli", "batch", str(tmp_path / "in"), str(dst), "--method", "gl",
            "--n-iter", "300", "--batch-size", "1", "--max-buckets", "8", "--quiet"]
     proc = subprocess.Popen(cmd, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(proc, lambda: (dst / "manifest.jsonl").exists())
@@ -166,7 +166,7 @@ _LIMITED = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG instead of killing us
 resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
-from melrecon.cli import main
+from melrecon.apps.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -197,8 +197,8 @@ def test_full_disk_in_batch_stops_with_a_clear_error_and_no_partial_file(tmp_pat
 
 
 def test_engine_options_are_checked_before_any_work(tmp_path):
-    from melrecon.batch import invert_folder
-    from melrecon.config import ParameterError
+    from melrecon.apps.batch import invert_folder
+    from melrecon.core.config import ParameterError
 
     (tmp_path / "in").mkdir()
     with pytest.raises(ParameterError, match="engine='spark'"):

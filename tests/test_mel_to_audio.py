@@ -59,7 +59,7 @@ def test_options_and_errors():
 @pytest.mark.slow
 def test_not_worse_than_librosa_on_real_speech(seed_audio):
     """PESQ-wb of both inversions of librosa's default mel of real speech, same n_iter (librosa's 32)."""
-    from melrecon.metrics import pesq_wb
+    from melrecon.apps.metrics import pesq_wb
 
     x, sr = seed_audio
     y = soxr.resample(x[: 4 * sr], sr, 22050).astype(np.float32)

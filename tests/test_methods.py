@@ -11,9 +11,9 @@ import pytest
 from melrecon import MelConfig, ParameterError, mel_spectrogram, reconstruct
 from melrecon.algorithms import ADMMGriffinLim, MelGriffinLim, Problem, WaveformGradientDescent, make_optimizer
 from melrecon.algorithms.mel_griffin_lim import mel_projection
-from melrecon.filters import mel_filterbank
-from melrecon.losses import relative_error
-from melrecon.transforms import mel_from_magnitude, mel_to_linear, stft
+from melrecon.core.filters import mel_filterbank
+from melrecon.core.losses import relative_error
+from melrecon.core.transforms import mel_from_magnitude, mel_to_linear, stft
 
 HIFI = MelConfig.preset("hifigan")
 
@@ -119,7 +119,7 @@ def test_admm_gla_lowers_the_inconsistency(speech_mel):
 def test_admm_step_follows_its_updates(speech_sample):
     """One step against the formulas: X = P_M(Z - U), Z' = P_C(X + U), U' = U + X - Z'."""
     from melrecon.algorithms.mel_griffin_lim import mel_projection_tm
-    from melrecon.transforms import project_consistent_tm
+    from melrecon.core.transforms import project_consistent_tm
 
     x, _ = speech_sample
     prob, _ = _problem(x[:22050], HIFI)

@@ -10,8 +10,8 @@ import pytest
 
 from melrecon import MelConfig, ParameterError, reconstruct, transforms
 from melrecon.algorithms import ADMMGriffinLim, MelGriffinLim, Problem, mel_projection
-from melrecon.filters import mel_filterbank
-from melrecon.pghi import gaussian_lambda, pghi_phase
+from melrecon.core.filters import mel_filterbank
+from melrecon.core.pghi import gaussian_lambda, pghi_phase
 
 HIFI = MelConfig.preset("hifigan")
 LIBROSA = MelConfig.preset("librosa")  # power 2, n_fft 2048, 128 bands to Nyquist

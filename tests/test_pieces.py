@@ -10,9 +10,9 @@ import pytest
 
 from melrecon import MelConfig, mel_spectrogram, metrics, reconstruct
 from melrecon import pieces as pieces_mod
-from melrecon.config import ParameterError
-from melrecon.pieces import ENV_VAR, MIN_SECONDS, piece_plan
-from melrecon.segments import _crossfade, _stitch
+from melrecon.core.config import ParameterError
+from melrecon.methods.planner import ENV_VAR, MIN_SECONDS, piece_plan
+from melrecon.methods.segments import _crossfade, _stitch
 
 from .test_segments import _chirpy_tone
 

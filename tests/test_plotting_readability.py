@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import melrecon
-import melrecon.metrics
+import melrecon.apps.metrics
 from melrecon import MelConfig, plotting, reconstruct, transforms
 
 

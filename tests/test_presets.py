@@ -10,7 +10,7 @@ import soxr
 
 import melrecon
 from melrecon import PRESETS, MelConfig
-from melrecon.conventions import toolkit_mel
+from melrecon.io.conventions import toolkit_mel
 
 librosa = pytest.importorskip("librosa")
 

@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 import melrecon as mr
 from melrecon import MelConfig, ParameterError
-from melrecon.validation import check_audio, check_mel, min_frames, min_samples
+from melrecon.core.validation import check_audio, check_mel, min_frames, min_samples
 
 FEW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 FEWER = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)

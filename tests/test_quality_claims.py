@@ -11,7 +11,7 @@ import pytest
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct
 from melrecon.io import load_audio
-from melrecon.metrics import evaluate, mel_spectral_convergence, pesq_wb
+from melrecon.apps.metrics import evaluate, mel_spectral_convergence, pesq_wb
 
 from .conftest import shared_audio
 

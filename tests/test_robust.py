@@ -9,7 +9,7 @@ from melrecon import degrade, metrics
 from melrecon.algorithms import Problem, TolerantMelADMM
 from melrecon.algorithms.tolerant import (choose, noise_level, roughness, sharpening_amount, sharpness,
                                          smoothing_width)
-from melrecon.transforms import compress, decompress
+from melrecon.core.transforms import compress, decompress
 
 CFG = MelConfig.preset("hifigan")
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct
-from melrecon.config import ParameterError
-from melrecon.segments import AUTO_THRESHOLD_SECONDS, segment_plan, segment_starts
+from melrecon.core.config import ParameterError
+from melrecon.methods.planner import AUTO_THRESHOLD_SECONDS, segment_plan, segment_starts
 
 
 @pytest.mark.parametrize("n_frames,length,overlap", [(1000, 300, 80), (301, 300, 80), (5000, 344, 86), (777, 400, 90)])
@@ -90,7 +90,7 @@ def test_seams_keep_the_input_energy():
 
 
 def test_reconstruct_segments_automatically_past_the_threshold(monkeypatch):
-    import melrecon.segments as segments
+    import melrecon.methods.planner as segments
 
     cfg = MelConfig.preset("seed")
     monkeypatch.setattr(segments, "AUTO_THRESHOLD_SECONDS", 4.5)  # a real threshold, lowered to keep it fast

@@ -11,8 +11,8 @@ import pytest
 
 from melrecon import MelConfig, istft, stft
 from melrecon.algorithms import Problem, gla
-from melrecon.losses import project_consistent
-from melrecon.transforms import batch_layout, mel_from_magnitude, project_consistent_tm
+from melrecon.core.losses import project_consistent
+from melrecon.core.transforms import batch_layout, mel_from_magnitude, project_consistent_tm
 
 CONFIGS = {
     "hifigan": MelConfig.preset("hifigan"),  # reflect padding, no centring
@@ -104,8 +104,8 @@ BANDED = dict(CONFIGS, htk=MelConfig.preset("librosa").replace(mel_scale="htk", 
 
 @pytest.mark.parametrize("name", sorted(BANDED))
 def test_filterbank_blocks_hold_every_weight_and_match_dense_products(name):
-    from melrecon.filters import mel_filterbank_blocks
-    from melrecon.transforms import mel_adjoint_tm, mel_tm
+    from melrecon.core.filters import mel_filterbank_blocks
+    from melrecon.core.transforms import mel_adjoint_tm, mel_tm
 
     cfg = BANDED[name]
     fb = librosa.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from melrecon import MelConfig, PRESETS, transforms
-from melrecon.filters import hz_to_mel, mel_filterbank, mel_to_hz
+from melrecon.core.filters import hz_to_mel, mel_filterbank, mel_to_hz
 
 RNG = np.random.default_rng(1234)
 

@@ -13,9 +13,9 @@ import pytest
 import melrecon as mr
 from melrecon import MelConfig, ParameterError, losses, metrics, transforms
 from melrecon.algorithms import Problem
-from melrecon.diagnostics import NoProgressWarning
+from melrecon.methods.diagnostics import NoProgressWarning
 from melrecon.reconstruct import trace_count
-from melrecon.validation import check_mel, min_frames, min_samples
+from melrecon.core.validation import check_mel, min_frames, min_samples
 
 SEED = MelConfig.preset("seed")
 HIFI = MelConfig.preset("hifigan")

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 import melrecon  # noqa: E402
-from melrecon.widgets import Workbench, _read_upload  # noqa: E402
+from melrecon.apps.widgets import Workbench, _read_upload  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

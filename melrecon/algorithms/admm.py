@@ -34,8 +34,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..config import MelConfig, ParameterError
-from ..transforms import project_consistent_tm
+from ..core.config import MelConfig, ParameterError
+from ..core.transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram, written_after
 from .griffin_lim import _with_magnitude
 from .mel_griffin_lim import MelTarget, _ratio, check_mel_options, mel_projection_tm, mel_target

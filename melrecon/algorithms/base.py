@@ -24,7 +24,7 @@ from typing import Any, ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..config import MelConfig, ParameterError
+from ..core.config import MelConfig, ParameterError
 
 __all__ = [
     "Problem", "Algorithm", "FAMILIES", "INIT_PHASES", "check_init_phase", "initial_spectrogram", "random_phase",
@@ -88,7 +88,7 @@ def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None
     if init_phase == "zero":
         return mag.astype(jnp.complex64)
     if init_phase == "pghi":
-        from ..pghi import pghi_phase
+        from ..core.pghi import pghi_phase
 
         return (mag * jnp.exp(1j * pghi_phase(mag, config))).astype(jnp.complex64)
     angles = random_phase(key, mag.shape)
@@ -122,6 +122,10 @@ def check_init_phase(value) -> str:
     return value
 
 
+#: Every subclass of :class:`Algorithm`, in definition order (filled as they are defined).
+SUBCLASSES: list = []
+
+
 class Algorithm:
     """Protocol of a reconstruction method (subclasses are frozen dataclasses).
 
@@ -133,6 +137,10 @@ class Algorithm:
     name: str = "algorithm"
     family: ClassVar[str] = "projection"
     default_iters: ClassVar[int] = 200
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        SUBCLASSES.append(cls)  # every algorithm class is known without a list to edit
 
     def __post_init__(self):
         if "init_phase" in self.options():

@@ -32,9 +32,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..config import MelConfig, ParameterError
-from ..losses import MEL_LOSSES, energy_ratio, mel_error, sum_squares
-from ..transforms import _istft, _mel_from_magnitude, _stft, magnitude, project_consistent, window
+from ..core.config import MelConfig, ParameterError
+from ..core.losses import MEL_LOSSES, energy_ratio, mel_error, sum_squares
+from ..core.transforms import _istft, _mel_from_magnitude, _stft, magnitude, project_consistent, window
 from .base import Algorithm, Problem, initial_spectrogram, valid_mean
 
 __all__ = ["OptaxDescent", "STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]

@@ -35,9 +35,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..config import MelConfig, ParameterError
-from ..losses import relative_error_from_sums
-from ..transforms import project_consistent_tm
+from ..core.config import MelConfig, ParameterError
+from ..core.losses import relative_error_from_sums
+from ..core.transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram, written_after
 
 __all__ = ["GriffinLim", "GriffinLimState", "gla", "fgla", "agla"]

@@ -48,9 +48,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import MelConfig, ParameterError
-from ..filters import mel_filterbank, mel_filterbank_blocks, mel_gram_pinv
-from ..transforms import mel_adjoint_tm, mel_tm, project_consistent_tm
+from ..core.config import MelConfig, ParameterError
+from ..core.filters import mel_filterbank, mel_filterbank_blocks, mel_gram_pinv
+from ..core.transforms import mel_adjoint_tm, mel_tm, project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram, written_after
 
 __all__ = ["MelGriffinLim", "mel_projection", "mel_projection_tm", "MelTarget", "mel_target", "OUTSIDE", "METRICS"]

@@ -56,7 +56,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import MelConfig, ParameterError
+from ..core.config import MelConfig, ParameterError
 from .admm import ADMMGriffinLim
 from .base import Problem
 from .mel_griffin_lim import MelGriffinLim

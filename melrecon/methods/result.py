@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import MelConfig
+from ..core.config import MelConfig
 
 __all__ = ["Reconstruction", "Progress"]
 
@@ -110,7 +110,7 @@ class Reconstruction:
 
     def save(self, path, **kwargs) -> None:
         """Write the audio atomically (see :func:`melrecon.io.save_audio`)."""
-        from .io import save_audio
+        from ..io import save_audio
 
         save_audio(path, self.audio, self.sample_rate, **kwargs)
 

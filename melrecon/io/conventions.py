@@ -26,8 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .config import MelConfig, ParameterError, check_layout, get_config
-from .convention_check import convention_message, floor_presets  # noqa: F401 - floor_presets: public here too
+from ..core.config import MelConfig, ParameterError, check_layout, get_config
+from ..core.convention_check import convention_message, floor_presets  # noqa: F401 - floor_presets: public here too
 
 __all__ = ["Stats", "load_stats", "prepare", "to_mels_first", "toolkit_mel", "invert", "check_convention"]
 
@@ -81,7 +81,7 @@ def _stats_from_mapping(data, where: str) -> Stats:
 def load_stats(path) -> Stats:
     """Read mean/variance statistics: ``.npz`` (ESPnet count/sum/sum_square, or mean/std), ``.h5``
     (ParallelWaveGAN ``mean``/``scale``) or ``.npy`` holding a ``(2, n_mels)`` array (mean, std)."""
-    from .io import _existing_file, _require
+    from . import _existing_file, _require
 
     p = _existing_file(path, "stats file")
     suffix = p.suffix.lower()
@@ -145,7 +145,7 @@ def prepare(mel, config: MelConfig | str, *, layout: str | None = None, stats: S
     :class:`Stats` or a file for :func:`load_stats`), then the values are checked
     (:func:`melrecon.validation.check_mel`, which warns when they contradict the config's convention).
     """
-    from .validation import check_mel
+    from ..core.validation import check_mel
 
     cfg = get_config(config)
     arr = to_mels_first(mel, cfg, layout=layout, name=name).astype(np.float32)
@@ -158,7 +158,7 @@ def prepare(mel, config: MelConfig | str, *, layout: str | None = None, stats: S
 def toolkit_mel(audio, config: MelConfig | str, *, stats: Stats | None = None) -> np.ndarray:
     """The mel a toolkit of this convention stores for ``audio``: compressed (and range-normalised),
     mean/variance-normalised with ``stats``, in the config's layout."""
-    from .transforms import mel_spectrogram
+    from ..core.transforms import mel_spectrogram
 
     cfg = get_config(config)
     mel = np.asarray(mel_spectrogram(audio, cfg), np.float32)
@@ -170,7 +170,7 @@ def toolkit_mel(audio, config: MelConfig | str, *, stats: Stats | None = None) -
 
 def invert(mel, config: MelConfig | str, *, layout: str | None = None, stats=None, **options: Any):
     """:func:`prepare` then :func:`melrecon.reconstruct` (``options`` go to it)."""
-    from .reconstruct import reconstruct
+    from ..reconstruct import reconstruct
 
     cfg = get_config(config)
     return reconstruct(prepare(mel, cfg, layout=layout, stats=stats), cfg, **options)
@@ -180,7 +180,7 @@ def check_convention(mel, config: MelConfig | str, *, name: str = "mel") -> str 
     """Warn (and return the message) when the values of ``mel`` (``(..., n_mels, T)``, as stored)
     contradict the config's compression or normalisation, naming the presets they look like
     (the evidence: :func:`melrecon.convention_check.convention_message`)."""
-    from .validation import warn_user
+    from ..core.validation import warn_user
 
     message = convention_message(mel, config, name=name)
     if message is not None:

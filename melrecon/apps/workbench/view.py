@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import PRESETS, ParameterError, get_config
+from ...core.config import PRESETS, ParameterError, get_config
 from ..examples import clips
-from ..methods import DEFAULT_METHOD, METHODS, build_stages, families, used_options
+from ...methods.registry import DEFAULT_METHOD, METHODS, build_stages, families, used_options
 from ..plotting import figure_png, live_loss_figure, loss_figure, plot_spectrogram, playable, spectrogram_panels
 from .session import Job, Session, read_upload
 
@@ -61,8 +61,8 @@ def _build_inputs(wb, preset: str, method: str, gl_iters: int, gd_iters: int) ->
 def _build_options(wb, learning_rate: float) -> None:
     import ipywidgets as W
 
-    from ..algorithms.gradient import OPTIMIZERS
-    from ..losses import MEL_LOSSES
+    from ...algorithms.gradient import OPTIMIZERS
+    from ...core.losses import MEL_LOSSES
 
     wb.optimizer = W.Dropdown(options=[_METHOD_DEFAULT, *OPTIMIZERS], value=_METHOD_DEFAULT, description="optimizer",
                               style=_STYLE, layout=_wide())

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .cliconfig import add_config_args, config_from_args
-from .config import PRESETS, ParameterError, get_config
+from ..core.config import PRESETS, ParameterError, get_config
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -32,26 +32,24 @@ EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 
 
 def _method_names():
-    from .methods import METHODS
+    from ..methods.registry import METHODS
 
     return METHODS
 
 
-_OPTION_FLAGS = {"learning_rate": "--lr", "optimizer": "--optimizer", "init_phase": "--init", "outside": "--outside",
-                 "metric": "--metric", "tolerance": "--tolerance", "sharpen": "--sharpen"}
 _REPLACED = ("--gl-iters", "--gd-iters")
 
 
 def _methods_taking(option: str, methods, value: object = "lbfgs") -> list[str]:
     """The single methods among ``methods`` a stage of which takes ``option`` given as ``value``."""
-    from .stage_options import stage_options
+    from ..methods.options import stage_options
 
     return [m for m in methods if "+" not in m and stage_options(m, {option: value})]
 
 
 def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
-    from .methods import DEFAULT_METHOD
-    from .stage_options import iters_help
+    from ..methods.options import iters_help
+    from ..methods.registry import DEFAULT_METHOD, describe
 
     default = default_method or DEFAULT_METHOD
     p.add_argument("--method", default=default,
@@ -62,52 +60,32 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
                    help=iters_help(dict.fromkeys(shown)).replace("%", "%%"))
     for flag in _REPLACED:  # replaced by --iters; kept only to say so
         p.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
-    p.add_argument("--lr", type=float, default=None, help="learning rate of the gradient stages; taken by %s "
-                   "(lbfgs: only with --optimizer)" % ", ".join(_methods_taking("learning_rate", shown)))
-    p.add_argument("--optimizer", default=None, help="optax optimizer of the gradient stages (adam, sgd, lbfgs, ...); "
-                   "taken by %s" % ", ".join(_methods_taking("optimizer", shown)))
     _add_stage_option_args(p, shown)
     p.add_argument("--seed", type=int, default=None,
                    help="random seed of a random initial phase (default 0); taken by the methods that start from "
-                        "a random phase: %s" % ", ".join(_random_start_methods(shown)))
+                        "a random phase: %s" % ", ".join(m for m in shown if describe(m).random_start))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_cache_arg(p)
 
 
-def _auto_or_float(text: str):
-    if text == "auto":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither 'auto' nor a number") from None
-
-
 def _add_stage_option_args(p: argparse.ArgumentParser, shown) -> None:
-    """Flags of the stages' own options; each help lists the methods that take it (asked of the stages)."""
-    from .algorithms import INIT_PHASES
-    from .algorithms.mel_griffin_lim import METRICS, OUTSIDE
+    """Flags of the stages' own options (:data:`melrecon.methods.options.STAGE_OPTIONS`); each help lists the
+    methods that take it (asked of the stages)."""
+    from ..methods.options import STAGE_OPTIONS
 
-    def taken(option, value):
-        return ", ".join(_methods_taking(option, shown, value)) or "none"
+    def parse(spec):
+        def parse_value(text):
+            try:
+                return spec.parse(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        parse_value.__name__ = spec.parse.__name__
+        return parse_value
 
-    p.add_argument("--init", default=None, choices=INIT_PHASES, help="initial phase of the first stage "
-                   "(pghi: phase-gradient heuristic integration); taken by %s" % taken("init_phase", "zero"))
-    p.add_argument("--outside", default=None, choices=OUTSIDE, help="what the bins above fmax (in no Mel band) "
-                   "hold; taken by %s" % taken("outside", "free"))
-    p.add_argument("--metric", default=None, choices=METRICS, help="metric of the Mel-constraint projection "
-                   "(auto: relative for power-2 mels); taken by %s" % taken("metric", "auto"))
-    for flag, what in (("--tolerance", "how far the output's Mel may depart from a noisy input mel"),
-                       ("--sharpen", "unsharp-mask amount for mels smoothed along time")):
-        p.add_argument(flag, type=_auto_or_float, default=None, metavar="auto|X",
-                       help="%s (0: off); taken by %s" % (what, taken(flag[2:], "auto")))
-
-
-def _random_start_methods(methods) -> list[str]:
-    from .methods import build_stages
-
-    # a stage without an init_phase option (waveform, lbfgs) starts from seeded noise
-    return [m for m in methods if getattr(build_stages(m)[0].algorithm, "init_phase", "random") == "random"]
+    for spec in STAGE_OPTIONS:
+        taken = ", ".join(_methods_taking(spec.name, shown, spec.probe)) or "none"
+        p.add_argument(spec.flag, dest=spec.name, type=parse(spec), choices=spec.choices, default=None,
+                       metavar=spec.metavar, help="%s; taken by %s" % (spec.help, taken))
 
 
 def _add_cache_arg(p: argparse.ArgumentParser) -> None:
@@ -118,19 +96,20 @@ def _add_cache_arg(p: argparse.ArgumentParser) -> None:
 
 def _method_kwargs(args) -> dict:
     """The keyword arguments of ``reconstruct`` for the method flags; an option no stage takes is an error."""
-    from .stage_options import check_stage_options, parse_iters
+    from ..methods.options import STAGE_OPTIONS, check_stage_options, parse_iters
+    from ..methods.registry import describe
 
     for flag in _REPLACED:
         if getattr(args, flag[2:].replace("-", "_"), None) is not None:
             raise ParameterError(f"{flag} was replaced by --iters, one count per stage of --method "
                                  f"(e.g. --method gl+gd --iters 200,500); see melrecon {args.command} --help.")
-    given = {"learning_rate": args.lr, "optimizer": args.optimizer, "init_phase": args.init,
-             "outside": args.outside, "metric": args.metric, "tolerance": args.tolerance, "sharpen": args.sharpen}
-    check_stage_options(args.method, given, _OPTION_FLAGS)
-    random_start = args.init == "random" or (args.init is None and _random_start_methods([args.method]))
+    given = {spec.name: getattr(args, spec.name) for spec in STAGE_OPTIONS}
+    check_stage_options(args.method, given, {spec.name: spec.flag for spec in STAGE_OPTIONS})
+    init = args.init_phase
+    random_start = init == "random" or (init is None and describe(args.method).random_start)
     if args.seed is not None and not random_start:
         raise ParameterError(f"--seed has no effect: method {args.method!r} starts from a deterministic initial phase "
-                             f"({args.init or 'its default'}); drop --seed, or add --init random to start from a "
+                             f"({init or 'its default'}); drop --seed, or add --init random to start from a "
                              f"seeded random phase.")
     kw = dict(method=args.method, n_iter=parse_iters(args.iters, args.method), seed=args.seed or 0,
               progress=not args.quiet)
@@ -139,7 +118,8 @@ def _method_kwargs(args) -> dict:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .batch.engines import ENGINES
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="melrecon", description="Recover audio from Mel spectrograms.")
     parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
@@ -167,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
     bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
-    bat.add_argument("--engine", default="local", choices=("local", "ray"),
+    bat.add_argument("--engine", default="local", choices=tuple(ENGINES),
                      help="run the batches here (local, default) or on a Ray cluster (ray; needs melrecon[ray])")
     bat.add_argument("--ray-address", default=None,
                      help="with --engine ray: the cluster to join (auto, or host:port of `ray start --head`); "
@@ -217,13 +197,13 @@ def _hold_sigint():
 
     The write completes; the caller then exits with status 130 (or 143 after SIGTERM).
     """
-    from .jobs import hold_signals
+    from .batch.jobs import hold_signals
 
     return hold_signals()
 
 
 def _interrupted_status() -> int:
-    from .jobs import terminated
+    from .batch.jobs import terminated
 
     return EXIT_TERMINATED if terminated() else EXIT_INTERRUPTED
 
@@ -240,9 +220,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def cmd_invert(args) -> int:
-    from . import io
-    from .conventions import prepare
-    from .transforms import mel_spectrogram
+    from .. import io
+    from ..io.conventions import prepare
+    from ..core.transforms import mel_spectrogram
 
     cfg = config_from_args(args)
     src, dst = Path(args.input), Path(args.output)
@@ -275,24 +255,17 @@ def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
     """``reconstruct`` without its no-progress warning: :func:`_exit_status` reports that as an error.
 
     With ``bucket``, one ``(n_mels, T)`` mel is padded to one of a few frame counts (a batch of one), so
-    that files of different lengths share a (cached) compilation; the output is trimmed exactly.
+    that files of different lengths share a (cached) compilation; the output is trimmed exactly (the
+    planner segments a long input all the same).
     """
-    from ._cache import bucket_frames
-    from .diagnostics import NoProgressWarning
-    from .reconstruct import reconstruct
+    from ..core.cache import bucket_frames
+    from ..methods.diagnostics import NoProgressWarning
+    from ..reconstruct import reconstruct
 
+    frames = bucket_frames(mel.shape[-1]) if bucket and mel.ndim == 2 else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoProgressWarning)
-        if bucket and mel.ndim == 2 and not _segmented(mel, cfg):
-            return reconstruct([mel], cfg, batch_size=1, bucket_frames=bucket_frames(mel.shape[-1]), **kwargs)[0]
-        return reconstruct(mel, cfg, **kwargs)
-
-
-def _segmented(mel, cfg) -> bool:
-    """Long enough to be inverted in segments (bounded memory; :mod:`melrecon.segments`), not padded whole."""
-    from .segments import segment_plan
-
-    return segment_plan(mel.shape[-1], cfg) is not None
+        return reconstruct(mel, cfg, bucket_frames=frames, **kwargs)
 
 
 def _summary(dst: Path, result, cfg) -> str:
@@ -309,7 +282,7 @@ def _item_paths(dst: Path, batch_shape: tuple) -> list[Path]:
 
 def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
     """A (..., n_mels, frames) mel: invert the batch at once, write one file per item."""
-    from . import io
+    from .. import io
 
     batch_shape = mel.shape[:-2]
     paths = _item_paths(dst, batch_shape)
@@ -328,7 +301,7 @@ def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
 
 
 def _exit_status(result, held, written: list[Path]) -> int:
-    from .diagnostics import NO_PROGRESS_MEL_SC, no_progress_items
+    from ..methods.diagnostics import NO_PROGRESS_MEL_SC, no_progress_items
 
     if result.interrupted or held:
         print("melrecon: interrupted; the best result so far was written.", file=sys.stderr)
@@ -376,10 +349,11 @@ def _demo_presets(text: str) -> list[str]:
 
 
 def cmd_demo(args) -> int:
-    from . import io, metrics
+    from .. import io
+    from . import metrics
     from .plotting import comparison_figure, metrics_table
-    from .reconstruct import reconstruct
-    from .transforms import mel_spectrogram
+    from ..reconstruct import reconstruct
+    from ..core.transforms import mel_spectrogram
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -395,7 +369,7 @@ def cmd_demo(args) -> int:
     except OSError as exc:
         raise ParameterError(f"--out {str(out)!r} could not be created ({exc.strerror}); choose another folder.") from None
     io.check_output_path(out / "metrics.md", probe=True)
-    from .methods import DEFAULT_METHOD
+    from ..methods.registry import DEFAULT_METHOD
 
     runs = [("GL", "fgla", dict(n_iter=args.gl_iters)),
             ("GL+GD", "gl+gd", dict(gl_iters=args.gl_iters, gd_iters=args.gd_iters)),
@@ -457,13 +431,13 @@ def cmd_demo(args) -> int:
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    from . import _cache
+    from ..core import cache as _cache
 
     cache_dir = getattr(args, "cache_dir", None)  # commands that compile nothing have no --cache-dir
     _cache.enable(cache_dir, force=cache_dir is not None)  # before the first compilation
     previous_showwarning = warnings.showwarning
     warnings.showwarning = _show_warning  # "melrecon: warning: ..." instead of file:line noise
-    from .jobs import disk_full_message, terminate_as_interrupt
+    from .batch.jobs import disk_full_message, terminate_as_interrupt
 
     with terminate_as_interrupt():  # SIGTERM stops a run like Ctrl-C; the exit status is then 143
         try:
@@ -476,7 +450,7 @@ def main(argv=None) -> int:
             if args.command in ("presets", "config"):
                 return cmd_conventions(args)
             if args.command == "methods":
-                from .methods import describe_methods
+                from ..methods.registry import describe_methods
 
                 print(describe_methods())
                 return 0

@@ -15,7 +15,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from .config import ParameterError
+from ..core.config import ParameterError
 
 __all__ = ["EXAMPLES", "example", "project_root", "devset", "seed_recording", "clips", "results_dir", "fast_mode"]
 

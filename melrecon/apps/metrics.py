@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 
-from .config import MelConfig, ParameterError, get_config
-from .transforms import magnitude, mel_from_magnitude, stft
-from .validation import analysing_reconstruction, check_audio, check_mel, check_sample_rate
+from ..core.config import MelConfig, ParameterError, get_config
+from ..core.transforms import magnitude, mel_from_magnitude, stft
+from ..core.validation import analysing_reconstruction, check_audio, check_mel, check_sample_rate
 
 __all__ = [
     "spectral_convergence",

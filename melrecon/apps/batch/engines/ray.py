@@ -1,7 +1,7 @@
 """The Ray engine of :func:`melrecon.batch.invert_folder` (``melrecon batch IN OUT --engine ray``).
 
 The driver lists the files, reads their lengths from the headers and plans the same padded batches as
-the local engine (:func:`melrecon.batch.plan_groups`); each batch is one row of a Ray Data dataset,
+the local engine (:func:`melrecon.apps.batch.core.plan_groups`); each batch is one row of a Ray Data dataset,
 mapped by :class:`Inverter`, a callable class: one instance per worker process, which keeps the
 compiled methods of every bucket shape it has seen (each is compiled once per worker). A worker
 claims, inverts and writes its batch itself (atomically, with a manifest line per file), so the
@@ -25,9 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from .config import ParameterError
+from ....core.config import ParameterError
+from ..core import DiskFull, invert_group
 
-__all__ = ["run_ray", "Inverter", "ray_init"]
+__all__ = ["OPTIONS", "batch_multiple", "run", "run_ray", "Inverter", "ray_init"]
+
+#: Keyword arguments of its own (of :func:`melrecon.apps.batch.invert_folder`).
+OPTIONS = ("ray_address", "num_cpus", "num_gpus")
 
 #: Keeps a local Ray light: no usage statistics, and JAX does not grab a GPU's memory up front (several
 #: workers may share one GPU).
@@ -72,15 +76,10 @@ class Inverter:
     Built once per worker; the compiled methods stay in the worker's caches between batches.
     """
 
-    def __init__(self, job, invert):
+    def __init__(self, job):
         for key, value in RAY_ENV.items():
             os.environ.setdefault(key, value)
-        from .methods import build_stages
-
-        self.job, self.invert = job, invert
-        not_stage = ("seed", "init_magnitude", "chunk_size", "segment_seconds")
-        stage_opts = {k: v for k, v in job.options.items() if k not in not_stage}
-        build_stages(job.method, **stage_opts)  # a bad method fails here, once, not per file
+        self.job = job  # checked by the driver (invert_folder), with the local engine's checks
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from pathlib import Path
@@ -89,7 +88,7 @@ class Inverter:
         for text in batch["group"]:
             group = json.loads(str(text))
             paths = {int(i): (Path(s), Path(d)) for i, (s, d) in group["paths"].items()}
-            records, bucket = self.invert(self.job, group["padded"], group["members"], paths)
+            records, bucket = invert_group(self.job, group["padded"], group["members"], paths)
             out.append(json.dumps({"records": records, "bucket": bucket, "pid": os.getpid()}))
         return {"result": np.array(out, dtype=object)}
 
@@ -112,13 +111,19 @@ def _workers(ray, n_groups: int, num_cpus: float, num_gpus: float) -> int:
     return max(1, min(count, n_groups))
 
 
-def run_ray(job, plan, paths, summary, bar, *, invert, disk_full, address=None, num_cpus=None,
-            num_gpus=None) -> None:
-    """Run the planned groups on Ray (see the module docstring); results are folded into ``summary``.
+def batch_multiple() -> int:
+    """Batches are not split over devices by the driver: 1."""
+    return 1
 
-    ``invert`` (:func:`melrecon.batch.invert_group`) runs one group in a worker; ``disk_full`` (an
-    exception class) is raised when a record says the output disk is full.
-    """
+
+def run(job, plan, paths, summary, bar, *, ray_address=None, num_cpus=None, num_gpus=None) -> None:
+    """Run the planned groups on Ray (see the module docstring); results are folded into ``summary``."""
+    run_ray(job, plan, paths, summary, bar, address=ray_address, num_cpus=num_cpus, num_gpus=num_gpus)
+
+
+def run_ray(job, plan, paths, summary, bar, *, address=None, num_cpus=None, num_gpus=None) -> None:
+    """Run the planned groups on Ray (see the module docstring); results are folded into ``summary``;
+    :class:`~melrecon.apps.batch.core.DiskFull` is raised when a record says the output disk is full."""
     num_cpus = 1.0 if num_cpus is None else _resource("num_cpus", num_cpus)
     num_gpus = 0.0 if num_gpus is None else _resource("num_gpus", num_gpus)
     if not plan:
@@ -134,7 +139,7 @@ def run_ray(job, plan, paths, summary, bar, *, invert, disk_full, address=None, 
                 for padded, members in plan]
         workers = _workers(ray, len(rows), num_cpus, num_gpus)
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
-        ds = ds.map_batches(Inverter, fn_constructor_kwargs={"job": job, "invert": invert}, batch_size=1,
+        ds = ds.map_batches(Inverter, fn_constructor_kwargs={"job": job}, batch_size=1,
                             compute=ray.data.ActorPoolStrategy(size=workers),
                             num_cpus=num_cpus, num_gpus=num_gpus)
         for row in ds.iter_rows():
@@ -143,7 +148,7 @@ def run_ray(job, plan, paths, summary, bar, *, invert, disk_full, address=None, 
             if bar is not None:
                 bar.update(len({r["output"] for r in result["records"]}))
             if summary.error:
-                raise disk_full(summary.error)
+                raise DiskFull(summary.error)
     finally:
         if started:
             ray.shutdown()

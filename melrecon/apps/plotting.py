@@ -6,9 +6,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .config import MelConfig, get_config
-from .transforms import magnitude, mel_from_magnitude, stft
-from .validation import analysing_reconstruction
+from ..core.config import MelConfig, get_config
+from ..core.transforms import magnitude, mel_from_magnitude, stft
+from ..core.validation import analysing_reconstruction
 
 __all__ = [
     "mel_db", "plot_spectrogram", "plot_history", "comparison_figure", "loss_terms", "plot_loss_terms",
@@ -400,7 +400,7 @@ def filterbank_figure(configs: Sequence[MelConfig | str]):
     """The Mel filterbank of each config: every triangle against frequency (Hz), one panel per config."""
     from matplotlib.figure import Figure
 
-    from .filters import mel_filterbank
+    from ..core.filters import mel_filterbank
 
     cfgs = [get_config(c) for c in configs]
     fig = Figure(figsize=(4.4 * len(cfgs), 3.2), layout="constrained")

@@ -20,14 +20,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .algorithms import Algorithm, Problem
-from .config import MelConfig
-from .filters import mel_filterbank
-from .losses import relative_error
-from .methods import Stage
+from ..algorithms import Algorithm, Problem
+from ..core.config import MelConfig
+from ..core.filters import mel_filterbank
+from ..core.losses import relative_error
+from .registry import Stage
 from .result import Progress
-from .transforms import magnitude, project_consistent_tm
-from .validation import warn_user
+from ..core.transforms import magnitude, project_consistent_tm
+from ..core.validation import warn_user
 
 __all__ = ["CompileCache", "CACHE", "RunOutput", "run_stages", "trace_count", "assemble_history"]
 

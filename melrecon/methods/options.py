@@ -10,29 +10,84 @@ its help text and its checks from them, so help and behaviour cannot disagree. T
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
-from .config import ParameterError
+from ..core.config import ParameterError
+from ..algorithms import INIT_PHASES
+from ..algorithms.mel_griffin_lim import METRICS, OUTSIDE
+from ..core.losses import MEL_LOSSES
+from .registry import describe, used_options
 
-__all__ = ["default_stages", "stage_options", "check_stage_options", "parse_iters", "iters_help"]
+
+def auto_or_float(text: str):
+    """``"auto"`` or a number (the command line's parser of such options)."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither 'auto' nor a number") from None
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """A stage option as the command line and the workbench offer it (the one table both read)."""
+
+    name: str
+    flag: str
+    help: str
+    parse: Callable[[str], Any] = str
+    choices: tuple | None = None
+    probe: Any = "auto"  # a value to ask the stages whether they take the option
+    control: bool = False  # the workbench has a control for it
+    metavar: str | None = None
+
+
+#: Every stage option offered by name: command-line flags (``melrecon invert --help``) and workbench controls.
+STAGE_OPTIONS = (
+    OptionSpec("optimizer", "--optimizer", "optax optimizer of the gradient stages (adam, sgd, lbfgs, ...)",
+               choices=None, probe="lbfgs", control=True),
+    OptionSpec("learning_rate", "--lr", "learning rate of the gradient stages (lbfgs: only with --optimizer)", float,
+               probe="lbfgs", control=True),
+    OptionSpec("consistency_weight", "--consistency-weight", "weight of the STFT-consistency term of the gd loss",
+               float, probe=1.0, control=True),
+    OptionSpec("mel_weight", "--mel-weight", "weight of the Mel term of the gradient losses", float, probe=1.0,
+               control=True),
+    OptionSpec("mel_loss", "--mel-loss", "Mel term of the gradient losses", choices=tuple(MEL_LOSSES), probe="linear",
+               control=True),
+    OptionSpec("init_phase", "--init", "initial phase of the first stage (pghi: phase-gradient heuristic integration)",
+               choices=tuple(INIT_PHASES), probe="zero"),
+    OptionSpec("outside", "--outside", "what the bins above fmax (in no Mel band) hold", choices=tuple(OUTSIDE),
+               probe="free"),
+    OptionSpec("metric", "--metric", "metric of the Mel-constraint projection (auto: relative for power-2 mels)",
+               choices=tuple(METRICS)),
+    OptionSpec("tolerance", "--tolerance", "how far the output's Mel may depart from a noisy input mel (0: off)",
+               auto_or_float, metavar="auto|X"),
+    OptionSpec("sharpen", "--sharpen", "unsharp-mask amount for mels smoothed along time (0: off)", auto_or_float,
+               metavar="auto|X"),
+)
+
+
+def option_spec(name: str) -> OptionSpec:
+    """The :class:`OptionSpec` of option ``name``."""
+    return next(o for o in STAGE_OPTIONS if o.name == name)
+
+__all__ = ["default_stages", "stage_options", "check_stage_options", "parse_iters", "iters_help", "OptionSpec",
+           "STAGE_OPTIONS", "option_spec"]
 
 
 def default_stages(method: str) -> list[tuple[str, int]]:
     """``[(stage name, default iterations), ...]`` of ``method`` (a name or a ``+``-joined pipeline)."""
-    from .methods import build_stages
-
-    return [(algo.name, n) for algo, n in build_stages(method)]
+    return [(algo.name, n) for algo, n in describe(method).stages]
 
 
 def stage_options(method: str, given: Mapping[str, Any] | None = None) -> set[str]:
     """The options among ``given`` (or among all stage options) that some stage of ``method`` takes
     (what each algorithm declares: :meth:`melrecon.algorithms.Algorithm.takes`)."""
-    from .methods import build_stages, used_options
-
     given = dict(given or {})
-    stages = build_stages(method)
-    names = set(given) if given else set().union(*(s.algorithm.options() for s in stages))
-    return used_options(stages, names, given)
+    info = describe(method)
+    return used_options(info.stages, set(given) if given else set(info.options), given)
 
 
 def check_stage_options(method: str, given: Mapping[str, Any], flags: Mapping[str, str] | None = None) -> None:

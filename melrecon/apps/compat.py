@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import MelConfig, ParameterError
+from ..core.config import MelConfig, ParameterError
 
 __all__ = ["mel_to_audio"]
 
@@ -63,8 +63,8 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
     >>> melrecon.mel_to_audio(M, n_iter=4).shape  # librosa: (20 - 1) * 512
     (9728,)
     """
-    from .reconstruct import reconstruct
-    from .validation import check_iterations
+    from ..reconstruct import reconstruct
+    from ..core.validation import check_iterations
 
     if not isinstance(n_iter, (list, tuple)) and n_iter is not None:
         n_iter = check_iterations("n_iter", n_iter, minimum=1)

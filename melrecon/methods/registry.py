@@ -12,17 +12,19 @@ What a method is (its family, its options, its default iterations) is declared o
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Sequence
 
-from .algorithms import (
+from ..algorithms import (
     ADMMGriffinLim, Algorithm, MelGriffinLim, STFTGradientDescent, TolerantMelADMM, TolerantMelGriffinLim,
     WaveformGradientDescent, agla, fgla, gla,
 )
-from .config import ParameterError
-from .validation import check_iterations
+from ..core.config import ParameterError
+from ..core.validation import check_iterations
 
 __all__ = ["Stage", "METHODS", "DEFAULT_METHOD", "build_stages", "known_options", "families", "used_options",
-           "describe_methods"]
+           "describe_methods", "MethodInfo", "describe", "register"]
 
 
 class Stage(NamedTuple):
@@ -136,10 +138,63 @@ def _resolve(method: Any) -> list[tuple[Stage, bool]]:
     raise ParameterError(f"method={method!r} must be a name such as 'gl+gd', an Algorithm or a list of stages.")
 
 
+def register(name: str, make: Callable[[], Any]) -> None:
+    """Name a method: ``make()`` returns an :class:`~melrecon.algorithms.Algorithm` (a one-stage method with
+    its ``default_iters``; an algorithm class will do) or the stages of a pipeline with their counts. One
+    line per new algorithm, e.g. ``register("mygl", MyGL)``."""
+    key = name.strip().lower()
+    if not key or "+" in key:
+        raise ParameterError(f"method name {name!r} must be non-empty and hold no '+'.")
+
+    def recipe() -> tuple[Stage, ...]:
+        made = make()
+        return (Stage(made, made.default_iters),) if isinstance(made, Algorithm) else tuple(made)
+
+    METHODS[key] = recipe
+    describe.cache_clear()
+    _all_options.cache_clear()
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """What a method is, said once (built from its algorithms, cached per name): its default stages,
+    their families, every option some stage takes, and the starting phase of its first stage."""
+
+    name: str
+    stages: tuple[Stage, ...]
+    families: frozenset
+    options: frozenset
+    init_phase: str
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """The default iterations, one per stage."""
+        return tuple(n for _, n in self.stages)
+
+    @property
+    def random_start(self) -> bool:
+        """Whether the first stage starts from a seeded random phase (a stage without an ``init_phase``
+        option, such as the waveform descents, starts from seeded noise)."""
+        return self.init_phase == "random"
+
+
+@functools.lru_cache(maxsize=256)
+def describe(method: str) -> MethodInfo:
+    """The :class:`MethodInfo` of a method name or ``+``-joined pipeline (built once per name)."""
+    stages = build_stages(method)
+    return MethodInfo(name=method, stages=stages, families=frozenset(families(stages)),
+                      options=frozenset().union(*(s.algorithm.options() for s in stages)),
+                      init_phase=getattr(stages[0].algorithm, "init_phase", "random"))
+
+
+@functools.lru_cache(maxsize=1)
+def _all_options() -> frozenset:
+    return frozenset().union(*(a.options() for recipe in METHODS.values() for a, _ in recipe()))
+
+
 def known_options(stages: Sequence[Stage] = ()) -> set[str]:
     """Every option name some named method (or one of ``stages``) takes."""
-    algos = [s.algorithm for recipe in METHODS.values() for s in recipe()] + [s.algorithm for s in stages]
-    return set().union(*(a.options() for a in algos))
+    return set(_all_options()).union(*(s.algorithm.options() for s in stages))
 
 
 def _per_stage(n_iter, n_stages: int) -> list:
@@ -191,8 +246,8 @@ def used_options(stages: Sequence[Stage], names, options: dict[str, Any] | None 
 def describe_methods() -> str:
     """One line per named method: its stages, their family and default iterations (the CLI's help)."""
     lines = []
-    for name, recipe in METHODS.items():
-        parts = [f"{s.algorithm.name} ({s.algorithm.family}, {s.n_iter})" for s in recipe()]
+    for name in METHODS:
+        parts = [f"{s.algorithm.name} ({s.algorithm.family}, {s.n_iter})" for s in describe(name).stages]
         mark = " [default]" if name == DEFAULT_METHOD else ""
         lines.append(f"{name}: {' then '.join(parts)}{mark}")
     return "\n".join(lines)

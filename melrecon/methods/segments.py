@@ -1,18 +1,20 @@
-"""Any length in bounded memory: a long Mel spectrogram is inverted in overlapping segments.
+"""Any length in bounded memory: a long Mel spectrogram is inverted in overlapping segments; and the
+independent pieces that use every CPU core (both planned by :mod:`melrecon.methods.planner`).
 
-Every segment has the same number of frames (one compilation); consecutive segments overlap by at
-least :data:`OVERLAP_SECONDS`. A segment after the first starts, on its overlap, from the phase the
-previous segment ended with (its returned STFT), so both agree on the shared frames up to the usual
-drift of a few hundred iterations; the audio is then crossfaded (raised cosine, ``2 n_fft`` samples) at the
-place in the middle half of the overlap, away from either segment's edge frames, where the two segments'
-audio differs least (where they agree, or both are quiet), with gains that keep the energy for the two
-signals' correlation there, so that drifted phases never cancel energy at a seam. Peak memory depends on
-the segment, not on the file: only the current segment's problem lives on the device.
+Every segment has the same number of frames (one compilation); consecutive segments overlap by
+:func:`~melrecon.methods.planner.overlap_frames`. A segment after the first starts, on its overlap, from
+the phase the previous segment ended with (its returned STFT), so both agree on the shared frames up to
+the usual drift of a few hundred iterations; the audio is then crossfaded (raised cosine, ``2 n_fft``
+samples) at the place in the middle half of the overlap, away from either segment's edge frames, where
+the two segments' audio differs least (where they agree, or both are quiet), with gains that keep the
+energy for the two signals' correlation there, so that drifted phases never cancel energy at a seam.
+Peak memory depends on the segment, not on the file: only the current segment's problem lives on the
+device. A segment long enough for it is itself cut into pieces.
 
-:func:`melrecon.reconstruct` does this itself past a length threshold (``segment_seconds="auto"``:
-inputs longer than :data:`AUTO_THRESHOLD_SECONDS` go in segments of :data:`AUTO_SEGMENT_SECONDS`);
-``segment_seconds=S`` segments anything longer than ``S`` seconds, ``segment_seconds=None`` never.
-The same stitching joins the independent pieces that :mod:`melrecon.pieces` inverts at the same time.
+Pieces are independent (each from the method's own starting point, or from its part of a given start),
+run at the same time, one thread each (XLA runs each call on its own core), and are stitched the same way.
+Every part runs through :func:`melrecon.methods.single.invert_whole`: checked once, built once, by the
+front door.
 """
 
 from __future__ import annotations
@@ -22,63 +24,17 @@ import dataclasses
 import math
 import threading
 import warnings
-from typing import Any, Callable
 
 import numpy as np
 
-from .config import MelConfig, ParameterError
-from .methods import build_stages
+from ..core.config import MelConfig
+from ..core.transforms import decompress
+from .planner import piece_plan, segment_starts
+from .planner import AUTO_SEGMENT_SECONDS, AUTO_THRESHOLD_SECONDS, OVERLAP_SECONDS, segment_plan  # noqa: F401 - former names here
 from .result import Reconstruction
-from .transforms import decompress
+from .single import Run, invert_whole, start_phases
 
-__all__ = ["segment_plan", "segment_starts", "reconstruct_segmented", "AUTO_SEGMENT_SECONDS",
-           "AUTO_THRESHOLD_SECONDS", "OVERLAP_SECONDS"]
-
-AUTO_SEGMENT_SECONDS = 30.0
-AUTO_THRESHOLD_SECONDS = 60.0
-OVERLAP_SECONDS = 1.0
-
-
-def segment_plan(n_frames: int, cfg: MelConfig, segment_seconds: Any = "auto") -> tuple[int, int] | None:
-    """``(segment_frames, overlap_frames)`` for a mel of ``n_frames`` frames, or None (invert it whole)."""
-    if segment_seconds is None:
-        return None
-    frames_per_second = cfg.sample_rate / cfg.hop_length
-    edge = -(-cfg.n_fft // cfg.hop_length)  # frames a segment's edge disturbs
-    if isinstance(segment_seconds, str) and segment_seconds == "auto":
-        if n_frames <= AUTO_THRESHOLD_SECONDS * frames_per_second:
-            return None
-        seconds = AUTO_SEGMENT_SECONDS
-    else:
-        ok = isinstance(segment_seconds, (int, float)) and not isinstance(segment_seconds, bool)
-        if not ok or not math.isfinite(segment_seconds) or segment_seconds <= 0:
-            raise ParameterError(f"segment_seconds={segment_seconds!r} must be 'auto', None (never segment) or "
-                                 f"a positive number of seconds (e.g. 30).")
-        seconds = float(segment_seconds)
-    length = int(round(seconds * frames_per_second))
-    overlap = max(8 * edge, int(round(OVERLAP_SECONDS * frames_per_second)))
-    if length < 4 * overlap:
-        raise ParameterError(f"segment_seconds={segment_seconds!r} is too short for segments that overlap by "
-                             f"{overlap} frames; give at least {4 * overlap / frames_per_second:.1f} s.")
-    if n_frames <= length:
-        return None
-    return length, overlap
-
-
-def segment_starts(n_frames: int, length: int, overlap: int) -> list[int]:
-    """First frames of equal-length segments covering ``n_frames``, consecutive ones overlapping by
-    at least ``overlap`` frames (evenly spread; the last one ends at the last frame)."""
-    count = -(-(n_frames - overlap) // (length - overlap))
-    return [int(round(k * (n_frames - length) / (count - 1))) for k in range(count)]
-
-
-def _first_phases(method, options: dict, cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
-    """Phases for a segment's fresh frames: what the method's first stage starts from itself."""
-    first = build_stages(method, **options)[0][0]
-    if getattr(first, "init_phase", "random") == "zero":
-        return np.zeros((cfg.n_freq, n_frames), np.float32)
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-np.pi, np.pi, (cfg.n_freq, n_frames)).astype(np.float32)
+__all__ = ["invert_segmented", "invert_pieces"]
 
 
 def _seam(out: np.ndarray, seg: np.ndarray, offset: int, lo: int, hi: int, length: int,
@@ -109,36 +65,40 @@ def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int, rh
     out[b:offset + seg.shape[-1]] = seg[b - offset:]
 
 
-def _warm_started(mel, cfg, starts, seg_len, *, method, seed, invert, kwargs):
+def _segment(mel: np.ndarray, run: Run, init, pieces) -> Reconstruction:
+    """One segment: in pieces when long enough for them (and no callback), else whole."""
+    cut = None if run.callback is not None else piece_plan(mel.shape[-1], run.cfg, pieces)
+    if cut is not None:
+        return invert_pieces(mel, run, cut, init=init)
+    return invert_whole(mel, run, init=init)
+
+
+def _warm_started(mel, run: Run, starts, seg_len, pieces):
     """The segments one after another, each starting on its overlap from the previous one's phase;
     stops after a segment that was interrupted."""
-    stage_opts = {k: v for k, v in kwargs.items()
-                  if k not in ("init_magnitude", "callback", "progress", "chunk_size", "pieces")}
     prev, prev_start = None, 0
     for k, s in enumerate(starts):
         init = None
         if prev is not None:
-            init = _first_phases(method, stage_opts, cfg, seg_len, seed + k)
+            init = start_phases(run.stages, run.cfg, seg_len, run.seed + k)
             shared = prev_start + seg_len - s
             init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_start:])
-        res = invert(mel[..., s:s + seg_len], cfg, method=method, seed=seed + k, init=init,
-                     segment_seconds=None, **kwargs)
+        res = _segment(mel[..., s:s + seg_len], run.replace(seed=run.seed + k), init, pieces)
         yield res
         if res.interrupted:
             return
         prev, prev_start = res, s
 
 
-def _concurrent(mel, cfg, starts, seg_len, *, method, seed, invert, kwargs, init=None):
-    """The segments inverted independently, at the same time in threads (XLA runs each call on its own
-    core). A Ctrl-C while waiting stops every segment at its next chunk (their best estimates are kept)."""
+def _concurrent(mel, run: Run, starts, seg_len, init=None):
+    """The pieces inverted independently, at the same time in threads (XLA runs each call on its own
+    core). A Ctrl-C while waiting stops every piece at its next chunk (their best estimates are kept)."""
     stop = threading.Event()
-    progress = kwargs.pop("progress", False)
 
     def one(k: int, s: int):
         part = None if init is None else init[..., s:s + seg_len]
-        return invert(mel[..., s:s + seg_len], cfg, method=method, seed=seed + k, init=part, segment_seconds=None,
-                      pieces=1, callback=lambda _: not stop.is_set(), progress=progress and k == 0, **kwargs)
+        piece = run.replace(seed=run.seed + k, callback=lambda _: not stop.is_set(), progress=run.progress and k == 0)
+        return invert_whole(mel[..., s:s + seg_len], piece, init=part)
 
     with concurrent.futures.ThreadPoolExecutor(len(starts), thread_name_prefix="melrecon-piece") as pool:
         futures = [pool.submit(one, k, s) for k, s in enumerate(starts)]
@@ -155,28 +115,33 @@ def _concurrent(mel, cfg, starts, seg_len, *, method, seed, invert, kwargs, init
     return results
 
 
-def reconstruct_segmented(mel: np.ndarray, cfg: MelConfig, plan: tuple[int, int], *, method: Any, seed: int = 0,
-                          length: int | None = None, invert: Callable[..., Reconstruction], independent: bool = False,
-                          init: np.ndarray | None = None, **kwargs: Any):
-    """Invert a ``(n_mels, frames)`` mel in the segments of ``plan`` (see the module docstring).
+def invert_segmented(mel: np.ndarray, run: Run, plan: tuple[int, int], *, length: int | None = None,
+                     pieces="auto") -> Reconstruction:
+    """Invert a checked ``(n_mels, frames)`` mel in the segments of ``plan`` (see the module docstring);
+    each segment long enough for it is cut into ``pieces``.
 
-    ``invert`` (:func:`melrecon.reconstruct`) inverts every segment, with ``kwargs``. Returns one
-    :class:`~melrecon.reconstruct.Reconstruction` for the whole input: its ``mel_sc`` combines the
-    segments' (weighted by their Mel energy), its ``history`` is the segments' mean, and
+    Returns one :class:`~melrecon.methods.result.Reconstruction` for the whole input: its ``mel_sc``
+    combines the segments' (weighted by their Mel energy), its ``history`` is the segments' mean, and
     ``settings["segments"]`` lists each segment's frames and Mel SC. Interrupted (Ctrl-C, SIGTERM), it
     returns what is done: the segments finished so far and the best estimate of the current one; the
     rest of the audio is silent.
-
-    With ``independent``, the segments are independent (each from the method's own starting point, or
-    from its part of ``init``) and run at the same time, one thread each (:mod:`melrecon.pieces`); the
-    result lists them in ``settings["pieces"]`` instead, and its ``seconds`` is the longest segment's.
     """
-    seg_len, overlap = plan
+    starts = segment_starts(mel.shape[-1], *plan)
+    return _joined(mel, run, starts, plan, _warm_started(mel, run, starts, plan[0], pieces), length, False)
+
+
+def invert_pieces(mel: np.ndarray, run: Run, plan: tuple[int, int], *, init: np.ndarray | None = None,
+                  length: int | None = None) -> Reconstruction:
+    """Invert a checked ``(n_mels, frames)`` mel in the independent pieces of ``plan``, at the same time;
+    as :func:`invert_segmented`, with ``settings["pieces"]`` and the longest piece's ``seconds``."""
+    starts = segment_starts(mel.shape[-1], *plan)
+    return _joined(mel, run, starts, plan, _concurrent(mel, run, starts, plan[0], init=init), length, True)
+
+
+def _joined(mel, run: Run, starts, plan, results, length, independent: bool) -> Reconstruction:
+    """One result of the stitched parts."""
+    cfg, (seg_len, overlap) = run.cfg, plan
     n_frames = mel.shape[-1]
-    starts = segment_starts(n_frames, seg_len, overlap)
-    run = dict(method=method, seed=seed, invert=invert, kwargs=kwargs)
-    results = (_concurrent(mel, cfg, starts, seg_len, init=init, **run) if independent
-               else _warm_started(mel, cfg, starts, seg_len, **run))
     out = np.zeros(cfg.n_samples(n_frames), np.float32)
     spec = np.zeros((cfg.n_freq, n_frames), np.complex64)
     parts, histories, energy, done = [], [], [], []

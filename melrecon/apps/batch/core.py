@@ -1,34 +1,10 @@
-"""Invert a whole folder: ``melrecon batch IN_DIR OUT_DIR`` (and :func:`invert_folder` from Python).
-
-Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` / ``.pt`` /
-``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.conventions`), found recursively;
-``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
-
-* Batched: the inputs are grouped by length (read from the file headers) into a few buckets and
-  inverted as padded batches (:func:`melrecon.reconstruct` with a list of mels: one compilation per
-  bucket, padding never reaches an item's result); every batch is split over all local JAX devices.
-  Files longer than the segmentation threshold are inverted alone, in segments (bounded memory).
-* Two engines: ``engine="local"`` (default) runs the batches in this process; ``engine="ray"`` runs
-  them on a Ray cluster through Ray Data (:mod:`melrecon.batch_ray`; a local one unless
-  ``ray_address`` names one). Both plan the same batches and give the same audio.
-* Resumable: an output that exists is skipped, and every write is atomic (a temporary file renamed into
-  place), so a run killed at any point leaves only complete outputs; run the same command again to
-  finish the rest. ``OUT_DIR/manifest.jsonl`` gets one line per file (status, seconds, Mel SC).
-* Safe to run twice at once: each file is claimed before it is inverted (:class:`melrecon.jobs.Claims`),
-  so two runs on one output folder share the work and never invert a file twice.
-* Robust: a file that cannot be read or inverted is reported in the summary (and in
-  ``OUT_DIR/batch_summary.json``); the others go on. A full disk stops the run with a clear message.
-
-Example
--------
->>> from melrecon.batch import invert_folder
->>> # summary = invert_folder("mels/", "wavs/", config="hifigan")  # the default method
->>> # summary.written, summary.skipped, summary.failed
-"""
+"""The core of folder inversion, below its engines: jobs (what a run shares), planning the files into
+groups (through :func:`melrecon.methods.planner.plan_items`), claiming, loading, inverting
+(:func:`melrecon.reconstruct`, once per group) and writing one group, its records and the summary.
+An engine (:mod:`melrecon.apps.batch.engines`) only decides where :func:`invert_group` runs."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 import warnings
@@ -38,15 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from . import io
-from .config import MelConfig, ParameterError, get_config
-from .methods import DEFAULT_METHOD
-from .diagnostics import NO_PROGRESS_MEL_SC
+from ... import io
+from ...core.config import MelConfig, ParameterError
+from ...methods.diagnostics import NO_PROGRESS_MEL_SC
 
-__all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES"]
-
-ENGINES = ("local", "ray")
-
+__all__ = ["BatchSummary", "DiskFull", "Job", "find_inputs", "frames_of", "plan_groups", "invert_group", "targets"]
 
 class DiskFull(OSError):
     """The output disk is full: the run stops (every other file would fail the same way)."""
@@ -159,8 +131,8 @@ def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
 
 def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None,
               notes: dict[str, str] | None = None) -> np.ndarray:
-    from .conventions import prepare
-    from .transforms import mel_spectrogram
+    from ...io.conventions import prepare
+    from ...core.transforms import mel_spectrogram
 
     if path.suffix.lower() in io.MEL_SUFFIXES:
         mel = prepare(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=f"mel in {path.name}")
@@ -176,9 +148,9 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
     return np.asarray(mel_spectrogram(audio, cfg))
 
 
-def _load_stats(stats):
+def load_stats(stats):
     """Statistics read once for the whole folder (a path), or as given."""
-    from .conventions import load_stats
+    from ...io.conventions import load_stats
 
     return load_stats(stats) if isinstance(stats, (str, Path)) else stats
 
@@ -200,15 +172,11 @@ def frames_of(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
 def plan_groups(frames: list[int], cfg: MelConfig, *, batch_size: int, max_buckets: int, multiple: int = 1,
                 segment_seconds: Any = "auto") -> list[tuple[int | None, list[int]]]:
     """Padded batches ``(padded_frames, members)`` (fill-ups included); files long enough to be
-    segmented come alone as ``(None, [i])``."""
-    from .batching import plan_buckets
-    from .segments import segment_plan
+    segmented come alone as ``(None, [i])`` (the planner's :func:`~melrecon.methods.planner.plan_items`)."""
+    from ...methods.planner import plan_items
 
-    long = [i for i, n in enumerate(frames) if segment_plan(n, cfg, segment_seconds) is not None]
-    short = sorted(set(range(len(frames))) - set(long))
-    plan = plan_buckets([frames[i] for i in short], batch_size=batch_size, max_buckets=max_buckets,
-                        multiple=multiple)
-    return [(padded, [short[j] for j in members]) for padded, members in plan] + [(None, [i]) for i in long]
+    return plan_items(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
+                      segment_seconds=segment_seconds)
 
 
 @dataclass
@@ -277,8 +245,9 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     ``members`` index ``paths`` (input, output); repeats fill the batch up to its planned size. Raises
     KeyboardInterrupt when interrupted (nothing of the group is written then).
     """
+    from ...methods.planner import padded_length
+    from ...reconstruct import reconstruct
     from .jobs import Claims, Manifest
-    from .reconstruct import reconstruct
 
     claims, manifest = Claims(job.dst_root, owner=job.owner), Manifest(job.dst_root)
     notes: dict[str, str] = {}
@@ -293,7 +262,7 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
                     results = [reconstruct(mels[batch_ids[0]], job.config, method=job.method, progress=False,
                                            **job.options)]
                 else:
-                    padded = max(padded, *(-(-mels[i].shape[-1] // 8) * 8 for i in batch_ids))
+                    padded = max(padded, *(padded_length(mels[i].shape[-1]) for i in batch_ids))
                     results = reconstruct([mels[i] for i in batch_ids], job.config, method=job.method,
                                           progress=False, batch_size=len(batch_ids), max_buckets=1,
                                           bucket_frames=padded, **job.options)
@@ -323,7 +292,7 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     return records, bucket
 
 
-def _targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, layout=None,
+def targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, layout=None,
              stats=None) -> dict[int, tuple[Path, Path, int]]:
     inputs = find_inputs(src_root, dst_root)
     if not inputs:
@@ -345,131 +314,3 @@ def _targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, l
         except (ParameterError, OSError, ValueError) as exc:
             summary.failed[str(p)] = str(exc)
     return targets
-
-
-def _run_local(job: Job, plan, paths, summary: BatchSummary, bar) -> None:
-    for padded, members in plan:
-        records, bucket = invert_group(job, padded, members, paths)
-        summary.add(records, bucket)
-        if bar is not None:
-            bar.update(len(set(members)))
-        if summary.error:
-            raise DiskFull(summary.error)
-
-
-
-def invert_folder(
-    in_dir,
-    out_dir,
-    config: MelConfig | str = "hifigan",
-    *,
-    method: Any = DEFAULT_METHOD,
-    batch_size: int | None = None,
-    max_buckets: int = 4,
-    overwrite: bool = False,
-    mel_key: str | None = None,
-    progress: bool = True,
-    layout: str | None = None,
-    stats: Any = None,
-    engine: str = "local",
-    ray_address: str | None = None,
-    num_cpus: float | None = None,
-    num_gpus: float | None = None,
-    **options: Any,
-) -> BatchSummary:
-    """Invert every audio / Mel file under ``in_dir`` into ``out_dir`` (see the module docstring).
-
-    Parameters
-    ----------
-    in_dir, out_dir : path
-        Input folder (searched recursively) and output folder (created; mirrors the sub-folders).
-    config : MelConfig or preset name
-    method : str
-        As for :func:`melrecon.reconstruct` (default :data:`melrecon.DEFAULT_METHOD`); other keyword options
-        (``n_iter``, ``gl_iters``, ``gd_iters``, ``seed``, ``learning_rate``, ``segment_seconds``, ...) are
-        passed on.
-    batch_size : int, optional
-        Most items per padded batch (default 4 on a CPU, 32 on accelerators).
-    max_buckets : int
-        Most distinct padded lengths (each costs one compilation per stage).
-    overwrite : bool
-        Invert again files whose output exists (default: skip them, which makes runs resumable).
-    mel_key : str, optional
-        Array name inside ``.npz`` / ``.pt`` / ``.h5`` files.
-    layout, stats : optional
-        How the mel files are stored (default: the config's layout) and mean/variance statistics
-        (a file or :class:`melrecon.conventions.Stats`), as for :func:`melrecon.conventions.prepare`.
-    progress : bool
-        Show a progress bar over the files.
-    engine : {"local", "ray"}
-        Run the batches in this process, or on a Ray cluster (needs the ``ray`` extra).
-    ray_address : str, optional
-        With ``engine="ray"``: the cluster to join (e.g. ``"auto"`` or ``"10.0.0.1:6379"``); None starts a
-        local one (or uses the one this process already started).
-    num_cpus, num_gpus : float, optional
-        With ``engine="ray"``: resources per worker (default 1 CPU, no GPU).
-
-    Returns
-    -------
-    BatchSummary
-    """
-    from .jobs import Claims, process_owner
-    from .batching import batch_sharding, default_batch_size
-    from .validation import check_iterations
-
-    cfg, stats = get_config(config), _load_stats(stats)
-    src_root, dst_root = Path(in_dir), Path(out_dir)
-    if engine not in ENGINES:
-        raise ParameterError(f"engine={engine!r}: choose one of {ENGINES}.")
-    if not src_root.is_dir():
-        raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
-    if engine == "local" and (ray_address is not None or num_cpus is not None or num_gpus is not None):
-        raise ParameterError("ray_address, num_cpus and num_gpus apply to engine='ray' only; pass engine='ray'.")
-    batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
-    max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
-    dst_root.mkdir(parents=True, exist_ok=True)
-
-    t_start = time.perf_counter()
-    summary = BatchSummary(engine=engine)
-    targets = _targets(src_root, dst_root, cfg, mel_key, overwrite, summary, layout, stats)
-    paths = {i: (src, dst) for i, (src, dst, _) in targets.items()}
-    frames = [targets[i][2] for i in range(len(targets))]
-    multiple = batch_sharding()[1] if engine == "local" else 1
-    plan = plan_groups(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
-                       segment_seconds=options.get("segment_seconds", "auto"))
-    job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine,
-              layout, stats)
-    n_inputs = len(targets) + len(summary.skipped) + len(summary.failed)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_inputs, initial=n_inputs - len(targets), desc="melrecon batch", unit="file")
-    try:
-        if engine == "local":
-            _run_local(job, plan, paths, summary, bar)
-        else:
-            from .batch_ray import run_ray
-
-            run_ray(job, plan, paths, summary, bar, invert=invert_group, disk_full=DiskFull, address=ray_address,
-                    num_cpus=num_cpus, num_gpus=num_gpus)
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    except DiskFull:
-        pass  # summary.error says why
-    finally:
-        if bar is not None:
-            bar.close()
-        try:
-            Claims(dst_root, owner=job.owner).release_all()  # whatever stopped the run, its claims go
-        except OSError:
-            pass  # a full disk cannot stop this; a dead owner's claims are taken over anyway
-        summary.seconds = time.perf_counter() - t_start
-        try:
-            with io.atomic_path(dst_root / "batch_summary.json") as tmp:
-                tmp.write_text(json.dumps(dataclasses.asdict(summary), indent=2))
-        except OSError as exc:  # e.g. the disk is full: the summary is still returned and printed
-            from .jobs import disk_full_message
-
-            summary.error = summary.error or disk_full_message(exc, dst_root / "batch_summary.json") or str(exc)
-    return summary

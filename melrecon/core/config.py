@@ -453,6 +453,10 @@ PRESETS: dict[str, MelConfig] = {
 }
 
 
+#: The preset of every entry point when none is given (the API, the CLI, folder inversion, the workbench).
+DEFAULT_PRESET = "hifigan"
+
+
 def get_config(config: "MelConfig | str") -> MelConfig:
     """Return ``config`` if it is a :class:`MelConfig`, else the preset of that name."""
     if isinstance(config, MelConfig):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ParameterError
+from ..core.config import ParameterError
 
 __all__ = [
     "load_audio", "save_audio", "load_mel", "save_mel", "atomic_path", "check_output_path", "AUDIO_SUFFIXES",
@@ -63,7 +63,7 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
     """
     import soundfile as sf
 
-    from .validation import check_sample_rate
+    from ..core.validation import check_sample_rate
 
     sample_rate = check_sample_rate(sample_rate)
     p = _existing_file(path, "audio file")
@@ -181,7 +181,7 @@ def save_audio(path, audio, sample_rate: int, *, subtype: str | None = None, ove
     """
     import soundfile as sf
 
-    from .validation import check_sample_rate
+    from ..core.validation import check_sample_rate
 
     dest = check_output_path(path, overwrite=overwrite, suffixes=AUDIO_SUFFIXES)
     sample_rate = check_sample_rate(sample_rate)

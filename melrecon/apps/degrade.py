@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .config import ParameterError
+from ..core.config import ParameterError
 
 __all__ = ["log_noise", "smooth_time", "smooth_frequency", "stretch", "DEGRADATIONS", "KINDS", "degrade", "apply"]
 

@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..config import MelConfig, ParameterError, get_config
-from ..methods import build_stages
+from ...core.config import MelConfig, ParameterError, get_config
+from ...methods.registry import build_stages
 
 __all__ = ["Source", "Job", "Session", "read_upload", "MAX_SECONDS"]
 
@@ -128,7 +128,7 @@ class Session:
         if (audio is None) == (mel is None):
             raise ParameterError("add_source needs either audio=(samples) with sample_rate=..., or mel=...")
         if audio is not None:
-            from ..validation import check_audio
+            from ...core.validation import check_audio
 
             if sample_rate is None:
                 raise ParameterError("add_source(audio=...) needs sample_rate=... (Hz).")
@@ -151,12 +151,12 @@ class Session:
 
     def load(self, src: Source, cfg: MelConfig) -> tuple[np.ndarray | None, np.ndarray]:
         """The clip's audio at the config's rate (None for a Mel source) and its Mel spectrogram."""
-        from ..transforms import mel_spectrogram
+        from ...core.transforms import mel_spectrogram
 
         if src.mel is not None:
             return None, src.mel
         if src.audio is None:
-            from ..io import load_audio
+            from ...io import load_audio
 
             src.audio, src.sample_rate = load_audio(src.path)
         audio = src.audio_at(cfg.sample_rate)[: int(MAX_SECONDS * cfg.sample_rate)]
@@ -228,7 +228,7 @@ class Session:
         return m
 
     def _work(self, job: Job):
-        from ..reconstruct import reconstruct
+        from ...reconstruct import reconstruct
 
         result = None
         try:
