@@ -29,7 +29,9 @@ from tests.conftest import kill_when_written  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SR = 22050
 LENGTHS = tuple(256 * k for k in (16, 20, 25, 31, 37, 43))  # whole hops: the output has the same length
-RUN = dict(method="gl", n_iter=30, batch_size=1, progress=False)
+#: Every kind of option the local engine takes (run options and a stage option): the Ray engine takes them too.
+RUN = dict(method="gl", n_iter=30, batch_size=1, progress=False, seed=1, pieces="auto", segment_seconds="auto",
+           chunk_size=10, init_magnitude="nnls", alpha=0.99)
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 

@@ -48,7 +48,7 @@ def test_invert_reports_a_mismatched_mel(tmp_path, capsys):
 
 
 def test_demo_writes_its_files(tmp_path, capsys):
-    code = main(["demo", "--out", str(tmp_path), "--presets", "seed", "--gl-iters", "10", "--gd-iters", "20",
+    code = main(["demo", "--out", str(tmp_path), "--presets", "seed", "--iters", "10,20",
                  "--default-iters", "10", "--quiet"])
     assert code == 0
     names = {p.name for p in tmp_path.iterdir()}

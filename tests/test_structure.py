@@ -336,7 +336,7 @@ def test_wheel_installs_and_runs_the_demo(tmp_path):
     assert all(line.startswith(str(venv)) for line in where.stdout.split()), where.stdout
     out = tmp_path / "demo"
     demo = subprocess.run([str(venv / "bin" / "melrecon"), "demo", "--out", str(out), "--presets", "seed",
-                           "--gl-iters", "5", "--gd-iters", "5", "--default-iters", "5", "--quiet"],
+                           "--iters", "5,5", "--default-iters", "5", "--quiet"],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     wavs = sorted(p.name for p in out.glob("*.wav"))

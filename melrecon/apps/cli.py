@@ -99,10 +99,7 @@ def _method_kwargs(args) -> dict:
     from ..methods.options import STAGE_OPTIONS, check_stage_options, parse_iters
     from ..methods.registry import describe
 
-    for flag in _REPLACED:
-        if getattr(args, flag[2:].replace("-", "_"), None) is not None:
-            raise ParameterError(f"{flag} was replaced by --iters, one count per stage of --method "
-                                 f"(e.g. --method gl+gd --iters 200,500); see melrecon {args.command} --help.")
+    _refuse_replaced(args)
     given = {spec.name: getattr(args, spec.name) for spec in STAGE_OPTIONS}
     check_stage_options(args.method, given, {spec.name: spec.flag for spec in STAGE_OPTIONS})
     init = args.init_phase
@@ -161,12 +158,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.examples)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     demo.add_argument("--presets", default="seed,hifigan", help="comma-separated presets")
-    demo.add_argument("--gl-iters", type=int, default=200,
-                      help="iterations of the GL row and of GL+GD's GL stage (default %(default)s)")
-    demo.add_argument("--gd-iters", type=int, default=1000,
-                      help="iterations of GL+GD's gradient stage (default %(default)s)")
-    demo.add_argument("--default-iters", type=int, default=None,
-                      help="iterations per stage of the default method's row (default: its own defaults)")
+    demo.add_argument("--iters", "--n-iter", dest="iters", default="200,1000", metavar="GL,GD",
+                      help="iterations per stage of the GL+GD row, as invert's --iters; the GL row runs the first "
+                           "(default %(default)s)")
+    for flag in _REPLACED:  # replaced by --iters; kept only to say so
+        demo.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
+    demo.add_argument("--default-iters", default=None, metavar="N[,N...]",
+                      help="iterations per stage of the default method's row, one count or one per stage "
+                           "(default: its own defaults)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true")
     _add_cache_arg(demo)
@@ -338,6 +337,27 @@ DEMO_COLUMNS = [
 ]
 
 
+def _demo_runs(args, default_method: str) -> list[tuple[str, str, dict]]:
+    """The demo's rows: (label, method, iteration keywords), counts parsed as invert parses --iters."""
+    from ..methods.options import parse_iters
+    from ..methods.registry import describe
+
+    _refuse_replaced(args)
+    gl, gd = parse_iters(args.iters, "gl+gd")
+    default = args.default_iters
+    if default is not None and "," not in str(default):  # one count for every stage
+        default = ",".join([str(default).strip()] * len(describe(default_method).counts))
+    return [("GL", "fgla", dict(n_iter=gl)), ("GL+GD", "gl+gd", dict(n_iter=[gl, gd])),
+            ("default", default_method, dict(n_iter=parse_iters(default, default_method, flag="--default-iters")))]
+
+
+def _refuse_replaced(args) -> None:
+    for flag in _REPLACED:
+        if getattr(args, flag[2:].replace("-", "_"), None) is not None:
+            raise ParameterError(f"{flag} was replaced by --iters, one count per stage of --method "
+                                 f"(e.g. --method gl+gd --iters 200,500); see melrecon {args.command} --help.")
+
+
 def _demo_presets(text: str) -> list[str]:
     """The presets of ``--presets`` (unknown names fail now, not after the first preset's runs)."""
     presets = [p.strip() for p in text.split(",") if p.strip()]
@@ -371,9 +391,7 @@ def cmd_demo(args) -> int:
     io.check_output_path(out / "metrics.md", probe=True)
     from ..methods.registry import DEFAULT_METHOD
 
-    runs = [("GL", "fgla", dict(n_iter=args.gl_iters)),
-            ("GL+GD", "gl+gd", dict(gl_iters=args.gl_iters, gd_iters=args.gd_iters)),
-            ("default", DEFAULT_METHOD, dict(n_iter=args.default_iters))]
+    runs = _demo_runs(args, DEFAULT_METHOD)
     rows = []
     written: list[str] = []
     interrupted = False
