@@ -38,7 +38,7 @@ from ... import io
 from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from ...methods.registry import DEFAULT_METHOD
 from .core import BatchSummary, DiskFull, Job, find_inputs, frames_of, invert_group, plan_groups, targets
-from .engines import ENGINES, engine, engine_options
+from .engines import ENGINES, engine_module, engine_options
 from .jobs import Claims, disk_full_message, process_owner
 
 __all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES", "Job", "plan_groups", "invert_group",
@@ -102,7 +102,7 @@ def invert_folder(
     BatchSummary
     """
     cfg, stats, src_root, dst_root = _check_folder(config, stats, in_dir, out_dir, method=method, options=options)
-    run_engine = engine(engine)
+    run_engine = engine_module(engine)
     engine_kw = engine_options(engine, dict(ray_address=ray_address, num_cpus=num_cpus, num_gpus=num_gpus))
     batch_size, max_buckets = _check_batching(batch_size, max_buckets)
     dst_root.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from types import ModuleType
 
 from ....core.config import ParameterError
 
-__all__ = ["ENGINES", "engine", "engine_options"]
+__all__ = ["ENGINES", "engine_module", "engine_options"]
 
 #: Engine name -> its module (imported when used: Ray loads only for ``engine="ray"``).
 ENGINES = {
@@ -23,7 +23,7 @@ ENGINES = {
 }
 
 
-def engine(name: str) -> ModuleType:
+def engine_module(name: str) -> ModuleType:
     """The module of engine ``name``."""
     if name not in ENGINES:
         raise ParameterError(f"engine={name!r}: choose one of {tuple(ENGINES)}.")
@@ -32,11 +32,11 @@ def engine(name: str) -> ModuleType:
 
 def engine_options(name: str, given: dict) -> dict:
     """The given (not None) engine options, checked against what engine ``name`` takes."""
-    module = engine(name)
+    module = engine_module(name)
     given = {k: v for k, v in given.items() if v is not None}
     foreign = sorted(set(given) - set(module.OPTIONS))
     if foreign:
-        owners = [n for n in ENGINES if n != name and set(foreign) <= set(engine(n).OPTIONS)]
+        owners = [n for n in ENGINES if n != name and set(foreign) <= set(engine_module(n).OPTIONS)]
         hint = f"; pass engine={owners[0]!r}" if owners else ""
         raise ParameterError(f"{', '.join(foreign)} apply to engine={owners[0] if owners else 'another'!r} only"
                              f"{hint}.")
