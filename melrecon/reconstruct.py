@@ -28,7 +28,7 @@ from .methods.batching import batch_sharding, default_batch_size
 from .methods.diagnostics import warn_if_no_progress
 from .methods.execute import execute_items, execute_single
 from .methods.planner import piece_count, plan_buckets, plan_items, plan_single, segment_plan
-from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages
+from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages, check_effort
 from .methods.result import Progress, Reconstruction
 from .methods.runner import trace_count
 from .methods.single import Run
@@ -44,6 +44,7 @@ def reconstruct(
     config: MelConfig | str = DEFAULT_PRESET,
     *,
     method: Any = DEFAULT_METHOD,
+    effort: str | None = None,
     n_iter: int | Sequence[int] | None = None,
     gl_iters: int | None = None,
     gd_iters: int | None = None,
@@ -79,11 +80,15 @@ def reconstruct(
         the consistent STFTs; 300 + 200 iterations), any single method of :data:`METHODS` (``"gla"``,
         ``"fgla"``, ``"agla"``, ``"melgl"``, ``"admm"``, ``"meladmm"``, ``"gd"``, ``"waveform"``,
         ``"lbfgs"``) or a ``"+"``-joined pipeline such as ``"gl+gd"`` (the seed's method).
+    effort : {"fast", "default", "balanced", "best"}, optional
+        How much work the inversion gets when no counts are given (default ``"default"``): each method's
+        stage counts at that level (``melrecon methods`` lists them; docs/speed.md has the measured time
+        and quality of each). Explicit ``n_iter`` / ``gl_iters`` / ``gd_iters`` win.
     n_iter, gl_iters, gd_iters : int
         Iterations (see :func:`~melrecon.methods.build_stages`): ``gl_iters`` sets every projection stage
-        (Griffin-Lim, ADMM, the Mel-constrained ones), ``gd_iters`` every gradient stage; defaults: 300 +
-        200 for the default, 500 ``melgl``, 200 GL, 300 ADMM, 500 GD, 200 L-BFGS (each algorithm's
-        ``default_iters``).
+        (Griffin-Lim, ADMM, the Mel-constrained ones), ``gd_iters`` every gradient stage; defaults: the method's counts at ``effort``
+        (at ``"balanced"``: 300 + 200 for the default method, 500 ``melgl``, 200 GL, 300 ADMM, 500 GD,
+        200 L-BFGS, each algorithm's ``default_iters``).
     seed : int
         Seeds the random initial phase: the same inputs and seed give the same audio.
     init_magnitude : {"nnls", "pinv"}
@@ -151,8 +156,8 @@ def reconstruct(
     (7936,)
     """
     _cache.enable()  # JAX's persistent compilation cache (melrecon/core/cache.py), once per process
-    run, init = check_call(config, method=method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, seed=seed,
-                           init_magnitude=init_magnitude, init=init, callback=callback, progress=progress,
+    run, init = check_call(config, method=method, effort=effort, n_iter=n_iter, gl_iters=gl_iters,
+                           gd_iters=gd_iters, seed=seed, init_magnitude=init_magnitude, init=init, callback=callback, progress=progress,
                            chunk_size=chunk_size, segment_seconds=segment_seconds, pieces=pieces, options=options)
     if _is_list(mel):
         if init is not None:
@@ -180,7 +185,8 @@ RUN_OPTIONS = tuple(name for name in inspect.signature(reconstruct).parameters
                     if name not in ("mel", "config", "method", "options"))
 
 
-def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAULT_METHOD, n_iter=None, gl_iters=None,
+def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAULT_METHOD, effort=None, n_iter=None,
+               gl_iters=None,
                gd_iters=None, seed: int = 0, init_magnitude: str = "nnls", init: Any = None, callback=None,
                progress: bool = True, chunk_size=None, segment_seconds: Any = "auto", pieces: Any = "auto",
                options: dict | None = None) -> tuple[Run, Any]:
@@ -192,7 +198,8 @@ def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAUL
         if init not in INIT_PHASES:
             raise ParameterError(f"init={init!r} must be an array (phases or a complex STFT) or one of {INIT_PHASES}.")
         options["init_phase"], init = init, None
-    stages = build_stages(method, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
+    effort = check_effort(effort)
+    stages = build_stages(method, effort=effort, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
     _check_run_options(init_magnitude=init_magnitude, seed=seed, callback=callback)
     piece_count(pieces)
     segment_plan(1, cfg, segment_seconds)  # checks the setting
@@ -200,6 +207,7 @@ def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAUL
     name = method if isinstance(method, str) else "+".join(a.name for a, _ in stages)
     settings = {
         "method": name,
+        "effort": effort,
         "stages": [dict(algo.describe(), n_iter=n) for algo, n in stages],
         "seed": int(seed),
         "init_magnitude": init_magnitude,

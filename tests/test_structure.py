@@ -384,20 +384,18 @@ def test_old_import_paths_keep_working():
 
 def test_front_door_is_entered_once_on_a_70_second_mel():
     """One public call on a long mel: segments (and pieces inside them) run below the front door."""
-    import melrecon.reconstruct as front
-
     cfg = MelConfig.preset("seed")
     rng = np.random.default_rng(0)
     mel = np.abs(rng.standard_normal((cfg.n_mels, cfg.n_frames(70 * cfg.sample_rate)))).astype(np.float32) + 0.1
     entries = []
 
     def profile(frame, event, arg):
-        if event == "call" and frame.f_code is front.reconstruct.__code__:
+        if event == "call" and frame.f_code is reconstruct.__code__:
             entries.append(1)
 
     sys.setprofile(profile)
     try:
-        out = front.reconstruct(mel, cfg, method="gla", n_iter=1, progress=False, pieces=2)
+        out = reconstruct(mel, cfg, method="gla", n_iter=1, progress=False, pieces=2)
     finally:
         sys.setprofile(None)
     assert len(out.settings["segments"]) == 3 and out.audio.shape == (cfg.n_samples(mel.shape[-1]),)

@@ -49,13 +49,16 @@ def _methods_taking(option: str, methods, value: object = "lbfgs") -> list[str]:
 
 def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
     from ..methods.options import iters_help
-    from ..methods.registry import DEFAULT_METHOD, describe
+    from ..methods.registry import DEFAULT_EFFORT, DEFAULT_METHOD, EFFORTS, describe
 
     default = default_method or DEFAULT_METHOD
     p.add_argument("--method", default=default,
                    help="one of %s or a pipeline joining them with + (default %%(default)s); `melrecon methods` "
                         "lists their stages" % ", ".join(sorted(_method_names())))
     shown = [default, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
+    p.add_argument("--effort", default=None, choices=EFFORTS,
+                   help="how much work the inversion gets when --iters is not given (default %s; `melrecon methods` "
+                        "lists each method's counts per level)" % DEFAULT_EFFORT)
     p.add_argument("--iters", "--n-iter", dest="iters", default=None, metavar="N[,N...]",
                    help=iters_help(dict.fromkeys(shown)).replace("%", "%%"))
     for flag in _REPLACED:  # replaced by --iters; kept only to say so
@@ -108,7 +111,7 @@ def _method_kwargs(args) -> dict:
         raise ParameterError(f"--seed has no effect: method {args.method!r} starts from a deterministic initial phase "
                              f"({init or 'its default'}); drop --seed, or add --init random to start from a "
                              f"seeded random phase.")
-    kw = dict(method=args.method, n_iter=parse_iters(args.iters, args.method), seed=args.seed or 0,
+    kw = dict(method=args.method, effort=args.effort, n_iter=parse_iters(args.iters, args.method), seed=args.seed or 0,
               progress=not args.quiet)
     kw.update({k: v for k, v in given.items() if v is not None})
     return kw

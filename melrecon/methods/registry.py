@@ -23,7 +23,7 @@ from ..algorithms import (
 from ..core.config import ParameterError
 from ..core.validation import check_iterations
 
-__all__ = ["Stage", "METHODS", "DEFAULT_METHOD", "build_stages", "known_options", "families", "used_options",
+__all__ = ["Stage", "METHODS", "DEFAULT_METHOD", "EFFORTS", "DEFAULT_EFFORT", "check_effort", "build_stages", "known_options", "families", "used_options",
            "describe_methods", "MethodInfo", "describe", "register"]
 
 
@@ -34,16 +34,49 @@ class Stage(NamedTuple):
     n_iter: int
 
 
-#: A recipe: no arguments, returns the stages of a named method with their default iterations.
-Recipe = Callable[[], tuple[Stage, ...]]
+#: Effort levels, least work first: how much time the user gives the inversion. ``"default"`` is what
+#: every entry (API, CLI, folder inversion, workbench, streaming) runs when no effort is given.
+EFFORTS = ("fast", "default", "balanced", "best")
+DEFAULT_EFFORT = "default"
+#: Iterations at each effort, as a fraction of an algorithm's ``default_iters`` (its balanced count), for the
+#: methods whose recipe does not give its own counts per effort.
+EFFORT_SCALE = {"fast": 0.2, "default": 0.4, "balanced": 1.0, "best": 2.0}
+
+#: A recipe: takes an effort level, returns the stages of a named method with their iterations at that effort.
+Recipe = Callable[[str], tuple[Stage, ...]]
 
 
-def _single(make: Callable[[], Algorithm]) -> Recipe:
-    """The recipe of a one-stage method: the algorithm with its own default iterations."""
+def check_effort(effort: Any) -> str:
+    """A checked effort level (None: :data:`DEFAULT_EFFORT`)."""
+    if effort is None:
+        return DEFAULT_EFFORT
+    if not isinstance(effort, str) or effort.strip().lower() not in EFFORTS:
+        raise ParameterError(f"effort={effort!r} must be one of {EFFORTS} (least work first; default "
+                             f"{DEFAULT_EFFORT!r}); explicit iteration counts (n_iter, --iters) override it.")
+    return effort.strip().lower()
 
-    def recipe() -> tuple[Stage, ...]:
+
+def scaled_iters(balanced: int, effort: str) -> int:
+    """An algorithm's iterations at ``effort`` from its balanced count (at least 1)."""
+    return max(1, int(round(balanced * EFFORT_SCALE[effort])))
+
+
+def _single(make: Callable[[], Algorithm], counts: dict[str, int] | None = None) -> Recipe:
+    """The recipe of a one-stage method: the algorithm with its count at each effort (``counts``, else
+    its ``default_iters`` scaled by :data:`EFFORT_SCALE`)."""
+
+    def recipe(effort: str) -> tuple[Stage, ...]:
         algo = make()
-        return (Stage(algo, algo.default_iters),)
+        return (Stage(algo, counts[effort] if counts else scaled_iters(algo.default_iters, effort)),)
+
+    return recipe
+
+
+def _pipeline(makes: Sequence[Callable[[], Algorithm]], counts: dict[str, tuple[int, ...]]) -> Recipe:
+    """The recipe of a pipeline: its algorithms with one count per stage at each effort."""
+
+    def recipe(effort: str) -> tuple[Stage, ...]:
+        return tuple(Stage(make(), n) for make, n in zip(makes, counts[effort]))
 
     return recipe
 
@@ -57,13 +90,9 @@ def _meladmm() -> ADMMGriffinLim:
     return ADMMGriffinLim(magnitude="mel", init_phase="zero", name="meladmm")
 
 
-def _meladmm_melgl() -> tuple[Stage, ...]:
-    return (Stage(_meladmm(), 300), Stage(MelGriffinLim(), 200))
-
-
-def _tolerant_pipeline() -> tuple[Stage, ...]:
-    return (Stage(TolerantMelADMM(), 300), Stage(TolerantMelGriffinLim(), 200))
-
+#: Stage counts of the Mel-constraint pipelines per effort (docs/speed.md, "Effort levels": measured on
+#: speech at the hifigan preset against librosa's mel_to_audio and the L-BFGS peer).
+PIPELINE_COUNTS = {"fast": (30, 20), "default": (300, 200), "balanced": (300, 200), "best": (600, 400)}
 
 #: Named methods (recipes). Any of them can be joined with "+" into a pipeline ("gl" is an alias of "fgla").
 METHODS: dict[str, Recipe] = {
@@ -77,12 +106,12 @@ METHODS: dict[str, Recipe] = {
     "melgl": _single(MelGriffinLim),
     "admm": _single(ADMMGriffinLim),
     "meladmm": _single(_meladmm),
-    "meladmm+melgl": _meladmm_melgl,
+    "meladmm+melgl": _pipeline((_meladmm, MelGriffinLim), PIPELINE_COUNTS),
     # Noise-aware: the exact Mel constraint towards a target whose log is smoothed along time by a width
     # measured from the mel's roughness (0 on clean mels: the exact method).
     "tolmeladmm": _single(TolerantMelADMM),
     "tolmelgl": _single(TolerantMelGriffinLim),
-    "tolmeladmm+tolmelgl": _tolerant_pipeline,
+    "tolmeladmm+tolmelgl": _pipeline((TolerantMelADMM, TolerantMelGriffinLim), PIPELINE_COUNTS),
 }
 #: The default everywhere (``reconstruct``, the CLI, ``invert_folder``, the workbench): 300 iterations of
 #: ADMM between the Mel-constraint set and the consistent STFTs, then 200 of Mel-consistent fast
@@ -93,21 +122,21 @@ METHODS: dict[str, Recipe] = {
 DEFAULT_METHOD = "meladmm+melgl"
 
 
-def _recipe(name: str, method: Any) -> tuple[Stage, ...]:
+def _recipe(name: str, method: Any, effort: str) -> tuple[Stage, ...]:
     recipe = METHODS.get(name.strip().lower())
     if recipe is None:
         raise ParameterError(
             f"method={method!r}: unknown method {name.strip().lower()!r}; choose from {sorted(METHODS)} or join "
             f"them with '+' (e.g. 'gl+gd')."
         )
-    return recipe()
+    return recipe(effort)
 
 
-def _from_name(method: str) -> list[tuple[Stage, bool]]:
-    """A named method, or a "+"-joined pipeline of them; the counts are the recipes' defaults."""
+def _from_name(method: str, effort: str) -> list[tuple[Stage, bool]]:
+    """A named method, or a "+"-joined pipeline of them; the counts are the recipes' at ``effort``."""
     if method.strip().lower() in METHODS:
-        return [(s, False) for s in _recipe(method, method)]
-    return [(s, False) for name in method.split("+") for s in _recipe(name, method)]
+        return [(s, False) for s in _recipe(method, method, effort)]
+    return [(s, False) for name in method.split("+") for s in _recipe(name, method, effort)]
 
 
 def _from_list(method: Sequence) -> list[tuple[Stage, bool]]:
@@ -119,7 +148,7 @@ def _from_list(method: Sequence) -> list[tuple[Stage, bool]]:
         algo, n = entry
         n = check_iterations("n_iter", n)
         if isinstance(algo, str):  # an unknown name is refused by _recipe
-            items += [(Stage(s.algorithm, n), True) for s in _recipe(algo, method)]
+            items += [(Stage(s.algorithm, n), True) for s in _recipe(algo, method, DEFAULT_EFFORT)]
         elif isinstance(algo, Algorithm):
             items.append((Stage(algo, n), True))
         else:
@@ -127,12 +156,12 @@ def _from_list(method: Sequence) -> list[tuple[Stage, bool]]:
     return items
 
 
-def _resolve(method: Any) -> list[tuple[Stage, bool]]:
+def _resolve(method: Any, effort: str) -> list[tuple[Stage, bool]]:
     """``method`` -> [(stage with its count, whether the count was given explicitly)]."""
     if isinstance(method, Algorithm):
-        return [(Stage(method, method.default_iters), False)]
+        return [(Stage(method, scaled_iters(method.default_iters, effort)), False)]
     if isinstance(method, str):
-        return _from_name(method)
+        return _from_name(method, effort)
     if isinstance(method, (list, tuple)):
         return _from_list(method)
     raise ParameterError(f"method={method!r} must be a name such as 'gl+gd', an Algorithm or a list of stages.")
@@ -140,15 +169,15 @@ def _resolve(method: Any) -> list[tuple[Stage, bool]]:
 
 def register(name: str, make: Callable[[], Any]) -> None:
     """Name a method: ``make()`` returns an :class:`~melrecon.algorithms.Algorithm` (a one-stage method with
-    its ``default_iters``; an algorithm class will do) or the stages of a pipeline with their counts. One
-    line per new algorithm, e.g. ``register("mygl", MyGL)``."""
+    its ``default_iters`` as the balanced count, scaled per effort; an algorithm class will do) or the
+    stages of a pipeline with their counts. One line per new algorithm, e.g. ``register("mygl", MyGL)``."""
     key = name.strip().lower()
     if not key or "+" in key:
         raise ParameterError(f"method name {name!r} must be non-empty and hold no '+'.")
 
-    def recipe() -> tuple[Stage, ...]:
+    def recipe(effort: str) -> tuple[Stage, ...]:
         made = make()
-        return (Stage(made, made.default_iters),) if isinstance(made, Algorithm) else tuple(made)
+        return (Stage(made, scaled_iters(made.default_iters, effort)),) if isinstance(made, Algorithm) else tuple(made)
 
     METHODS[key] = recipe
     describe.cache_clear()
@@ -165,6 +194,7 @@ class MethodInfo:
     families: frozenset
     options: frozenset
     init_phase: str
+    effort: str = DEFAULT_EFFORT
 
     @property
     def counts(self) -> tuple[int, ...]:
@@ -178,18 +208,24 @@ class MethodInfo:
         return self.init_phase == "random"
 
 
-@functools.lru_cache(maxsize=256)
-def describe(method: str) -> MethodInfo:
-    """The :class:`MethodInfo` of a method name or ``+``-joined pipeline (built once per name)."""
-    stages = build_stages(method)
+    @property
+    def levels(self) -> dict[str, tuple[int, ...]]:
+        """The stage counts at every effort level."""
+        return {e: describe(self.name, e).counts for e in EFFORTS}
+
+
+@functools.lru_cache(maxsize=512)
+def describe(method: str, effort: str = DEFAULT_EFFORT) -> MethodInfo:
+    """The :class:`MethodInfo` of a method name or ``+``-joined pipeline at ``effort`` (built once each)."""
+    stages = build_stages(method, effort=effort)
     return MethodInfo(name=method, stages=stages, families=frozenset(families(stages)),
                       options=frozenset().union(*(s.algorithm.options() for s in stages)),
-                      init_phase=getattr(stages[0].algorithm, "init_phase", "random"))
+                      init_phase=getattr(stages[0].algorithm, "init_phase", "random"), effort=effort)
 
 
 @functools.lru_cache(maxsize=1)
 def _all_options() -> frozenset:
-    return frozenset().union(*(a.options() for recipe in METHODS.values() for a, _ in recipe()))
+    return frozenset().union(*(a.options() for recipe in METHODS.values() for a, _ in recipe(DEFAULT_EFFORT)))
 
 
 def known_options(stages: Sequence[Stage] = ()) -> set[str]:
@@ -206,18 +242,18 @@ def _per_stage(n_iter, n_stages: int) -> list:
     return counts
 
 
-def build_stages(method: Any = DEFAULT_METHOD, *, n_iter=None, gl_iters=None, gd_iters=None,
-                 **options) -> tuple[Stage, ...]:
+def build_stages(method: Any = DEFAULT_METHOD, *, effort: str | None = None, n_iter=None, gl_iters=None,
+                 gd_iters=None, **options) -> tuple[Stage, ...]:
     """Resolve ``method`` into a tuple of :class:`Stage`.
 
     ``method`` is a name from :data:`METHODS`, a pipeline such as ``"gl+gd"`` or ``"agla+lbfgs"``, an
     :class:`~melrecon.algorithms.Algorithm`, or a list of ``(algorithm or name, n_iter)``. Counts, first
     match wins: a count given in such a list; ``gl_iters`` for projection stages and ``gd_iters`` for
     gradient stages (each algorithm's ``family``); ``n_iter`` (an int, or one per stage); the recipe's
-    default. Other keyword options (``alpha``, ``learning_rate``, ``optimizer``, ``mel_weight``, ...) go
+    count at ``effort`` (one of :data:`EFFORTS`; default :data:`DEFAULT_EFFORT`). Other keyword options (``alpha``, ``learning_rate``, ``optimizer``, ``mel_weight``, ...) go
     to every stage that takes them (:meth:`~melrecon.algorithms.Algorithm.route`).
     """
-    items = _resolve(method)
+    items = _resolve(method, check_effort(effort))
     unknown = set(options) - known_options([s for s, _ in items])
     if unknown:
         raise ParameterError(f"unknown option(s) {sorted(unknown)}; known: {sorted(known_options())}.")
@@ -247,7 +283,9 @@ def describe_methods() -> str:
     """One line per named method: its stages, their family and default iterations (the CLI's help)."""
     lines = []
     for name in METHODS:
-        parts = [f"{s.algorithm.name} ({s.algorithm.family}, {s.n_iter})" for s in describe(name).stages]
+        info = describe(name)
+        parts = [f"{s.algorithm.name} ({s.algorithm.family})" for s in info.stages]
         mark = " [default]" if name == DEFAULT_METHOD else ""
-        lines.append(f"{name}: {' then '.join(parts)}{mark}")
+        levels = "; ".join(f"{e} {'+'.join(map(str, c))}" for e, c in info.levels.items())
+        lines.append(f"{name}: {' then '.join(parts)}{mark}\n    iterations by effort: {levels}")
     return "\n".join(lines)
