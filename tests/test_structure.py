@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import melrecon
-from melrecon import DEFAULT_METHOD, METHODS, ParameterError, build_stages, reconstruct
+from melrecon import DEFAULT_METHOD, METHODS, MelConfig, ParameterError, build_stages, reconstruct
 from melrecon.algorithms import ALGORITHMS, STFTGradientDescent, agla, fgla, gla
 
 REPO = Path(__file__).resolve().parents[1]
@@ -172,11 +172,41 @@ def test_stages_are_values_and_families_route_the_iterations():
 
 def test_every_algorithm_declares_family_options_and_iterations():
     for recipe in METHODS.values():
-        for stage in recipe():
+        for stage in recipe("balanced"):  # an algorithm's default_iters is its balanced count
             algo = stage.algorithm
             assert algo.family in ("projection", "gradient")
-            assert stage.n_iter == algo.default_iters or len(recipe()) > 1
+            assert stage.n_iter == algo.default_iters or len(recipe("balanced")) > 1
             assert "name" not in algo.options() and set(algo.options()) <= set(algo.describe())
+
+
+@pytest.mark.parametrize("method", sorted(METHODS) + ["gl+gd"])
+def test_every_method_has_every_effort_level_and_explicit_counts_win(method):
+    from melrecon.methods.registry import DEFAULT_EFFORT, EFFORTS, describe
+
+    levels = describe(method).levels
+    assert tuple(levels) == EFFORTS
+    totals = [sum(levels[e]) for e in EFFORTS]
+    assert totals == sorted(totals) and totals[0] < totals[-1]  # more effort, more iterations
+    assert describe(method).counts == levels[DEFAULT_EFFORT]
+    n = len(levels["fast"])
+    assert [s.n_iter for s in build_stages(method, effort="best", n_iter=[3] * n)] == [3] * n
+    with pytest.raises(ParameterError, match="effort='turbo'"):
+        build_stages(method, effort="turbo")
+
+
+def test_effort_reaches_the_api_the_cli_and_the_settings(tmp_path):
+    from melrecon.apps.cli import _method_kwargs, _parser
+    from melrecon.methods.registry import describe
+
+    args = _parser().parse_args(["invert", "a.wav", "b.wav", "--effort", "fast"])
+    kw = _method_kwargs(args)
+    assert kw["effort"] == "fast"
+    cfg = MelConfig.preset("seed")
+    t = np.arange(4000) / 16000
+    mel = np.asarray(melrecon.mel_spectrogram((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), cfg))
+    out = reconstruct(mel, cfg, method="fgla", effort="fast", progress=False)
+    assert out.settings["effort"] == "fast"
+    assert [s["n_iter"] for s in out.settings["stages"]] == list(describe("fgla", "fast").counts)
 
 
 def test_cli_lists_the_methods(capsys):
@@ -184,7 +214,8 @@ def test_cli_lists_the_methods(capsys):
 
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
-    assert all(f"{name}:" in out for name in METHODS) and "meladmm (projection, 300) then melgl" in out
+    assert all(f"{name}:" in out for name in METHODS) and "meladmm (projection) then melgl (projection)" in out
+    assert "balanced 300+200" in out  # each level's counts
 
 
 # ------------------------------------------------------------------------------------ module structure
@@ -432,11 +463,11 @@ def test_a_new_algorithm_is_one_module_and_one_registration_line():
 
     register("toygl", ToyGL)  # the one registration line
     try:
-        assert ToyGL in SUBCLASSES and describe("toygl").counts == (7,)
+        assert ToyGL in SUBCLASSES and describe("toygl", "balanced").counts == (7,)  # default_iters: balanced
         cfg = MelConfig.preset("seed")
         t = np.arange(4000) / 16000
         mel = np.asarray(melrecon.mel_spectrogram((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), cfg))
-        out = reconstruct(mel, cfg, method="toygl", progress=False)
+        out = reconstruct(mel, cfg, method="toygl", effort="balanced", progress=False)
         assert out.settings["stages"][0]["n_iter"] == 7 and out.n_iterations == 7
         assert float(out.mel_sc) < 0.5
     finally:
