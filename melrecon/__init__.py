@@ -3,40 +3,60 @@
 >>> import melrecon
 >>> cfg = melrecon.MelConfig.preset("hifigan")
 >>> # mel = melrecon.mel_spectrogram(audio, cfg); out = melrecon.reconstruct(mel, cfg)
+
+The names below are re-exports of the layers' modules, loaded when first used: ``import melrecon`` alone
+(and ``melrecon --version`` / ``--help``) does not import JAX.
 """
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
 
 from . import _moved
 
 _moved.install()  # former module paths (melrecon.transforms, melrecon.cli, ...) keep working
 
-from .core.config import PRESETS, MelConfig, ParameterError, get_config
-from .core.filters import mel_filterbank
-from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages
-from .reconstruct import reconstruct
-from .methods.result import Progress, Reconstruction
-from .apps.compat import mel_to_audio
-from .core.transforms import compress, decompress, istft, mel_spectrogram, mel_to_linear, stft
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "MelConfig",
-    "ParameterError",
-    "PRESETS",
-    "get_config",
-    "mel_filterbank",
-    "stft",
-    "istft",
-    "mel_spectrogram",
-    "compress",
-    "decompress",
-    "mel_to_linear",
-    "reconstruct",
-    "Reconstruction",
-    "Progress",
-    "METHODS",
-    "DEFAULT_METHOD",
-    "Stage",
-    "build_stages",
-    "mel_to_audio",
-]
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "MelConfig": "core.config", "ParameterError": "core.config", "PRESETS": "core.config",
+    "DEFAULT_PRESET": "core.config", "get_config": "core.config",
+    "mel_filterbank": "core.filters",
+    "stft": "core.transforms", "istft": "core.transforms", "mel_spectrogram": "core.transforms",
+    "compress": "core.transforms", "decompress": "core.transforms", "mel_to_linear": "core.transforms",
+    "reconstruct": "reconstruct",
+    "Reconstruction": "methods.result", "Progress": "methods.result",
+    "METHODS": "methods.registry", "DEFAULT_METHOD": "methods.registry", "EFFORTS": "methods.registry",
+    "DEFAULT_EFFORT": "methods.registry", "Stage": "methods.registry", "build_stages": "methods.registry",
+    "mel_to_audio": "apps.compat",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'melrecon' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Facade(types.ModuleType):
+    """The package keeps the function ``reconstruct`` under that name when its module of the same name is
+    imported (the import system would set the attribute to the module)."""
+
+    def __setattr__(self, name, value):
+        if name == "reconstruct" and isinstance(value, types.ModuleType):
+            value = value.reconstruct
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade

@@ -473,3 +473,14 @@ def test_a_new_algorithm_is_one_module_and_one_registration_line():
     finally:
         METHODS.pop("toygl")
         describe.cache_clear()
+
+
+def test_version_and_help_do_not_import_jax():
+    code = ("import sys\nfrom melrecon.apps.cli import main\n"
+            "for argv in (['--version'], ['--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit as exc:\n        assert exc.code == 0\n"
+            "import melrecon\nassert melrecon.__version__\n"
+            "print(sorted(m for m in ('jax', 'optax', 'matplotlib', 'ray', 'torch', 'h5py') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

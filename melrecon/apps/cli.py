@@ -25,6 +25,16 @@ import numpy as np
 from .cliconfig import add_config_args, config_from_args
 from ..core.config import PRESETS, ParameterError, get_config
 
+#: The commands and their one-line help (shared by the full parser and the light one of --help/--version).
+COMMANDS = {
+    "invert": "reconstruct audio from an audio file's Mel spectrogram or a mel file",
+    "batch": "invert every audio / mel file of a folder (resumable, batched)",
+    "methods": "list the named methods: their stages, families and iterations per effort level",
+    "demo": "GL vs GL+GD on the bundled sample at the seed and hifigan presets",
+    "presets": "list the presets (toolkit conventions) with their sources",
+    "config": "print a TOML settings file to start from (use it with --config)",
+}
+
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -125,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    inv = sub.add_parser("invert", help="reconstruct audio from an audio file's Mel spectrogram or a mel file")
+    inv = sub.add_parser("invert", help=COMMANDS["invert"])
     inv.add_argument("input", help="audio file (wav/flac/ogg; analysed with the settings) or a .npy/.npz/.pt/.h5 mel")
     inv.add_argument("output", help="output audio file (.wav, .flac or .ogg)")
     _add_method_args(inv)
@@ -137,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="compile for the mel's exact frame count (default: pad it to one of a few sizes, so that "
                           "files of different lengths share a compilation; the output is trimmed exactly)")
 
-    bat = sub.add_parser("batch", help="invert every audio / mel file of a folder (resumable, batched)")
+    bat = sub.add_parser("batch", help=COMMANDS["batch"])
     bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz/.pt/.h5 mels)")
     bat.add_argument("output", help="output folder (IN/a/b.npy -> OUT/a/b.wav; existing outputs are skipped)")
     _add_method_args(bat)
@@ -155,9 +165,9 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--num-cpus", type=float, default=None, help="with --engine ray: CPUs per worker (default 1)")
     bat.add_argument("--num-gpus", type=float, default=None, help="with --engine ray: GPUs per worker (default 0)")
 
-    sub.add_parser("methods", help="list the named methods: their stages, families and default iterations")
+    sub.add_parser("methods", help=COMMANDS["methods"])
     _add_convention_commands(sub)
-    demo = sub.add_parser("demo", help="GL vs GL+GD on the bundled sample at the seed and hifigan presets")
+    demo = sub.add_parser("demo", help=COMMANDS["demo"])
     demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.examples)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     demo.add_argument("--presets", default="seed,hifigan", help="comma-separated presets")
@@ -177,8 +187,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_convention_commands(sub) -> None:
     """``melrecon presets`` and ``melrecon config``."""
-    sub.add_parser("presets", help="list the presets (toolkit conventions) with their sources")
-    conf = sub.add_parser("config", help="print a TOML settings file to start from (use it with --config)")
+    sub.add_parser("presets", help=COMMANDS["presets"])
+    conf = sub.add_parser("config", help=COMMANDS["config"])
     conf.add_argument("--preset", default="hifigan", choices=sorted(PRESETS), help="preset to print (default hifigan)")
 
 
@@ -449,7 +459,24 @@ def cmd_demo(args) -> int:
     return _interrupted_status() if interrupted or held else 0
 
 
+def _light_parser() -> argparse.ArgumentParser:
+    """``melrecon``, ``melrecon --help``, ``melrecon --version``: the commands by name only, so that no
+    method table is built and JAX is not imported."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="melrecon", description="Recover audio from Mel spectrograms.",
+                                     epilog="`melrecon COMMAND --help` describes a command's options.")
+    parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in COMMANDS.items():
+        sub.add_parser(name, help=text)
+    return parser
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0].startswith("-"):
+        _light_parser().parse_args(argv)  # prints the help or the version and exits (or says what is missing)
     parser = _parser()
     args = parser.parse_args(argv)
     from ..core import cache as _cache
