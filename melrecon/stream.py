@@ -65,6 +65,11 @@ __all__ = ["Streamer", "trace_count", "INIT_PHASES"]
 #: phase advanced by the phase-gradient heuristic.
 INIT_PHASES = ("pghi", "rtisi")
 
+#: Momentum of the iterations with look-ahead. Without look-ahead the one open frame overshoots with momentum:
+#: 0 there (hifigan, 6 speech clips, 16 iterations: PESQ-wb 2.88 at alpha 0 against 1.66 at 0.9 (8 it.);
+#: look-ahead 1: 3.38 at 0, 3.44 at 0.5, 3.57 at 0.9; look-ahead 2: 3.66 at 0.5, 3.78 at 0.9).
+_DEFAULT_ALPHA = 0.9
+
 #: Traces of the streaming step per settings key (a test checks that pushes do not retrace).
 _TRACES: collections.Counter = collections.Counter()
 
@@ -224,7 +229,7 @@ class Streamer:
         Kept for the API's symmetry with :func:`~melrecon.reconstruct`; the stream starts every frame from a
         deterministic phase, so it does not change the output.
     **options
-        ``alpha`` (momentum, default 0.9), ``init_phase`` (``"pghi"`` or ``"rtisi"``), ``outside`` and
+        ``alpha`` (momentum; default 0.9, and 0 without look-ahead), ``init_phase`` (``"pghi"`` or ``"rtisi"``), ``outside`` and
         ``metric`` (as for the Mel-constraint methods), ``nnls_iters`` (magnitude estimate of a new frame).
 
     ``push(frames)`` returns the samples that became final; ``flush()`` ends the stream, returns the rest and
@@ -239,7 +244,8 @@ class Streamer:
         if unknown:
             raise ParameterError(f"Streamer got unknown option(s) {sorted(unknown)}; it takes alpha, init_phase, "
                                  f"outside, metric and nnls_iters.")
-        alpha = options.get("alpha", 0.9)
+        lookahead = check_iterations("lookahead", lookahead, minimum=0)
+        alpha = options.get("alpha", _DEFAULT_ALPHA if lookahead else 0.0)
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:
             raise ParameterError(f"alpha={alpha!r} must be a number in [0, 1) (e.g. 0.9).")
         init_phase = options.get("init_phase", "pghi")
@@ -247,8 +253,11 @@ class Streamer:
             raise ParameterError(f"init_phase={init_phase!r} must be one of {INIT_PHASES}.")
         outside, metric = options.get("outside", "free"), options.get("metric", "auto")
         check_mel_options(outside, metric)
+        if outside == "estimate":  # the frame's NNLS estimate is 0 outside the bands: that is "zero"
+            raise ParameterError("outside='estimate' is not a stream option; use 'zero' (the same for the "
+                                 "non-negative least-squares estimate, 0 outside every band), 'free' or 'extend'.")
         self.settings = _Settings(
-            config=cfg, lookahead=check_iterations("lookahead", lookahead, minimum=0),
+            config=cfg, lookahead=lookahead,
             iters=check_iterations("iters", iters, minimum=0), alpha=float(alpha), init_phase=init_phase,
             outside=outside, metric=metric, nnls_iters=check_iterations("nnls_iters", options.get("nnls_iters", 50)))
         self.seed = int(seed)
