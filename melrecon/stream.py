@@ -59,7 +59,7 @@ from .pghi import _gradients, _nearest_peak
 from .transforms import _decompress, _frames, _mel_to_linear, _overlap_add, window
 from .validation import _check_mel_range, _check_mel_shape, _mel_float32, check_iterations, min_frames
 
-__all__ = ["Streamer", "trace_count", "INIT_PHASES"]
+__all__ = ["Streamer", "GrowingWav", "stream_pcm", "stream_to_wav", "trace_count", "INIT_PHASES"]
 
 #: How a new frame's phase starts: the partial reconstruction's phase at its place, or the previous frame's
 #: phase advanced by the phase-gradient heuristic.
@@ -316,11 +316,14 @@ class Streamer:
             _check_mel_range("frames", cfg, cfg.compression, float(arr.min()), float(arr.max()), True)
         return np.ascontiguousarray(arr.T)
 
-    def _advance(self, col: jax.Array, present: jax.Array) -> None:
-        """One compiled step; keeps the hop of samples it finalised when its frame is a real one."""
+    def _advance(self, col: jax.Array, present: bool) -> None:
+        """One compiled step (a frame, or after the last one an absent frame); keeps its output when the
+        frame it commits is a real one. The counters move with the state (a Ctrl-C between two steps of a
+        push leaves a consistent stream to flush)."""
         committed = self._steps - self.lookahead  # the frame this step commits
-        self._state, self._last = self._step(self._state, col, present)
+        self._state, self._last = self._step(self._state, col, jnp.float32(present))
         self._steps += 1
+        self._pushed += int(present)
         if committed >= 0:
             self._blocks.append(self._last)
 
@@ -333,10 +336,8 @@ class Streamer:
             Frames of the wrong number of bands, non-finite or out-of-range values (nothing is consumed).
         """
         cols = self._check(frames)
-        one = jnp.float32(1.0)
         for col in cols:
-            self._advance(jnp.asarray(col), one)
-        self._pushed += len(cols)
+            self._advance(jnp.asarray(col), True)
         cfg = self.config
         done = max(0, self._pushed - self.lookahead) * cfg.hop_length - cfg.pad
         return self._release(min(done, cfg.n_samples(self._pushed)))
@@ -354,9 +355,9 @@ class Streamer:
         if total < need:
             raise ParameterError(f"the stream has {total} frame(s); config {cfg.name!r} needs at least {need} "
                                  f"frame(s) to describe a signal: push more frames before flush().")
-        absent, zero = jnp.zeros((cfg.n_mels,), jnp.float32), jnp.float32(0.0)
+        absent = jnp.zeros((cfg.n_mels,), jnp.float32)
         for _ in range(self.lookahead):
-            self._advance(absent, zero)
+            self._advance(absent, False)
         out = self._release(cfg.n_samples(total), tail=True)
         self._reset()
         return out
@@ -492,3 +493,25 @@ def _flush_quietly(streamer: Streamer, write) -> None:
     """Write the committed frames' samples and the tail, when there are enough frames for a signal."""
     if streamer.frames_pushed >= min_frames(streamer.config):
         write(streamer.flush())
+
+
+def stream_to_wav(mel, config: MelConfig | str, path, lookahead: int = 4, *, frames_per_push: int = 1,
+                  **options) -> int:
+    """Invert ``mel`` (``(n_mels, frames)``, as :func:`~melrecon.reconstruct` takes it) as a stream into a
+    :class:`GrowingWav` at ``path`` (``.wav``): the file is valid, and grows, after every push of
+    ``frames_per_push`` frames. KeyboardInterrupt writes the flushed stream so far, then is re-raised.
+    ``options`` go to :class:`Streamer`. Returns the number of samples written."""
+    streamer = Streamer(config, lookahead, **options)
+    if not str(path).lower().endswith(".wav"):
+        raise ParameterError(f"path={str(path)!r}: a stream is written as a growing .wav; give a .wav path.")
+    step = check_iterations("frames_per_push", frames_per_push, minimum=1)
+    mel = np.asarray(streamer._check(mel)).T  # the whole mel checked once: a bad frame is refused up front
+    with GrowingWav(path, streamer.config.sample_rate) as wav:
+        try:
+            for t in range(0, mel.shape[1], step):
+                wav.write(streamer.push(mel[:, t:t + step]))
+        except KeyboardInterrupt:
+            _flush_quietly(streamer, wav.write)
+            raise
+        wav.write(streamer.flush())
+        return wav.samples

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from melrecon import MelConfig, ParameterError, mel_spectrogram
-from melrecon.stream import GrowingWav, Streamer, stream_pcm, trace_count
+from melrecon.stream import GrowingWav, Streamer, stream_pcm, stream_to_wav, trace_count
 
 SEED = MelConfig.preset("seed")  # centred, zero padding (min 2 frames)
 HIFI = MelConfig.preset("hifigan")  # reflect padding, no centring, log compression
@@ -108,6 +108,8 @@ def test_bad_settings_and_too_short_streams():
         Streamer(SEED, init_phase="noise")
     with pytest.raises(ParameterError, match="unknown option"):
         Streamer(SEED, learning_rate=0.1)
+    with pytest.raises(ParameterError, match="outside='estimate'"):
+        Streamer(SEED, outside="estimate")
     s = Streamer(SEED, **FAST)
     s.push(_mel(SEED)[:, :1])
     with pytest.raises(ParameterError, match="needs at least 2 frame"):
@@ -185,3 +187,32 @@ def test_growing_wav_is_valid_after_every_write(tmp_path):
         wav.write(written[-1])
     got, _ = sf.read(path, dtype="float32")
     np.testing.assert_array_equal(got, np.concatenate(written))
+
+
+def test_stream_to_wav_writes_the_stream(tmp_path):
+    mel = _mel(SEED)
+    ref, _ = _run(Streamer(SEED, **FAST), mel, 1)
+    path = tmp_path / "out.wav"
+    assert stream_to_wav(mel, SEED, path, frames_per_push=5, **FAST) == ref.size
+    got, sr = sf.read(path, dtype="float32")
+    assert sr == SEED.sample_rate
+    np.testing.assert_array_equal(got, ref)
+    with pytest.raises(ParameterError, match=r"\.wav"):
+        stream_to_wav(mel, SEED, tmp_path / "out.flac", **FAST)
+
+
+def test_stdin_to_stdout_through_a_real_pipe():
+    """A child process reads frames from its stdin and writes PCM to its stdout (read1 on a pipe)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    mel = _mel(SEED)
+    ref, _ = _run(Streamer(SEED, **FAST), mel, 1)
+    code = ("import sys; from melrecon.stream import stream_pcm; "
+            "stream_pcm('seed', sys.stdin.buffer, sys.stdout.buffer, lookahead=2, iters=2)")
+    repo = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", code], input=mel.T.astype("<f4").tobytes(), capture_output=True,
+                          timeout=120, cwd=repo)
+    assert done.returncode == 0, done.stderr.decode()
+    np.testing.assert_array_equal(np.frombuffer(done.stdout, "<f4"), ref)
