@@ -101,7 +101,8 @@ def cost(cfg: MelConfig, lookahead: int, iters: int, seconds: float = 10.0) -> l
     t_offline = time.perf_counter() - t0
     pesq_s, pesq_o = evaluate(x, audio, cfg)["pesq"], evaluate(x, offline.audio, cfg)["pesq"]
     per_frame = 1000 * t_stream / mel.shape[1]
-    return [f"| {seconds:g} s mel, {mel.shape[1]} frames | wall seconds | ms per frame | PESQ-wb |", "|---|---|---|---|",
+    return [f"| {seconds:g} s mel, {mel.shape[1]} frames | wall seconds | ms per frame | PESQ-wb |",
+            "|---|---|---|---|",
             f"| stream, look-ahead {lookahead}, {iters} iterations, 1 frame per push | {t_stream:.2f} | "
             f"{per_frame:.2f} (a hop lasts {1000 * cfg.hop_length / cfg.sample_rate:.1f}) | {pesq_s:.2f} |",
             f"| offline default, reconstruct(mel, cfg) | {t_offline:.2f} | – | {pesq_o:.2f} |",

@@ -229,8 +229,9 @@ class Streamer:
         Kept for the API's symmetry with :func:`~melrecon.reconstruct`; the stream starts every frame from a
         deterministic phase, so it does not change the output.
     **options
-        ``alpha`` (momentum; default 0.9, and 0 without look-ahead), ``init_phase`` (``"pghi"`` or ``"rtisi"``), ``outside`` and
-        ``metric`` (as for the Mel-constraint methods), ``nnls_iters`` (magnitude estimate of a new frame).
+        ``alpha`` (momentum; default 0.9, and 0 without look-ahead), ``init_phase`` (``"pghi"`` or
+        ``"rtisi"``), ``outside`` and ``metric`` (as for the Mel-constraint methods), ``nnls_iters`` (the
+        magnitude estimate of a new frame).
 
     ``push(frames)`` returns the samples that became final; ``flush()`` ends the stream, returns the rest and
     makes the Streamer ready for a new stream (the compiled step is kept).

@@ -113,7 +113,8 @@ plt.show()
 table = ["| inversion | latency (ms) | PESQ-wb | STOI | Mel SC |", "|---|---|---|---|---|"]
 table += [f"| stream, look-ahead {k} | {lat:.0f} | {m['pesq']:.2f} | {m['stoi']:.3f} | {m['mel_sc']:.4f} |"
           for k, lat, m in rows]
-table.append(f"| offline default | – | {reference['pesq']:.2f} | {reference['stoi']:.3f} | {reference['mel_sc']:.4f} |")
+ref = reference
+table.append(f"| offline default | – | {ref['pesq']:.2f} | {ref['stoi']:.3f} | {ref['mel_sc']:.4f} |")
 display(Markdown("\n".join(table)))
 
 # %% [markdown]
