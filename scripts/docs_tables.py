@@ -66,6 +66,12 @@ NOTEBOOKS = {
         'with PESQ-wb / STOI / DNSMOS / Mel SC, A/B players and spectrograms '
         '([docs/robustness.md](robustness.md) has the benchmark).'
     ),
+    "07_streaming": (
+        'Streaming inversion (`melrecon.stream.Streamer`): the mel of the bundled sample pushed one frame at '
+        'a time, with a live waveform and a player of what has come out; the latency / quality curve '
+        '(PESQ-wb against look-ahead 0-8 frames, the offline default as the reference line); A/B players '
+        'of the stream and the offline default ([docs/streaming.md](streaming.md) has the benchmark).'
+    ),
 }
 LIST_BEGIN, LIST_END = "<!-- notebook-list -->", "<!-- /notebook-list -->"
 #: Rows shown in the docs (the notebook's labels at full iteration counts); the rest stay in the json.

@@ -11,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 NAMES = ["01_quickstart", "02_griffin_lim_vs_gradient_descent", "03_interactive", "04_mel_conventions",
-         "05_mels_from_your_toolkit", "06_imperfect_mels"]
+         "05_mels_from_your_toolkit", "06_imperfect_mels", "07_streaming"]
 
 nbformat = pytest.importorskip("nbformat")
 jupytext = pytest.importorskip("jupytext")
