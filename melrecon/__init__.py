@@ -32,6 +32,7 @@ _EXPORTS = {
     "METHODS": "methods.registry", "DEFAULT_METHOD": "methods.registry", "EFFORTS": "methods.registry",
     "DEFAULT_EFFORT": "methods.registry", "Stage": "methods.registry", "build_stages": "methods.registry",
     "mel_to_audio": "apps.compat",
+    "Streamer": "stream",
 }
 
 __all__ = list(_EXPORTS)

@@ -33,6 +33,7 @@ COMMANDS = {
     "demo": "GL vs GL+GD on the bundled sample at the seed and hifigan presets",
     "presets": "list the presets (toolkit conventions) with their sources",
     "config": "print a TOML settings file to start from (use it with --config)",
+    "stream": "invert raw float32 Mel frames from stdin to raw float32 PCM on stdout as they arrive",
 }
 
 EXIT_FAILURE = 1
@@ -146,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("--no-bucket", action="store_true",
                      help="compile for the mel's exact frame count (default: pad it to one of a few sizes, so that "
                           "files of different lengths share a compilation; the output is trimmed exactly)")
+    inv.add_argument("--stream", action="store_true",
+                     help="invert frame by frame (melrecon.Streamer: RTISI-LA on the Mel constraint) into a .wav that "
+                          "is valid and grows as frames are processed; --effort sets its iterations per frame")
+    _add_stream_args(inv)
+    _add_stream_command(sub)
 
     bat = sub.add_parser("batch", help=COMMANDS["batch"])
     bat.add_argument("input", help="input folder (searched recursively for wav/flac/ogg and .npy/.npz/.pt/.h5 mels)")
@@ -183,6 +189,57 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true")
     _add_cache_arg(demo)
     return parser
+
+
+def _add_stream_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lookahead", type=int, default=4, metavar="N",
+                   help="with streaming: frames iterated after the newest before the oldest is committed (latency: "
+                        "N frames plus one window; default %(default)s)")
+
+
+def _add_stream_command(sub) -> None:
+    """``melrecon stream``: ``model | melrecon stream --preset hifigan | aplay -f FLOAT_LE -r 22050``."""
+    from ..methods.registry import EFFORTS
+
+    st = sub.add_parser("stream", help=COMMANDS["stream"], description=COMMANDS["stream"] + " (n_mels values per "
+                        "frame, little-endian, frame-major; mono PCM at the preset's rate)")
+    add_config_args(st)
+    _add_stream_args(st)
+    st.add_argument("--effort", default=None, choices=EFFORTS, help="iterations per frame: 8, 16 (default), 24, 32")
+    st.add_argument("--iters", type=int, default=None, metavar="N", help="iterations per frame (overrides --effort)")
+
+
+def cmd_stream(args) -> int:
+    from ..stream import stream_pcm
+
+    cfg = config_from_args(args)
+    try:
+        stream_pcm(cfg, sys.stdin.buffer, sys.stdout.buffer, lookahead=args.lookahead, effort=args.effort,
+                   iters=args.iters)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # the reader went away: stop quietly (no traceback, no second error at exit)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("melrecon: interrupted; the audio of the frames so far was written.", file=sys.stderr)
+        return _interrupted_status()
+    return 0
+
+
+def _invert_streaming(mel, dst: Path, cfg, args) -> int:
+    from ..stream import stream_to_wav
+
+    if dst.suffix.lower() != ".wav":
+        raise ParameterError(f"--stream writes a growing .wav; {str(dst)!r} is not one (use a .wav output).")
+    if mel.ndim != 2:
+        raise ParameterError(f"--stream inverts one (n_mels, frames) mel; this one has shape {mel.shape}.")
+    try:
+        n = stream_to_wav(mel, cfg, dst, lookahead=args.lookahead, effort=args.effort)
+    except KeyboardInterrupt:
+        print(f"melrecon: interrupted; {dst} holds the audio streamed so far (a valid wav).", file=sys.stderr)
+        return _interrupted_status()
+    print(f"{dst}: {n / cfg.sample_rate:.2f} s streamed (look-ahead {args.lookahead} frames)")
+    return 0
 
 
 def _add_convention_commands(sub) -> None:
@@ -254,6 +311,8 @@ def cmd_invert(args) -> int:
     else:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
+    if args.stream:
+        return _invert_streaming(mel, dst, cfg, args)
     if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
         return _invert_items(mel, dst, cfg, kwargs)
     result = _reconstruct_quietly(mel, cfg, kwargs, bucket=not args.no_bucket)
@@ -495,6 +554,8 @@ def main(argv=None) -> int:
                 return cmd_demo(args)
             if args.command == "batch":
                 return cmd_batch(args)
+            if args.command == "stream":
+                return cmd_stream(args)
             if args.command in ("presets", "config"):
                 return cmd_conventions(args)
             if args.command == "methods":
