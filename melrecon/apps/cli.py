@@ -129,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     add_config_args(inv)
     inv.add_argument("--mel-key", default=None,
                      help="array name inside a .npz/.pt/.h5 file (default: 'mel' ('feats' in .h5) or its only array)")
-    inv.add_argument("--force", action="store_true", help="allow the output to replace the input file")
+    inv.add_argument("--force", action="store_true",
+                     help="allow the output to replace the input file, and write the result of a mel that failed "
+                          "the convention check although it would clip (scaled below full scale)")
     inv.add_argument("--no-bucket", action="store_true",
                      help="compile for the mel's exact frame count (default: pad it to one of a few sizes, so that "
                           "files of different lengths share a compilation; the output is trimmed exactly)")
@@ -144,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
     bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
+    bat.add_argument("--force", action="store_true",
+                     help="write the result of a mel that failed the convention check although it would clip "
+                          "(scaled below full scale; default: that file fails, with the fix)")
     bat.add_argument("--engine", default="local", choices=tuple(ENGINES),
                      help="run the batches here (local, default) or on a Ray cluster (ray; needs melrecon[ray])")
     bat.add_argument("--ray-address", default=None,
@@ -220,7 +225,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def cmd_invert(args) -> int:
     from .. import io
-    from ..io.conventions import prepare
+    from .output_guard import convention_fix, convention_quiet, prepare_once
     from ..core.transforms import mel_spectrogram
 
     cfg = config_from_args(args)
@@ -235,19 +240,38 @@ def cmd_invert(args) -> int:
             f"or a Mel array {io.MEL_SUFFIXES}."
         )
     kwargs = _method_kwargs(args)
+    convention = None  # the convention check's message, said once (not again by reconstruct)
     if src.suffix.lower() in io.MEL_SUFFIXES:
-        mel = prepare(io.load_mel(src, key=args.mel_key), cfg, layout=args.layout, stats=args.stats,
-                      name=f"mel in {src.name}")
+        name = f"mel in {src.name}"
+        mel, message = prepare_once(io.load_mel(src, key=args.mel_key), cfg, layout=args.layout, stats=args.stats,
+                                    name=name)
+        if message:
+            warnings.warn(message, UserWarning, stacklevel=1)
+            convention = (message, name)
     else:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
-    if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
-        return _invert_items(mel, dst, cfg, kwargs)
-    result = _reconstruct_quietly(mel, cfg, kwargs, bucket=not args.no_bucket)
+    guard = dict(convention=convention[0] if convention else None, force=args.force, fix=convention_fix(cfg.name),
+                 said=True)
+    with convention_quiet(convention or (None, "")):
+        if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
+            return _invert_items(mel, dst, cfg, kwargs, guard)
+        result = _reconstruct_quietly(mel, cfg, kwargs, bucket=not args.no_bucket)
+    audio_out = _guarded(result.audio, dst, guard)
     with _hold_sigint() as held:
-        io.save_audio(dst, result.audio, cfg.sample_rate)
+        io.save_audio(dst, audio_out, cfg.sample_rate)
     print(_summary(dst, result, cfg))
     return _exit_status(result, held, [dst])
+
+
+def _guarded(audio, dst: Path, guard: dict):
+    """The audio to write to ``dst`` (:func:`melrecon.apps.output_guard.guard_output`; its note said)."""
+    from .output_guard import guard_output
+
+    out, note = guard_output(audio, where=str(dst), **guard)
+    if note:
+        print(f"melrecon: note: {note}", file=sys.stderr)
+    return out
 
 
 def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
@@ -279,7 +303,7 @@ def _item_paths(dst: Path, batch_shape: tuple) -> list[Path]:
     return [dst.with_name(f"{dst.stem}_{'_'.join(map(str, idx))}{dst.suffix}") for idx in np.ndindex(*batch_shape)]
 
 
-def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
+def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict, guard: dict) -> int:
     """A (..., n_mels, frames) mel: invert the batch at once, write one file per item."""
     from .. import io
 
@@ -291,6 +315,7 @@ def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
           f"{batch_shape}); writing one file per item, {paths[0].name} ... {paths[-1].name}.", file=sys.stderr)
     result = _reconstruct_quietly(mel, cfg, kwargs)
     audio = result.audio.reshape(len(paths), -1)
+    audio = [_guarded(item, path, guard) for path, item in zip(paths, audio)]  # all checked before any write
     with _hold_sigint() as held:
         for path, item in zip(paths, audio):
             io.save_audio(path, item, cfg.sample_rate)
@@ -323,7 +348,7 @@ def cmd_batch(args) -> int:
     summary = invert_folder(args.input, args.output, config_from_args(args), batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,
                             progress=not quiet, layout=args.layout, stats=args.stats, engine=args.engine,
-                            ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus, **kw)
+                            ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus, force=args.force, **kw)
     print(summary.report())
     if summary.interrupted:
         return _interrupted_status()

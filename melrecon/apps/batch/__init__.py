@@ -38,7 +38,7 @@ from ... import io
 from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from ...methods.registry import DEFAULT_METHOD
 from .core import BatchSummary, DiskFull, Job, find_inputs, frames_of, invert_group, plan_groups, targets
-from .engines import ENGINES, engine, engine_options
+from .engines import ENGINES, engine as get_engine, engine_options
 from .jobs import Claims, disk_full_message, process_owner
 
 __all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES", "Job", "plan_groups", "invert_group",
@@ -62,6 +62,7 @@ def invert_folder(
     ray_address: str | None = None,
     num_cpus: float | None = None,
     num_gpus: float | None = None,
+    force: bool = False,
     **options: Any,
 ) -> BatchSummary:
     """Invert every audio / Mel file under ``in_dir`` into ``out_dir`` (see the module docstring).
@@ -96,13 +97,17 @@ def invert_folder(
         local one (or uses the one this process already started).
     num_cpus, num_gpus : float, optional
         With ``engine="ray"``: resources per worker (default 1 CPU, no GPU).
+    force : bool
+        Write the result of a mel that failed the convention check even when it would clip (default: such a
+        file fails, with the convention message and the fix). Any other result that would clip is scaled to
+        just below full scale (noted in the summary).
 
     Returns
     -------
     BatchSummary
     """
     cfg, stats, src_root, dst_root = _check_folder(config, stats, in_dir, out_dir, method=method, options=options)
-    run_engine = engine(engine)
+    run_engine = get_engine(engine)
     engine_kw = engine_options(engine, dict(ray_address=ray_address, num_cpus=num_cpus, num_gpus=num_gpus))
     batch_size, max_buckets = _check_batching(batch_size, max_buckets)
     dst_root.mkdir(parents=True, exist_ok=True)
@@ -116,7 +121,7 @@ def invert_folder(
     plan = plan_groups(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
                        segment_seconds=options.get("segment_seconds", "auto"))
     job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine,
-              layout, stats)
+              layout, stats, force)
     n_inputs = len(found) + len(summary.skipped) + len(summary.failed)
     bar = None
     if progress:
