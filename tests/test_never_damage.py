@@ -76,3 +76,6 @@ def test_batch_fails_the_damaged_file_and_writes_the_rest(mels, tmp_path, capsys
     assert "mean/variance-normalised" in error and "--stats" in error and "would clip" in error
     assert printed.err.count("mean/variance-normalised") == 0  # said once, in the summary
     assert not (tmp_path / "out" / "normalised.wav").exists()
+    # the two files have one padded length: one bucket; and a completed run leaves no claims folder
+    assert [b["size"] for b in summary["buckets"]] == [2]
+    assert not (tmp_path / "out" / ".claims").exists()

@@ -61,7 +61,7 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
     for flag in _REPLACED:  # replaced by --iters; kept only to say so
         p.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
     _add_stage_option_args(p, shown)
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed of a random initial phase (default 0); taken by the methods that start from "
                         "a random phase: %s" % ", ".join(m for m in shown if describe(m).random_start))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("output", help="output audio file (.wav, .flac or .ogg)")
     _add_method_args(inv)
     add_config_args(inv)
-    inv.add_argument("--mel-key", default=None,
+    inv.add_argument("--mel-key", default=None, metavar="KEY",
                      help="array name inside a .npz/.pt/.h5 file (default: 'mel' ('feats' in .h5) or its only array)")
     inv.add_argument("--force", action="store_true",
                      help="allow the output to replace the input file, and write the result of a mel that failed "
@@ -141,23 +141,27 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("output", help="output folder (IN/a/b.npy -> OUT/a/b.wav; existing outputs are skipped)")
     _add_method_args(bat)
     add_config_args(bat)
-    bat.add_argument("--batch-size", type=int, default=None,
+    bat.add_argument("--batch-size", type=int, default=None, metavar="N",
                      help="most files per padded batch (default 4 on a CPU, 32 on a GPU)")
-    bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
-    bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
+    bat.add_argument("--max-buckets", type=int, default=4, metavar="N", help="most distinct padded lengths (default 4)")
+    bat.add_argument("--mel-key", default=None, metavar="KEY",
+                     help="array name inside .npz/.pt/.h5 files (default: 'mel' ('feats' in .h5) or its only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
     bat.add_argument("--force", action="store_true",
                      help="write the result of a mel that failed the convention check although it would clip "
                           "(scaled below full scale; default: that file fails, with the fix)")
     bat.add_argument("--engine", default="local", choices=tuple(ENGINES),
                      help="run the batches here (local, default) or on a Ray cluster (ray; needs melrecon[ray])")
-    bat.add_argument("--ray-address", default=None,
+    bat.add_argument("--ray-address", default=None, metavar="ADDRESS",
                      help="with --engine ray: the cluster to join (auto, or host:port of `ray start --head`); "
                           "default: start a local one")
-    bat.add_argument("--num-cpus", type=float, default=None, help="with --engine ray: CPUs per worker (default 1)")
-    bat.add_argument("--num-gpus", type=float, default=None, help="with --engine ray: GPUs per worker (default 0)")
+    bat.add_argument("--num-cpus", type=float, default=None, metavar="N", help="with --engine ray: CPUs per worker (default 1)")
+    bat.add_argument("--num-gpus", type=float, default=None, metavar="N", help="with --engine ray: GPUs per worker (default 0)")
 
-    sub.add_parser("methods", help="list the named methods: their stages, families and default iterations")
+    sub.add_parser("methods", help="list the named methods: their stages, families and default iterations",
+                   description="List the named methods and common pipelines (such as gl+gd): each one's stages, "
+                               "their families (projection / gradient) and default iterations. Any methods "
+                               "joined with + form a pipeline (melrecon invert --method A+B).")
     _add_convention_commands(sub)
     demo = sub.add_parser("demo", help="GL vs GL+GD on the bundled sample at the seed and hifigan presets")
     demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.examples)")
@@ -471,6 +475,22 @@ def cmd_demo(args) -> int:
     return _interrupted_status() if interrupted or held else 0
 
 
+#: Pipelines listed by ``melrecon methods`` besides the named methods (the README and the workbench use them).
+COMMON_PIPELINES = ("gl+gd", "gl+lbfgs", "agla+gd", "gl+waveform")
+
+
+def _methods_listing() -> str:
+    """``melrecon methods``: the named methods, then common pipelines (any methods joined with +)."""
+    from ..methods.registry import describe, describe_methods
+
+    lines = [describe_methods(), "", "pipelines (any methods joined with +; each stage starts from the previous "
+             "stage's STFT), e.g.:"]
+    for name in COMMON_PIPELINES:
+        parts = [f"{s.algorithm.name} ({s.algorithm.family}, {s.n_iter})" for s in describe(name).stages]
+        lines.append(f"{name}: {' then '.join(parts)}" + (" [the seed's process]" if name == "gl+gd" else ""))
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -493,9 +513,7 @@ def main(argv=None) -> int:
             if args.command in ("presets", "config"):
                 return cmd_conventions(args)
             if args.command == "methods":
-                from ..methods.registry import describe_methods
-
-                print(describe_methods())
+                print(_methods_listing())
                 return 0
         except ParameterError as exc:
             return _error(str(exc))

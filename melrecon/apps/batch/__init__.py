@@ -37,7 +37,7 @@ from typing import Any
 from ... import io
 from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from ...methods.registry import DEFAULT_METHOD
-from .core import BatchSummary, DiskFull, Job, find_inputs, frames_of, invert_group, plan_groups, targets
+from .core import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, plan_groups, targets
 from .engines import ENGINES, engine as get_engine, engine_options
 from .jobs import Claims, disk_full_message, process_owner
 
@@ -134,11 +134,16 @@ def invert_folder(
         summary.interrupted = True
     except DiskFull:
         pass  # summary.error says why
+    except EngineError as exc:
+        summary.error = str(exc)
     finally:
         if bar is not None:
             bar.close()
         try:
-            Claims(dst_root, owner=job.owner).release_all()  # whatever stopped the run, its claims go
+            claims = Claims(dst_root, owner=job.owner)
+            claims.release_all()  # whatever stopped the run, its claims go
+            if not (summary.interrupted or summary.error):
+                claims.remove_if_unused()  # and a completed run leaves no .claims folder (unless another runs)
         except OSError:
             pass  # a full disk cannot stop this; a dead owner's claims are taken over anyway
         summary.seconds = time.perf_counter() - t_start

@@ -18,10 +18,15 @@ from ... import io
 from ...core.config import MelConfig, ParameterError
 from ...methods.diagnostics import NO_PROGRESS_MEL_SC
 
-__all__ = ["BatchSummary", "DiskFull", "Job", "find_inputs", "frames_of", "plan_groups", "invert_group", "targets"]
+__all__ = ["BatchSummary", "DiskFull", "EngineError", "Job", "find_inputs", "frames_of", "plan_groups", "invert_group", "targets"]
 
 class DiskFull(OSError):
     """The output disk is full: the run stops (every other file would fail the same way)."""
+
+
+class EngineError(RuntimeError):
+    """The engine could not run the batches (e.g. a Ray cluster that does not start): one line, which the
+    run records as its summary's ``error``."""
 
 
 @dataclass
