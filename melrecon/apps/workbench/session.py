@@ -102,10 +102,11 @@ class Session:
     ``on_result(job, result, metrics)``, ``on_error(message, detail)``, ``on_finish(job)``.
     """
 
-    def __init__(self, *, chunk_size: int = 25, keep: int = 3, on_progress: Callable | None = None,
+    def __init__(self, *, chunk_size: int | None = None, keep: int = 3, on_progress: Callable | None = None,
                  on_result: Callable | None = None, on_error: Callable | None = None,
                  on_finish: Callable | None = None):
-        self.chunk_size = int(chunk_size)
+        # None: reconstruct's own chunking (the best result is kept at chunk ends: the same chunks, the same audio)
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
         self.keep = int(keep)
         self.on_progress = on_progress or _noop
         self.on_result = on_result or _noop

@@ -160,8 +160,9 @@ class Workbench:
         counts, so that the first Run is :func:`melrecon.reconstruct` with that method. Choosing another
         method sets its sliders to that method's own counts.
     learning_rate : float
-    chunk_size : int
-        Iterations between live updates (and between chances to stop).
+    chunk_size : int, optional
+        Iterations between live updates (and between chances to stop); default: :func:`melrecon.reconstruct`'s
+        own chunking, so that a run gives reconstruct's audio (the best estimate is kept at chunk ends).
     keep : int
         How many results stay on the A/B board (the newest ones).
 
@@ -174,7 +175,7 @@ class Workbench:
     """
 
     def __init__(self, source=None, *, preset: str = "hifigan", method: str = DEFAULT_METHOD, n_iter=None,
-                 learning_rate: float = 1e-2, chunk_size: int = 25, keep: int = 3):
+                 learning_rate: float = 1e-2, chunk_size: int | None = None, keep: int = 3):
         if preset not in PRESETS:
             raise ParameterError(f"preset={preset!r} is unknown; choose one of {sorted(PRESETS)}.")
         if method not in METHOD_CHOICES:
