@@ -131,8 +131,8 @@ for preset in PRESETS:
 
 # %% [markdown]
 # ## Loss curves
-# One panel per family of methods (Griffin-Lim; the Mel-constrained projections of the default; gradient
-# descent on the STFT; descent on the waveform), a few runs each in distinct colours. Line styles are the
+# One panel per family of methods (Griffin-Lim; the Mel-constrained projections of the default; their
+# noise-aware variants; gradient descent on the STFT; descent on the waveform), a few runs each in distinct colours. Line styles are the
 # terms: `inconsistency` (how far the STFT is from the STFT of its own inverse) and `mel_error` (gradient
 # stages); the thick line with dots is the Mel spectral convergence of the output audio (measured the same
 # way for every method, at chunk ends). Top: against iterations; bottom: against wall-clock seconds

@@ -228,6 +228,7 @@ def loss_figure(results: Mapping[str, object], *, title: str = "", terms: Sequen
 #: The panels of :func:`family_loss_figure`, in order: title and whether a run belongs (by its stages' names).
 FAMILIES = (
     ("Griffin-Lim family", lambda names: all(n in ("gla", "fgla", "agla") for n in names)),
+    ("noise-aware Mel-constrained", lambda names: all(n.startswith("tol") for n in names)),
     ("Mel-constrained projections (default)", lambda names: all("mel" in n or "admm" in n for n in names)),
     ("gradient descent on the STFT", lambda names: "gd" in names),
     ("descent on the waveform", lambda names: any(n in ("waveform", "lbfgs") for n in names)),
@@ -241,7 +242,7 @@ def run_family(result) -> str:
 
 
 def family_loss_figure(results: Mapping[str, object], *, title: str = "",
-                       terms: Sequence[str] = ("inconsistency", "mel_error"), figsize: tuple[float, float] = (15.0, 7.5)):
+                       terms: Sequence[str] = ("inconsistency", "mel_error"), figsize: tuple[float, float] = (17.0, 7.5)):
     """Small multiples: one column per family of runs (:data:`FAMILIES`: a few runs each, distinct colours
     within a panel), against iterations (top row) and wall-clock seconds (bottom row); line style = term, the
     thick dotted line = the output's Mel SC. Readable where :func:`loss_figure` of twenty runs is not."""
