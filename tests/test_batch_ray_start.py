@@ -85,11 +85,21 @@ def test_running_head_cluster_is_not_joined_without_an_address(tmp_path, ray_tmp
         run = _batch(tmp_path, ray_tmp)
         assert len(_written(tmp_path, run)) == 1
     finally:
-        os.killpg(head.pid, signal.SIGTERM)  # the head started here (its own process group), nothing else
+        _end_group(head)
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """End the process group started here (the head and what it spawned), nothing else."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            head.wait(timeout=60)
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=60)
+            time.sleep(1)  # its children leave the group a moment later
         except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+            continue
 
 
 def test_a_start_that_fails_is_one_clear_line_in_the_summary(tmp_path, ray_tmp):
