@@ -59,6 +59,7 @@ from IPython.display import HTML, Markdown, display
 import melrecon
 from melrecon import io, metrics, plotting
 from melrecon.examples import example, results_dir, seed_recording
+from melrecon.methods.diagnostics import NoProgressWarning
 
 source = seed_recording() or example("speech")
 OUT = results_dir("notebooks")
@@ -111,8 +112,11 @@ for preset in PRESETS:
     results = {}
     for label, kw in RUNS.items():
         t0 = time.perf_counter()
-        res = melrecon.reconstruct(mel, cfg, seed=SEED, progress=False, **kw)
+        with warnings.catch_warnings(record=True) as caught:  # a run that made no progress: said in its line
+            warnings.simplefilter("always", NoProgressWarning)
+            res = melrecon.reconstruct(mel, cfg, seed=SEED, progress=False, **kw)
         wall = time.perf_counter() - t0
+        stuck = any(issubclass(w.category, NoProgressWarning) for w in caught)
         results[label] = res
         m = metrics.evaluate(audio, res.audio, cfg)
         iters = "+".join(str(stop - start) for _, start, stop in res.stages)
@@ -120,20 +124,28 @@ for preset in PRESETS:
         slug = "".join(ch for ch in label.lower().replace(" + ", "+") if ch.isalnum() or ch == "+")
         res.save(OUT / f"{preset}_{slug}.wav")
         print(f"{preset:>8} {label:>24}: Mel SC {m['mel_sc']:.4f}  PESQ {m['pesq']:.2f}  STOI {m['stoi']:.3f}  "
-              f"{res.seconds:6.1f} s (+{res.compile_seconds:.1f} s compile)")
+              f"{res.seconds:6.1f} s (+{res.compile_seconds:.1f} s compile)"
+              + ("  [no progress: too few iterations for this method]" if stuck else ""))
     io.save_audio(OUT / f"{preset}_original.wav", audio, sr)
     all_results[preset] = results
 
 # %% [markdown]
 # ## Loss curves
-# Every term of every run on one log-scale figure: `inconsistency` (GL and GD: how far the STFT is from the
-# STFT of its own inverse), `mel_error` and `loss` (gradient stages), and, as thick lines with dots, the Mel
-# spectral convergence of the output audio (measured the same way for every method, at chunk ends). Left:
-# against iterations; right: against wall-clock seconds (compilation excluded).
+# One panel per family of methods (Griffin-Lim; the Mel-constrained projections of the default; their
+# noise-aware variants; gradient descent on the STFT; descent on the waveform), a few runs each in distinct colours. Line styles are the
+# terms: `inconsistency` (how far the STFT is from the STFT of its own inverse) and `mel_error` (gradient
+# stages); the thick line with dots is the Mel spectral convergence of the output audio (measured the same
+# way for every method, at chunk ends). Top: against iterations; bottom: against wall-clock seconds
+# (compilation excluded).
+#
+# Why `mel_error` can rise while the Mel SC falls: `mel_error` is measured on the magnitudes of the STFT
+# being optimised, which is not consistent (no signal has exactly that STFT), while the Mel SC is measured
+# on the audio that comes out. The gradient stage trades some Mel error of that inconsistent STFT for
+# consistency, so the Mel spectrogram of the actual output gets closer to the target.
 
 # %%
 for preset, results in all_results.items():
-    fig = plotting.loss_figure(results, title=f"{source.name}, preset {preset}", figsize=(14.0, 7.0))
+    fig = plotting.family_loss_figure(results, title=f"{source.name}, preset {preset}")
     fig.savefig(OUT / f"{preset}_loss.png", dpi=100)
     display(fig)
 

@@ -21,9 +21,10 @@
 # 1. pick a clip (the bundled sample, the seed recording when `../shared/audio` is present, the development
 #    set after `python samples/make_samples.py`) or **upload** your own wav/flac/ogg, or a `.npy`/`.npz` Mel
 #    spectrogram made with the chosen preset;
-# 2. choose the **preset** (the analysis settings) and the **method**; set the **GL** and **GD iterations**
-#    with the sliders (e.g. 50 and 300), and the optimizer, learning rate and loss weights of the gradient
-#    stages;
+# 2. choose the **preset** (the analysis settings) and the **method**; it has one **iterations** slider per
+#    stage (the default method: ADMM, then fast Griffin-Lim), starting at the method's own counts, so a first
+#    Run gives exactly what `melrecon.reconstruct` gives; set the optimizer, learning rate and loss weights
+#    of the gradient stages;
 # 3. press **Run** and watch the loss fall (every loss term per iteration, and the output's Mel spectral
 #    convergence as a black line); **Stop** ends the run after the current chunk and keeps the best result
 #    so far;
@@ -37,24 +38,25 @@
 from melrecon.examples import fast_mode
 
 FAST = fast_mode()
-GL_ITERS = 20 if FAST else 50
-GD_ITERS = 40 if FAST else 300
+N_ITER = [20, 20] if FAST else None  # None: the method's own counts, one per stage
 PRESET = "hifigan"
 
 # %%
 from melrecon.workbench import Workbench
 
-wb = Workbench(preset=PRESET, gl_iters=GL_ITERS, gd_iters=GD_ITERS)
+wb = Workbench(preset=PRESET, n_iter=N_ITER)
 wb.show()
 
 # %% [markdown]
 # ## The same from code
-# The widgets are attributes of the workbench; `run(blocking=True)` runs in this cell (Ctrl-C / the kernel's
-# stop button ends it with the best result so far) and returns the `Reconstruction`. The A/B board above
-# shows it too.
+# The widgets are attributes of the workbench (`wb.stage_iters` are the stage sliders, `wb.set_iters(...)`
+# sets them); `run(blocking=True)` runs in this cell (Ctrl-C / the kernel's stop button ends it with the best
+# result so far) and returns the `Reconstruction`. The A/B board above shows it too.
 
 # %%
-wb.method.value = "gl+gd"
+wb.method.value = "gl+gd"  # its sliders move to gl+gd's own counts (GL 200, GD 500)
+if FAST:
+    wb.set_iters(20, 40)
 result = wb.run(blocking=True)
 print(wb.error or f"{result.method}: {result.n_iterations} iterations, Mel SC {float(result.mel_sc):.4f}, "
       f"stopped: {result.stop_reason}")

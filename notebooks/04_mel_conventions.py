@@ -171,9 +171,12 @@ show_error("a log Mel given to a linear config",
            lambda: melrecon.reconstruct(mel_hifigan, cfg.replace(compression="none"), n_iter=1, progress=False))
 
 # %% [markdown]
-# Others cannot be detected from the values: a log10 Mel, or the log of a *power* Mel, looks like a perfectly
-# good natural-log magnitude Mel. `reconstruct` then inverts the wrong compression and fits the wrong
-# magnitudes; the result sounds dull or harsh and the metrics (against the original audio) drop:
+# Others are not errors, only suspicions: a log10 Mel read as ln spans too few decibels for speech, so
+# `reconstruct` warns and names the presets it looks like (`espnet`), but runs (a short mel or a steady
+# signal gives no such evidence); the log of a *power* Mel looks like a perfectly good natural-log magnitude
+# Mel and passes silently. `reconstruct` then inverts the wrong compression and fits the wrong magnitudes;
+# the result sounds dull or harsh and the metrics (against the original audio) drop (the command line
+# refuses to write such a result when it would clip: `melrecon invert` exits with the fix):
 
 # %%
 y22 = clips["hifigan"]

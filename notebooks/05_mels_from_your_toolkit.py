@@ -42,6 +42,7 @@ LIBROSA_ITERS = 8 if FAST else 32          # librosa's default n_iter
 
 # %%
 # %matplotlib inline
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,11 @@ display(widgets.VBox([chooser, info]))
 
 # %%
 cfg = melrecon.PRESETS[PRESET]
-audio, sr = io.load_audio(CLIP, sample_rate=cfg.sample_rate)
+with warnings.catch_warnings(record=True) as notes:  # routine notes (resampled, mixed down): printed
+    warnings.simplefilter("always")
+    audio, sr = io.load_audio(CLIP, sample_rate=cfg.sample_rate)
+for note in notes:
+    print("note:", note.message)
 audio = audio[: int(SECONDS * sr)]
 stored = io.load_mel(MEL_FILE) if MEL_FILE else conventions.toolkit_mel(audio, cfg)
 print(f"stored mel: shape {stored.shape} ({cfg.layout}), values {stored.min():.3g} .. {stored.max():.3g}")

@@ -44,6 +44,7 @@ LBFGS_ITERS = 20 if FAST else 200          # the L-BFGS peer
 
 # %%
 # %matplotlib inline
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,11 @@ REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 SHARED = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"
 CLIP = SHARED if SHARED.exists() else example("speech")
 cfg = melrecon.MelConfig.preset("hifigan")
-audio, sr = io.load_audio(CLIP, sample_rate=cfg.sample_rate)
+with warnings.catch_warnings(record=True) as notes:  # routine notes (resampled, mixed down): printed
+    warnings.simplefilter("always")
+    audio, sr = io.load_audio(CLIP, sample_rate=cfg.sample_rate)
+for note in notes:
+    print("note:", note.message)
 audio = audio[: int(SECONDS * sr)]
 clean = np.asarray(melrecon.decompress(melrecon.mel_spectrogram(audio, cfg), cfg))
 print(f"{CLIP.name}: {audio.shape[-1] / sr:.1f} s at {sr} Hz, clean mel {clean.shape} (hifigan preset, linear)")

@@ -1,4 +1,6 @@
-"""Write the figures of docs/notebooks.md from the run that produced them, and its list of notebooks.
+"""Write the generated tables of the docs: docs/notebooks.md's figures from the run that produced them and its
+list of notebooks, README's notebook table (from notebooks/NN_*.py: each one's title) and README's quality
+table (from a stored ``benchmarks/quality.py`` run).
 
 Notebook 02 run in full mode (``MELRECON_FAST`` unset) writes ``results/notebooks/metrics.json``. This script
 copies that file to ``docs/data/notebook02_metrics.json`` and rewrites the table between the markers
@@ -8,7 +10,12 @@ from :data:`NOTEBOOKS`, one row per ``notebooks/NN_*.py``.
 ``tests/test_docs.py`` checks that the block matches the stored file, and re-runs the
 cheap rows of the stored run to check the numbers still hold.
 
+README's quality table (between ``<!-- quality-table -->`` markers) is rendered from
+``docs/data/quality_readme.json``; ``--quality results/quality/quality.json`` stores the speech means of a new
+``benchmarks/quality.py`` run (``hifigan`` preset) there first.
+
     python scripts/docs_tables.py [--metrics results/notebooks/metrics.json] [--context "what the run was"]
+                                  [--quality results/quality/quality.json --quality-context "what the run was"]
 """
 
 from __future__ import annotations
@@ -74,6 +81,64 @@ NOTEBOOKS = {
     ),
 }
 LIST_BEGIN, LIST_END = "<!-- notebook-list -->", "<!-- /notebook-list -->"
+README = REPO / "README.md"
+README_NB = ("<!-- notebook-table -->", "<!-- /notebook-table -->")
+QUALITY = ("<!-- quality-table -->", "<!-- /quality-table -->")
+QUALITY_DATA = REPO / "docs" / "data" / "quality_readme.json"
+#: quality.json row label -> README label (the default's label is built from its name and counts).
+QUALITY_ROWS = {"librosa-32": "librosa `mel_to_audio`, 32 it.", "librosa-1000": "librosa `mel_to_audio`, 1000 it.",
+                "lbfgs (peer) 200": "L-BFGS peer (waveform, 200 it.)", "fgla-200": "fast GL 200",
+                "gl+gd (seed method) 200+300": "seed's GL+GD 200+300"}
+QUALITY_COLUMNS = [("pesq", "PESQ-wb", "{:.2f}"), ("stoi", "STOI", "{:.3f}"), ("mel_sc", "Mel SC", "{:.4f}"),
+                   ("mel_db", "Mel dist (dB)", "{:.3f}"), ("rtf", "RTF", "{:.2f}")]
+
+
+def notebook_title(path: Path) -> str:
+    """The first ``# # Title`` line of a py:percent notebook."""
+    for line in path.read_text().splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    raise SystemExit(f"{path} has no '# # Title' line")
+
+
+def render_readme_notebooks() -> str:
+    """README's notebook table (markers included): one row per notebooks/NN_*.py, its title."""
+    rows = [f"| [`{p.stem}`](notebooks/{p.stem}.ipynb) | {notebook_title(p)} |"
+            for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))]
+    return "\n".join([README_NB[0], "| notebook | what it shows |", "|---|---|", *rows, README_NB[1]])
+
+
+def quality_from_run(path: Path, preset: str = "hifigan", category: str = "speech") -> list[dict]:
+    """README rows from a ``benchmarks/quality.py`` quality.json: means over the preset's speech clips."""
+    import numpy as np
+
+    clips = [c for c in json.loads(Path(path).read_text())["runs"][preset] if c["category"] == category]
+    rows = []
+    for key in [*QUALITY_ROWS, "default:"]:
+        labels = [k for k in clips[0]["results"] if (k.startswith(key) if key == "default:" else k == key)]
+        if not labels:
+            continue
+        label = labels[0]
+        means = {m: float(np.nanmean([c["results"][label][m] for c in clips])) for m, _, _ in QUALITY_COLUMNS}
+        name = QUALITY_ROWS.get(label) or "default `{}` {}".format(*label.split(": ", 1)[1].rsplit(" ", 1))
+        rows.append(dict(method=name, default=key == "default:", **means))
+    return rows
+
+
+def render_quality(rows: list[dict], context: str) -> str:
+    """README's quality table (markers included): a context line, then the rows (the default in bold)."""
+    lines = [QUALITY[0], context, "", "| method | " + " | ".join(c[1] for c in QUALITY_COLUMNS) + " |",
+             "|---|" + "---|" * len(QUALITY_COLUMNS)]
+    for r in rows:
+        cells = [r["method"], *(fmt.format(r[k]) for k, _, fmt in QUALITY_COLUMNS)]
+        lines.append("| " + " | ".join(f"**{c}**" if r.get("default") else c for c in cells) + " |")
+    lines.append(QUALITY[1])
+    return "\n".join(lines)
+
+
+def stored_quality() -> tuple[list[dict], str]:
+    data = json.loads(QUALITY_DATA.read_text())
+    return data["rows"], data["context"]
 #: Rows shown in the docs (the notebook's labels at full iteration counts); the rest stay in the json.
 SHOWN = ["GL 200", "GL 5000", "GL 200 + GD 5000", "AGLA 1000", "GL 200 + L-BFGS 300", "default"]
 COLUMNS = [("mel_sc", "Mel SC", "{:.4f}", min), ("pesq", "PESQ-wb", "{:.2f}", max), ("stoi", "STOI", "{:.3f}", max),
@@ -113,11 +178,11 @@ def stored() -> tuple[list[dict], str]:
     return data["rows"], data["context"]
 
 
-def doc_block(text: str | None = None, begin: str = BEGIN, end: str = END) -> str:
-    text = DOC.read_text() if text is None else text
+def doc_block(text: str | None = None, begin: str = BEGIN, end: str = END, doc: Path = DOC) -> str:
+    text = doc.read_text() if text is None else text
     match = re.search(re.escape(begin) + ".*?" + re.escape(end), text, flags=re.S)
     if match is None:
-        raise SystemExit(f"{DOC} lacks the {begin} ... {end} markers")
+        raise SystemExit(f"{doc} lacks the {begin} ... {end} markers")
     return match.group(0)
 
 
@@ -125,7 +190,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metrics", default=None, help="metrics.json of a full notebook-02 run to store first")
     parser.add_argument("--context", default=None, help="the line above the table: how the run was made")
+    parser.add_argument("--quality", default=None, help="quality.json of a benchmarks/quality.py run to store first")
+    parser.add_argument("--quality-context", default=None, help="the line above README's quality table")
     args = parser.parse_args(argv)
+    if args.quality:
+        context = args.quality_context or "From a `benchmarks/quality.py` run, `hifigan` preset, speech clips."
+        QUALITY_DATA.write_text(json.dumps({"context": context, "rows": quality_from_run(args.quality)}, indent=2)
+                                + "\n")
     if args.metrics:
         rows = json.loads(Path(args.metrics).read_text())
         context = args.context or "From a full run of notebook 02."
@@ -135,7 +206,11 @@ def main(argv=None) -> int:
     text = DOC.read_text()
     text = text.replace(doc_block(text), render(rows, context))
     DOC.write_text(text.replace(doc_block(text, LIST_BEGIN, LIST_END), render_list()))
-    print(f"wrote the tables of {DOC.relative_to(REPO)} from {DATA.relative_to(REPO)} and NOTEBOOKS")
+    readme = README.read_text()
+    readme = readme.replace(doc_block(readme, *README_NB, doc=README), render_readme_notebooks())
+    readme = readme.replace(doc_block(readme, *QUALITY, doc=README), render_quality(*stored_quality()))
+    README.write_text(readme)
+    print(f"wrote the tables of {DOC.relative_to(REPO)} and README.md from docs/data/ and notebooks/")
     return 0
 
 

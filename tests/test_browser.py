@@ -295,12 +295,12 @@ def _drive(page, url: str, log: Path) -> None:
     wait("the scripted run of the last cell", lambda: "done: #1" in status.inner_text(), 150)
     wait("all cells to finish", lambda: page.evaluate(kernel_idle), 60)
 
-    # drag the GD-iterations slider handle to about 5% of its track (0..3000: ~150 iterations)
+    # drag the gd stage's iterations slider handle to about 5% of its track (0..3000: ~150 iterations)
     page.locator(".mr-workbench").scroll_into_view_if_needed()
-    readout = page.locator(".mr-gd-iters .widget-readout")
+    readout = page.locator(".mr-iters-gd .widget-readout")
     start_value = readout.inner_text().strip()
-    track = page.locator(".mr-gd-iters .noUi-target").bounding_box()
-    handle = page.locator(".mr-gd-iters .noUi-handle").bounding_box()
+    track = page.locator(".mr-iters-gd .noUi-target").bounding_box()
+    handle = page.locator(".mr-iters-gd .noUi-handle").bounding_box()
     if not track or not handle:
         fail("the GD-iterations slider is not visible")
     page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)

@@ -35,6 +35,34 @@ def test_notebook_list_is_generated_and_names_every_notebook():
     assert sorted(docs_tables.NOTEBOOKS) == sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
+def test_readme_tables_are_generated():
+    """README's notebook table lists every notebooks/NN_*.py (a new notebook appears after docs_tables.py), and
+    its quality table is the stored run's (docs/data/quality_readme.json)."""
+    readme = (REPO / "README.md").read_text()
+    block = docs_tables.doc_block(readme, *docs_tables.README_NB, doc=REPO / "README.md")
+    assert block == docs_tables.render_readme_notebooks(), "README's notebook table is stale; run scripts/docs_tables.py"
+    for nb in (REPO / "notebooks").glob("[0-9][0-9]_*.py"):
+        assert f"`{nb.stem}`" in block
+    quality = docs_tables.doc_block(readme, *docs_tables.QUALITY, doc=REPO / "README.md")
+    assert quality == docs_tables.render_quality(*docs_tables.stored_quality()), (
+        "README's quality table differs from docs/data/quality_readme.json; run python scripts/docs_tables.py")
+
+
+def test_readme_states_what_the_code_does():
+    import melrecon
+
+    readme = (REPO / "README.md").read_text()
+    for name in ("chromium", "flite", "espeak-ng", "fluidsynth"):  # what make test installs (system-deps.sh)
+        assert name in readme and name in (REPO / "scripts" / "system-deps.sh").read_text()
+    cfg = melrecon.MelConfig.preset("seed")
+    mel = melrecon.mel_spectrogram(np.sin(np.arange(4000) / 7.0).astype(np.float32) * 0.3, cfg)
+    keys = set(melrecon.reconstruct(mel, cfg, n_iter=[2, 2], progress=False).history)
+    line = next(ln for ln in readme.splitlines() if ln.startswith("out.history"))
+    assert all(f'"{k}"' in line for k in keys), (keys, line)
+    errors = (REPO / "docs" / "errors.md").read_text()
+    assert "| 143 |" in errors and "SIGTERM is not handled" not in errors and "cannot tell `log` from" not in errors
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["seed", "hifigan"])
 def test_notebook02_figures_hold_on_a_fresh_run(preset):

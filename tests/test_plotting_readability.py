@@ -67,7 +67,7 @@ def test_a_too_loud_reconstruction_is_not_blamed_on_integer_pcm(runs):
     assert "read with other settings" in messages and "power Mel read as magnitude" in messages
     assert "integer PCM" not in messages
     with pytest.warns(UserWarning) as seen:  # the metrics of such a run: said once, with the same cause
-        melrecon.metrics.evaluate(audio, loud.audio, cfg, perceptual=False)
+        melrecon.apps.metrics.evaluate(audio, loud.audio, cfg, perceptual=False)
     messages = [str(w.message) for w in seen if "far outside" in str(w.message)]
     assert len(messages) == 1 and "read with other settings" in messages[0] and "integer PCM" not in messages[0]
     # input audio keeps the PCM guess
@@ -82,3 +82,23 @@ def test_players_never_shrink_below_a_playable_width():
     widths = [int(w) for w in re.findall(r"min-width:(\d+)px", html)]
     assert widths and min(widths) >= 250
     assert re.search(r"minmax\((\d+)px", html) and int(re.search(r"minmax\((\d+)px", html).group(1)) >= 250
+
+
+def test_family_loss_figure_has_few_distinct_series_per_panel(runs):
+    """Notebook 02's figure: one column per family, each panel's runs in distinct colours, few of them."""
+    from matplotlib.colors import to_rgba
+
+    _, _, _, results = runs
+    many = {f"{label} {k}": res for k in range(3) for label, res in results.items()}  # 9 runs, 3 families
+    fig = plotting.family_loss_figure(many)
+    panels = [ax for ax in fig.axes if ax.get_lines()]
+    assert len(panels) == 2 * len({plotting.run_family(r) for r in results.values()}) == 6
+    for ax in panels:
+        runs_here = {line.get_color() if isinstance(line.get_color(), str) else tuple(to_rgba(line.get_color()))
+                     for line in ax.get_lines() if line.get_linestyle() != ":" or line.get_marker() == "o"}
+        assert len(runs_here) <= 5
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert set(titles) == {"Griffin-Lim family", "gradient descent on the STFT", "Mel-constrained projections (default)"}
+    for ax in fig.axes[:3]:  # each top panel's legend names its own runs only, in readable type
+        legend = ax.get_legend()
+        assert legend is not None and len(legend.get_texts()) == 3

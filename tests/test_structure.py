@@ -16,6 +16,7 @@ import pytest
 import melrecon
 from melrecon import DEFAULT_METHOD, METHODS, MelConfig, ParameterError, build_stages, reconstruct
 from melrecon.algorithms import ALGORITHMS, STFTGradientDescent, agla, fgla, gla
+from melrecon.methods.registry import describe
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "melrecon"
@@ -73,26 +74,26 @@ def test_bad_init_phase_is_rejected_for_every_named_method(method):
 
 
 # ------------------------------------------------------------------------------------ the workbench
-EXPECTED_CONTROLS = {  # enabled controls, from what each method's algorithms do (independent of the code)
-    "meladmm+melgl": {"gl_iters"},
-    "tolmeladmm": {"gl_iters"},
-    "tolmelgl": {"gl_iters"},
-    "tolmeladmm+tolmelgl": {"gl_iters"},
-    "melgl": {"gl_iters"},
-    "meladmm": {"gl_iters"},
-    "admm": {"gl_iters"},
-    "fgla": {"gl_iters"},
-    "gla": {"gl_iters"},
-    "agla": {"gl_iters"},
-    "gd": {"gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
-    "waveform": {"gd_iters", "optimizer", "learning_rate", "mel_loss"},
-    "lbfgs": {"gd_iters", "optimizer", "mel_loss"},  # the line search sets the step
-    "gl+gd": {"gl_iters", "gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
-    "gl+lbfgs": {"gl_iters", "gd_iters", "optimizer", "mel_loss"},
-    "agla+gd": {"gl_iters", "gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
-    "gl+waveform": {"gl_iters", "gd_iters", "optimizer", "learning_rate", "mel_loss"},
+EXPECTED_CONTROLS = {  # enabled option controls, from what each method's algorithms do (independent of the code)
+    "meladmm+melgl": set(),
+    "tolmeladmm": set(),
+    "tolmelgl": set(),
+    "tolmeladmm+tolmelgl": set(),
+    "melgl": set(),
+    "meladmm": set(),
+    "admm": set(),
+    "fgla": set(),
+    "gla": set(),
+    "agla": set(),
+    "gd": {"optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
+    "waveform": {"optimizer", "learning_rate", "mel_loss"},
+    "lbfgs": {"optimizer", "mel_loss"},  # the line search sets the step
+    "gl+gd": {"optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
+    "gl+lbfgs": {"optimizer", "mel_loss"},
+    "agla+gd": {"optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss"},
+    "gl+waveform": {"optimizer", "learning_rate", "mel_loss"},
 }
-CONTROLS = ("gl_iters", "gd_iters", "optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss")
+CONTROLS = ("optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss")
 
 
 @pytest.fixture(scope="module")
@@ -117,13 +118,17 @@ def test_workbench_enables_exactly_the_controls_the_method_takes(bench, method):
     bench.method.value = method
     enabled = {name for name in CONTROLS if not getattr(bench, name).disabled}
     assert enabled == EXPECTED_CONTROLS[method]
-    # and the sliders really set the stages: every stage's count comes from an enabled slider
-    bench.gl_iters.value, bench.gd_iters.value = 30, 40
+    # one iterations slider per stage, named after it, starting at the method's own counts
+    info = describe(method)
+    assert [s.description for s in bench.stage_iters] == [f"{st.algorithm.name} iterations" for st in info.stages]
+    assert [s.value for s in bench.stage_iters] == list(info.counts)
+    # and the sliders really set the stages, each its own
+    mine = [30 + 10 * i for i in range(len(info.stages))]
+    bench.set_iters(*mine)
     job = bench._prepare()
     stages = build_stages(job.kwargs.pop("method"), **{k: v for k, v in job.kwargs.items() if k != "seed"})
-    counts = {n for _, n in stages}
-    assert counts <= {30 if "gl_iters" in enabled else None, 40 if "gd_iters" in enabled else None}
-    for name in EXPECTED_CONTROLS[method] - {"gl_iters", "gd_iters", "optimizer"}:  # options reach a stage
+    assert [n for _, n in stages] == mine
+    for name in EXPECTED_CONTROLS[method] - {"optimizer"}:  # options reach a stage
         value = job.kwargs[name]
         assert any(s.algorithm.describe().get(name) == value for s in stages), name
 
@@ -151,7 +156,7 @@ def test_session_runs_without_widgets():
     s = session.Session(chunk_size=5, on_progress=lambda job, p: seen.append(p.iteration))
     t = np.arange(8000) / 16000
     s.add_source("tone", audio=(0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sample_rate=16000)
-    job = s.prepare("tone", "seed", "fgla", gl_iters=10, gd_iters=0)
+    job = s.prepare("tone", "seed", "fgla", n_iter=[10])
     res = s.start(job, blocking=True)
     assert s.error is None and res.n_iterations == 10 and seen == [5, 10]
     assert s.results[-1][1] is res and "mel_sc" in s.results[-1][2]

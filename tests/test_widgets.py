@@ -1,5 +1,6 @@
 """The workbench's callbacks, driven from Python: settings from the sliders reach ``reconstruct``, the loss
-plot is redrawn during a run, the A/B board gets players and metrics, Stop keeps the best result so far."""
+plot is redrawn during a run, the A/B board gets players and metrics, Stop keeps the best result so far, and
+the first Run with the method's own slider values is ``reconstruct`` with that method (the same audio)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _audio_sources(box) -> list[bytes]:
 
 @pytest.fixture()
 def bench():
-    wb = Workbench((_clip(), 16000), preset="seed", method="gl+gd", gl_iters=10, gd_iters=10, chunk_size=5)
+    wb = Workbench((_clip(), 16000), preset="seed", method="gl+gd", n_iter=[10, 10], chunk_size=5)
     yield wb
     wb.stop()
     wb.wait(30)
@@ -49,8 +50,7 @@ def test_sliders_reach_reconstruct_and_board_updates(bench):
     first_png = bytes(bench.loss_image.value)
     assert first_png.startswith(PNG)
     assert len(_audio_sources(bench.players)) == 1  # the original only
-    bench.gl_iters.value = 20
-    bench.gd_iters.value = 30
+    bench.set_iters(20, 30)
     bench.learning_rate.value = 0.02
     res = bench.run(blocking=True)
     assert bench.error is None
@@ -68,22 +68,25 @@ def test_sliders_reach_reconstruct_and_board_updates(bench):
     np.testing.assert_allclose(y, np.clip(res.audio, -1, 1), atol=2 / 32768)  # real level, not normalised
     label, kept, scores = bench.results[-1]
     assert kept is res and {"mel_sc", "pesq", "stoi", "lsd"} <= set(scores)
-    assert scores["mel_sc"] == pytest.approx(melrecon.metrics.evaluate(_clip(), res.audio, "seed")["mel_sc"])
+    from melrecon import metrics
+
+    assert scores["mel_sc"] == pytest.approx(metrics.evaluate(_clip(), res.audio, "seed")["mel_sc"])
     assert "Mel SC" in bench.players.children[1].value and "done" in bench.status.value
     assert bench.progress.value == bench.progress.max == 50
 
 
 def test_method_choice_disables_unused_controls(bench):
     bench.method.value = "fgla"
-    assert bench.gd_iters.disabled and bench.learning_rate.disabled and not bench.gl_iters.disabled
+    assert bench.learning_rate.disabled and [s.description for s in bench.stage_iters] == ["fgla iterations"]
+    bench.set_iters(12)
     res = bench.run(blocking=True)
-    assert [s[0] for s in res.stages] == ["fgla"] and res.n_iterations == bench.gl_iters.value
+    assert [s[0] for s in res.stages] == ["fgla"] and res.n_iterations == 12
     bench.method.value = "lbfgs"
-    assert bench.gl_iters.disabled and bench.learning_rate.disabled and not bench.gd_iters.disabled
+    assert bench.learning_rate.disabled and [s.description for s in bench.stage_iters] == ["lbfgs iterations"]
 
 
 def test_stop_button_returns_best_so_far(bench):
-    bench.gd_iters.value = 3000
+    bench.set_iters(10, 3000)
     bench.run()  # background thread: the caller (the kernel) stays free
     deadline = time.monotonic() + 120
     while bench.progress.value < 20 and bench.running and time.monotonic() < deadline:
@@ -98,6 +101,7 @@ def test_stop_button_returns_best_so_far(bench):
     assert res.best_iteration <= res.n_iterations
     assert "stopped" in bench.status.value
     assert len(_audio_sources(bench.players)) == 2
+    assert "(stopped)" in bench.players.children[1].value and "callback" not in bench.players.children[1].value
     assert bench.run_button.disabled is False and bench.stop_button.disabled is True
 
 
@@ -119,10 +123,10 @@ def test_keyboard_interrupt_in_blocking_run_keeps_result(bench, monkeypatch):
 
 def test_bad_settings_are_reported_not_raised(bench):
     bench.method.value = "gd"
-    bench.gd_iters.value = 0
+    bench.set_iters(0)
     assert bench.run(blocking=True) is None
     assert "0 iterations" in bench.error and "0 iterations" in bench.status.value
-    bench.gd_iters.value = 10
+    bench.set_iters(10)
     bench.add_source("wrong mel", mel=np.zeros((80, 20), np.float32))  # 80 bands, seed has 128
     assert bench.run(blocking=True) is None
     assert "n_mels=128" in bench.error
@@ -150,3 +154,17 @@ def test_upload_audio_and_mel(bench):
     assert bench.results[-1][2]["mel_sc"] == pytest.approx(float(res.mel_sc))
     with pytest.raises(melrecon.ParameterError, match="could not be read as audio"):
         _read_upload("notes.wav", b"not audio at all")
+
+
+def test_first_run_is_reconstruct_with_the_methods_own_counts():
+    """The sliders start at the method's own counts: the first Run gives reconstruct's audio, sample for sample."""
+    from melrecon.methods.registry import describe
+
+    clip = _clip(seconds=0.3)
+    wb = Workbench((clip, 16000), preset="seed")
+    assert wb.method.value == melrecon.DEFAULT_METHOD
+    assert [s.value for s in wb.stage_iters] == list(describe(melrecon.DEFAULT_METHOD).counts)
+    res = wb.run(blocking=True)
+    ref = melrecon.reconstruct(melrecon.mel_spectrogram(clip, "seed"), "seed", progress=False)
+    assert res.stages == ref.stages
+    np.testing.assert_array_equal(res.audio, ref.audio)

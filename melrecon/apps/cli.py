@@ -75,7 +75,7 @@ def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None =
     for flag in _REPLACED:  # replaced by --iters; kept only to say so
         p.add_argument(flag, dest=flag[2:].replace("-", "_"), default=None, help=argparse.SUPPRESS)
     _add_stage_option_args(p, shown)
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed of a random initial phase (default 0); taken by the methods that start from "
                         "a random phase: %s" % ", ".join(m for m in shown if describe(m).random_start))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -141,9 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     inv.add_argument("output", help="output audio file (.wav, .flac or .ogg)")
     _add_method_args(inv)
     add_config_args(inv)
-    inv.add_argument("--mel-key", default=None,
+    inv.add_argument("--mel-key", default=None, metavar="KEY",
                      help="array name inside a .npz/.pt/.h5 file (default: 'mel' ('feats' in .h5) or its only array)")
-    inv.add_argument("--force", action="store_true", help="allow the output to replace the input file")
+    inv.add_argument("--force", action="store_true",
+                     help="allow the output to replace the input file, and write the result of a mel that failed "
+                          "the convention check although it would clip (scaled below full scale)")
     inv.add_argument("--no-bucket", action="store_true",
                      help="compile for the mel's exact frame count (default: pad it to one of a few sizes, so that "
                           "files of different lengths share a compilation; the output is trimmed exactly)")
@@ -158,20 +160,27 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("output", help="output folder (IN/a/b.npy -> OUT/a/b.wav; existing outputs are skipped)")
     _add_method_args(bat)
     add_config_args(bat)
-    bat.add_argument("--batch-size", type=int, default=None,
+    bat.add_argument("--batch-size", type=int, default=None, metavar="N",
                      help="most files per padded batch (default 4 on a CPU, 32 on a GPU)")
-    bat.add_argument("--max-buckets", type=int, default=4, help="most distinct padded lengths (default 4)")
-    bat.add_argument("--mel-key", default=None, help="array name inside .npz files (default: 'mel' or the only array)")
+    bat.add_argument("--max-buckets", type=int, default=4, metavar="N", help="most distinct padded lengths (default 4)")
+    bat.add_argument("--mel-key", default=None, metavar="KEY",
+                     help="array name inside .npz/.pt/.h5 files (default: 'mel' ('feats' in .h5) or its only array)")
     bat.add_argument("--overwrite", action="store_true", help="invert again files whose output exists")
+    bat.add_argument("--force", action="store_true",
+                     help="write the result of a mel that failed the convention check although it would clip "
+                          "(scaled below full scale; default: that file fails, with the fix)")
     bat.add_argument("--engine", default="local", choices=tuple(ENGINES),
                      help="run the batches here (local, default) or on a Ray cluster (ray; needs melrecon[ray])")
-    bat.add_argument("--ray-address", default=None,
+    bat.add_argument("--ray-address", default=None, metavar="ADDRESS",
                      help="with --engine ray: the cluster to join (auto, or host:port of `ray start --head`); "
                           "default: start a local one")
-    bat.add_argument("--num-cpus", type=float, default=None, help="with --engine ray: CPUs per worker (default 1)")
-    bat.add_argument("--num-gpus", type=float, default=None, help="with --engine ray: GPUs per worker (default 0)")
+    bat.add_argument("--num-cpus", type=float, default=None, metavar="N", help="with --engine ray: CPUs per worker (default 1)")
+    bat.add_argument("--num-gpus", type=float, default=None, metavar="N", help="with --engine ray: GPUs per worker (default 0)")
 
-    sub.add_parser("methods", help=COMMANDS["methods"])
+    sub.add_parser("methods", help=COMMANDS["methods"],
+                   description="List the named methods and common pipelines (such as gl+gd): each one's stages, "
+                               "their families (projection / gradient) and iterations at each effort level. Any "
+                               "methods joined with + form a pipeline (melrecon invert --method A+B).")
     _add_convention_commands(sub)
     demo = sub.add_parser("demo", help=COMMANDS["demo"])
     demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.examples)")
@@ -290,7 +299,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def cmd_invert(args) -> int:
     from .. import io
-    from ..io.conventions import prepare
+    from .output_guard import convention_fix, convention_quiet, prepare_once
     from ..core.transforms import mel_spectrogram
 
     cfg = config_from_args(args)
@@ -305,21 +314,40 @@ def cmd_invert(args) -> int:
             f"or a Mel array {io.MEL_SUFFIXES}."
         )
     kwargs = _method_kwargs(args)
+    convention = None  # the convention check's message, said once (not again by reconstruct)
     if src.suffix.lower() in io.MEL_SUFFIXES:
-        mel = prepare(io.load_mel(src, key=args.mel_key), cfg, layout=args.layout, stats=args.stats,
-                      name=f"mel in {src.name}")
+        name = f"mel in {src.name}"
+        mel, message = prepare_once(io.load_mel(src, key=args.mel_key), cfg, layout=args.layout, stats=args.stats,
+                                    name=name)
+        if message:
+            warnings.warn(message, UserWarning, stacklevel=1)
+            convention = (message, name)
     else:
         audio, _ = io.load_audio(src, sample_rate=cfg.sample_rate)
         mel = np.asarray(mel_spectrogram(audio, cfg))
     if args.stream:
         return _invert_streaming(mel, dst, cfg, args)
-    if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
-        return _invert_items(mel, dst, cfg, kwargs)
-    result = _reconstruct_quietly(mel, cfg, kwargs, bucket=not args.no_bucket)
+    guard = dict(convention=convention[0] if convention else None, force=args.force, fix=convention_fix(cfg.name),
+                 said=True)
+    with convention_quiet(convention or (None, "")):
+        if mel.ndim > 2:  # leading dimensions are a batch of mels: one output file per item
+            return _invert_items(mel, dst, cfg, kwargs, guard)
+        result = _reconstruct_quietly(mel, cfg, kwargs, bucket=not args.no_bucket)
+    audio_out = _guarded(result.audio, dst, guard)
     with _hold_sigint() as held:
-        io.save_audio(dst, result.audio, cfg.sample_rate)
+        io.save_audio(dst, audio_out, cfg.sample_rate)
     print(_summary(dst, result, cfg))
     return _exit_status(result, held, [dst])
+
+
+def _guarded(audio, dst: Path, guard: dict):
+    """The audio to write to ``dst`` (:func:`melrecon.apps.output_guard.guard_output`; its note said)."""
+    from .output_guard import guard_output
+
+    out, note = guard_output(audio, where=str(dst), **guard)
+    if note:
+        print(f"melrecon: note: {note}", file=sys.stderr)
+    return out
 
 
 def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
@@ -351,7 +379,7 @@ def _item_paths(dst: Path, batch_shape: tuple) -> list[Path]:
     return [dst.with_name(f"{dst.stem}_{'_'.join(map(str, idx))}{dst.suffix}") for idx in np.ndindex(*batch_shape)]
 
 
-def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
+def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict, guard: dict) -> int:
     """A (..., n_mels, frames) mel: invert the batch at once, write one file per item."""
     from .. import io
 
@@ -363,6 +391,7 @@ def _invert_items(mel: np.ndarray, dst: Path, cfg, kwargs: dict) -> int:
           f"{batch_shape}); writing one file per item, {paths[0].name} ... {paths[-1].name}.", file=sys.stderr)
     result = _reconstruct_quietly(mel, cfg, kwargs)
     audio = result.audio.reshape(len(paths), -1)
+    audio = [_guarded(item, path, guard) for path, item in zip(paths, audio)]  # all checked before any write
     with _hold_sigint() as held:
         for path, item in zip(paths, audio):
             io.save_audio(path, item, cfg.sample_rate)
@@ -395,7 +424,7 @@ def cmd_batch(args) -> int:
     summary = invert_folder(args.input, args.output, config_from_args(args), batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,
                             progress=not quiet, layout=args.layout, stats=args.stats, engine=args.engine,
-                            ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus, **kw)
+                            ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus, force=args.force, **kw)
     print(summary.report())
     if summary.interrupted:
         return _interrupted_status()
@@ -532,6 +561,24 @@ def _light_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Pipelines listed by ``melrecon methods`` besides the named methods (the README and the workbench use them).
+COMMON_PIPELINES = ("gl+gd", "gl+lbfgs", "agla+gd", "gl+waveform")
+
+
+def _methods_listing() -> str:
+    """``melrecon methods``: the named methods, then common pipelines (any methods joined with +)."""
+    from ..methods.registry import describe, describe_methods
+
+    lines = [describe_methods(), "", "pipelines (any methods joined with +; each stage starts from the previous "
+             "stage's STFT), e.g.:"]
+    for name in COMMON_PIPELINES:
+        parts = [f"{s.algorithm.name} ({s.algorithm.family})" for s in describe(name).stages]
+        levels = "; ".join(f"{e} {'+'.join(map(str, c))}" for e, c in describe(name).levels.items())
+        lines.append(f"{name}: {' then '.join(parts)}" + (" [the seed's process]" if name == "gl+gd" else "")
+                     + f"\n    iterations by effort: {levels}")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0].startswith("-"):
@@ -559,9 +606,7 @@ def main(argv=None) -> int:
             if args.command in ("presets", "config"):
                 return cmd_conventions(args)
             if args.command == "methods":
-                from ..methods.registry import describe_methods
-
-                print(describe_methods())
+                print(_methods_listing())
                 return 0
         except ParameterError as exc:
             return _error(str(exc))

@@ -41,6 +41,13 @@ _FLAGS = [
 ]
 
 
+def _metavar(field: str, kind: type) -> str:
+    """What the help shows after a flag: ``--n-fft N``, ``--fmax HZ``, ``--window NAME``."""
+    if field in ("sample_rate", "fmin", "fmax"):
+        return "HZ"
+    return {int: "N", float: "X", str: "NAME"}[kind]
+
+
 def add_config_args(p: argparse.ArgumentParser) -> None:
     """The analysis-settings options of ``invert`` and ``batch``."""
     g = p.add_argument_group("analysis settings (override the preset; see `melrecon presets`)")
@@ -49,7 +56,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--config", default=None, metavar="FILE.toml",
                    help="TOML file of MelConfig fields (start from `melrecon config --preset NAME`)")
     for flag, field, kind, text in _FLAGS:
-        g.add_argument(flag, dest=f"cfg_{field}", type=kind, default=None, help=text)
+        g.add_argument(flag, dest=f"cfg_{field}", type=kind, default=None, help=text, metavar=_metavar(field, kind))
     scale = g.add_mutually_exclusive_group()
     scale.add_argument("--htk", dest="cfg_mel_scale", action="store_const", const="htk", help="HTK Mel formula")
     scale.add_argument("--slaney", dest="cfg_mel_scale", action="store_const", const="slaney", help="Slaney Mel formula")
@@ -57,7 +64,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
                    help="centre frames (pad n_fft/2 on each side)")
     g.add_argument("--clip-norm", dest="cfg_clip_norm", action=argparse.BooleanOptionalAction, default=None,
                    help="Coqui clip_norm")
-    g.add_argument("--layout", default=None, help=f"how the mel array is stored: {' or '.join(LAYOUTS)} "
+    g.add_argument("--layout", default=None, metavar="LAYOUT", help=f"how the mel array is stored: {' or '.join(LAYOUTS)} "
                    "((n_mels, T) or (T, n_mels); default: the preset's)")
     g.add_argument("--stats", default=None, metavar="FILE",
                    help="mean/variance statistics to undo (ESPnet feats_stats.npz, mean/std .npz, .h5)")

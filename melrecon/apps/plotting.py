@@ -14,7 +14,7 @@ __all__ = [
     "mel_db", "plot_spectrogram", "plot_history", "comparison_figure", "loss_terms", "plot_loss_terms",
     "loss_figure", "live_loss_figure", "spectrogram_panels", "figure_png", "playable", "audio_player",
     "metrics_table", "METRIC_COLUMNS", "stft_db", "plot_stft", "overview_figure", "filterbank_figure",
-    "players_html", "mel_panels",
+    "players_html", "mel_panels", "family_loss_figure", "run_family", "FAMILIES",
 ]
 
 
@@ -220,6 +220,60 @@ def loss_figure(results: Mapping[str, object], *, title: str = "", terms: Sequen
             if ax.get_legend() is not None:
                 ax.get_legend().remove()
         _compact_legend(fig, results, terms)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+#: The panels of :func:`family_loss_figure`, in order: title and whether a run belongs (by its stages' names).
+FAMILIES = (
+    ("Griffin-Lim family", lambda names: all(n in ("gla", "fgla", "agla") for n in names)),
+    ("noise-aware Mel-constrained", lambda names: all(n.startswith("tol") for n in names)),
+    ("Mel-constrained projections (default)", lambda names: all("mel" in n or "admm" in n for n in names)),
+    ("gradient descent on the STFT", lambda names: "gd" in names),
+    ("descent on the waveform", lambda names: any(n in ("waveform", "lbfgs") for n in names)),
+)
+
+
+def run_family(result) -> str:
+    """The :data:`FAMILIES` panel a result belongs to (by the names of its stages; "other" when none)."""
+    names = [name for name, _, _ in result.stages]
+    return next((title for title, belongs in FAMILIES if belongs(names)), "other")
+
+
+def family_loss_figure(results: Mapping[str, object], *, title: str = "",
+                       terms: Sequence[str] = ("inconsistency", "mel_error"), figsize: tuple[float, float] = (17.0, 7.5)):
+    """Small multiples: one column per family of runs (:data:`FAMILIES`: a few runs each, distinct colours
+    within a panel), against iterations (top row) and wall-clock seconds (bottom row); line style = term, the
+    thick dotted line = the output's Mel SC. Readable where :func:`loss_figure` of twenty runs is not."""
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    groups: dict[str, dict] = {}
+    for label, res in results.items():
+        groups.setdefault(run_family(res), {})[label] = res
+    order = [t for t, _ in FAMILIES if t in groups] + (["other"] if "other" in groups else [])
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = np.atleast_2d(fig.subplots(2, len(order), sharey=True, squeeze=False))
+    for col, family in enumerate(order):
+        for row, x in enumerate(("iteration", "time")):
+            ax = axes[row, col]
+            plot_loss_terms(ax, groups[family], x=x, terms=terms)
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+            if row == 0:
+                ax.set_title(family, fontsize=10)
+                colors = _run_colors(len(groups[family]))
+                ax.legend([Line2D([], [], color=colors[r], lw=3) for r in range(len(groups[family]))],
+                          list(groups[family]), fontsize=7, loc="upper right")
+            if col:
+                ax.set_ylabel("")
+    style_of = _term_styles(results, terms)
+    handles = [Line2D([], [], color="0.35", linestyle=st, lw=1.2) for st in style_of.values()]
+    labels = [f"{t} (per step)" for t in style_of]
+    handles.append(Line2D([], [], color="0.35", marker="o", ms=4, lw=2.0))
+    labels.append("Mel SC of the output (chunk ends)")
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=10)
     if title:
         fig.suptitle(title)
     return fig
@@ -432,10 +486,11 @@ def players_html(items: Mapping[str, object], sample_rate: int, *, notes: Mappin
     for label, item in items.items():
         audio = getattr(item, "audio", item)
         player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
-        player = player.replace("<audio ", f"<audio style='{PLAYER_STYLE}' ", 1)
+        player = player.replace("<audio ", f"<audio preload='auto' style='{PLAYER_STYLE}' ", 1)
         note = (notes or {}).get(label, "")
+        seconds = np.asarray(audio).shape[-1] / sample_rate  # shown: a player shows 0:00 until it has loaded
         cells.append(f"<div style='padding:4px 8px;border:1px solid #ddd;border-radius:6px;min-width:0'>"
-                     f"<b>{_html.escape(label)}</b><br>{player}<div style='font-size:11px'>{_html.escape(note)}</div>"
+                     f"<b>{_html.escape(label)}</b> <span style='font-size:11px'>({seconds:.2f} s)</span><br>{player}<div style='font-size:11px'>{_html.escape(note)}</div>"
                      f"</div>")
     return HTML(f"<div style='{PLAYER_GRID_STYLE}'>" + "".join(cells) + "</div>")
 

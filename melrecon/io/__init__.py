@@ -92,9 +92,16 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
 
 
 def _folder_error(folder: Path, exc: OSError) -> ParameterError:
-    return ParameterError(
-        f"output folder {str(folder)!r} is not writable ({exc.strerror or exc}); choose another output path."
-    )
+    """Why no file can be created in ``folder``, in words (a probe's error: ENOENT from /proc is not "no such
+    file")."""
+    import errno
+
+    reasons = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "operation not permitted", errno.ENOSPC: "the disk is full",
+               errno.EDQUOT: "the disk quota is exceeded"}
+    reason = reasons.get(exc.errno, f"its file system refuses new files, as virtual ones such as /proc and /sys "
+                                    f"do: {exc.strerror or exc}")
+    return ParameterError(f"output folder {str(folder)!r} is not writable ({reason}); choose another output path.")
 
 
 def check_output_path(path, *, overwrite: bool = True, suffixes: tuple[str, ...] | None = None,

@@ -193,7 +193,7 @@ def plan_buckets(n_frames: Sequence[int], *, batch_size: int = 32, max_buckets: 
         return []
     order = sorted(range(len(n_frames)), key=lambda i: n_frames[i])
     n_groups = 1 if bucket_frames is not None else min(max_buckets, len(order))
-    bounds = [round(k * len(order) / n_groups) for k in range(n_groups + 1)]
+    bounds = _bounds_by_padded_length([padded_length(n_frames[i]) for i in order], n_groups)
     plan = []
     for g in range(n_groups):
         members = order[bounds[g]:bounds[g + 1]]
@@ -207,6 +207,23 @@ def plan_buckets(n_frames: Sequence[int], *, batch_size: int = 32, max_buckets: 
             plan.append((padded, members[k * per_batch:(k + 1) * per_batch], size))
     return [(padded, idx) if len(idx) == size else (padded, idx + [idx[j % len(idx)] for j in range(size - len(idx))])
             for padded, idx, size in plan]
+
+
+def _bounds_by_padded_length(padded: list[int], n_groups: int) -> list[int]:
+    """Cut points of ``n_groups`` groups of about equal count over items sorted by length, each moved to the
+    nearest place where the padded length changes: items of one padded length share a bucket (never two
+    buckets of one shape)."""
+    n = len(padded)
+    bounds = [round(k * n / n_groups) for k in range(n_groups + 1)]
+    for k in range(1, n_groups):
+        lo = hi = max(bounds[k], bounds[k - 1])
+        while 0 < hi < n and padded[hi] == padded[hi - 1]:
+            hi += 1
+        while lo > bounds[k - 1] and padded[lo] == padded[lo - 1]:
+            lo -= 1
+        down_ok = lo == 0 or lo == n or padded[lo] != padded[lo - 1]
+        bounds[k] = lo if down_ok and bounds[k] - lo < hi - bounds[k] else hi
+    return bounds
 
 
 def padded_length(n_frames: int) -> int:

@@ -37,7 +37,7 @@ from typing import Any
 from ... import io
 from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from ...methods.registry import DEFAULT_METHOD
-from .core import BatchSummary, DiskFull, Job, find_inputs, frames_of, invert_group, plan_groups, targets
+from .core import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, plan_groups, targets
 from .engines import ENGINES, engine_module, engine_options
 from .jobs import Claims, disk_full_message, process_owner
 
@@ -62,6 +62,7 @@ def invert_folder(
     ray_address: str | None = None,
     num_cpus: float | None = None,
     num_gpus: float | None = None,
+    force: bool = False,
     **options: Any,
 ) -> BatchSummary:
     """Invert every audio / Mel file under ``in_dir`` into ``out_dir`` (see the module docstring).
@@ -96,6 +97,10 @@ def invert_folder(
         local one (or uses the one this process already started).
     num_cpus, num_gpus : float, optional
         With ``engine="ray"``: resources per worker (default 1 CPU, no GPU).
+    force : bool
+        Write the result of a mel that failed the convention check even when it would clip (default: such a
+        file fails, with the convention message and the fix). Any other result that would clip is scaled to
+        just below full scale (noted in the summary).
 
     Returns
     -------
@@ -116,7 +121,7 @@ def invert_folder(
     plan = plan_groups(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
                        segment_seconds=options.get("segment_seconds", "auto"))
     job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine,
-              layout, stats)
+              layout, stats, force)
     n_inputs = len(found) + len(summary.skipped) + len(summary.failed)
     bar = None
     if progress:
@@ -129,11 +134,16 @@ def invert_folder(
         summary.interrupted = True
     except DiskFull:
         pass  # summary.error says why
+    except EngineError as exc:
+        summary.error = str(exc)
     finally:
         if bar is not None:
             bar.close()
         try:
-            Claims(dst_root, owner=job.owner).release_all()  # whatever stopped the run, its claims go
+            claims = Claims(dst_root, owner=job.owner)
+            claims.release_all()  # whatever stopped the run, its claims go
+            if not (summary.interrupted or summary.error):
+                claims.remove_if_unused()  # and a completed run leaves no .claims folder (unless another runs)
         except OSError:
             pass  # a full disk cannot stop this; a dead owner's claims are taken over anyway
         summary.seconds = time.perf_counter() - t_start

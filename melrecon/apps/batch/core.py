@@ -18,10 +18,15 @@ from ... import io
 from ...core.config import MelConfig, ParameterError
 from ...methods.diagnostics import NO_PROGRESS_MEL_SC
 
-__all__ = ["BatchSummary", "DiskFull", "Job", "find_inputs", "frames_of", "plan_groups", "invert_group", "targets"]
+__all__ = ["BatchSummary", "DiskFull", "EngineError", "Job", "find_inputs", "frames_of", "plan_groups", "invert_group", "targets"]
 
 class DiskFull(OSError):
     """The output disk is full: the run stops (every other file would fail the same way)."""
+
+
+class EngineError(RuntimeError):
+    """The engine could not run the batches (e.g. a Ray cluster that does not start): one line, which the
+    run records as its summary's ``error``."""
 
 
 @dataclass
@@ -130,12 +135,17 @@ def find_inputs(in_dir: Path, out_dir: Path | None = None) -> list[Path]:
 
 
 def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None,
-              notes: dict[str, str] | None = None) -> np.ndarray:
-    from ...io.conventions import prepare
+              notes: dict[str, str] | None = None, conventions: dict[str, tuple[str, str]] | None = None) -> np.ndarray:
+    """The file's mel; a failed convention check goes to ``conventions`` (input -> (message, name)), not
+    to a warning (the record says it once)."""
+    from ..output_guard import prepare_once
     from ...core.transforms import mel_spectrogram
 
     if path.suffix.lower() in io.MEL_SUFFIXES:
-        mel = prepare(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=f"mel in {path.name}")
+        name = f"mel in {path.name}"
+        mel, message = prepare_once(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=name)
+        if message and conventions is not None:
+            conventions[str(path)] = (message, name)
         if mel.ndim != 2:
             raise ParameterError(f"mel in {path.name} has shape {mel.shape}; expected (n_mels, frames).")
         return mel
@@ -194,6 +204,7 @@ class Job:
     engine: str = "local"
     layout: str | None = None
     stats: Any = None
+    force: bool = False  # write the result of a mel that failed the convention check although it would clip
 
 
 def _record(job: Job, src: Path, dst: Path, status: str, **extra) -> dict[str, Any]:
@@ -201,14 +212,17 @@ def _record(job: Job, src: Path, dst: Path, status: str, **extra) -> dict[str, A
                 status=status, engine=job.engine, time=time.time(), **extra)
 
 
-def _write(job: Job, src: Path, dst: Path, res, seconds: float) -> dict[str, Any]:
+def _write(job: Job, src: Path, dst: Path, res, seconds: float, convention: str | None = None) -> dict[str, Any]:
+    """Write one result (never clipped: see :func:`melrecon.apps.output_guard.guard_output`)."""
+    from ..output_guard import convention_fix, guard_output
     from .jobs import disk_full_message
 
+    note = None
     try:
+        audio, note = guard_output(res.audio, convention=convention, force=job.force, where=dst.name,
+                                   fix=convention_fix(job.config.name))
         dst.parent.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # clipping notice
-            io.save_audio(dst, res.audio, job.config.sample_rate)
+        io.save_audio(dst, audio, job.config.sample_rate)
     except OSError as exc:
         full = disk_full_message(exc, dst)
         if full:
@@ -216,11 +230,15 @@ def _write(job: Job, src: Path, dst: Path, res, seconds: float) -> dict[str, Any
         return _record(job, src, dst, "failed", error=f"{type(exc).__name__}: {exc}")
     except (ParameterError, ValueError) as exc:
         return _record(job, src, dst, "failed", error=str(exc))
-    return _record(job, src, dst, "done", seconds=seconds, mel_sc=float(np.mean(res.mel_sc)),
-                   audio_seconds=res.audio.shape[-1] / job.config.sample_rate, method=res.method)
+    rec = _record(job, src, dst, "done", seconds=seconds, mel_sc=float(np.mean(res.mel_sc)),
+                  audio_seconds=res.audio.shape[-1] / job.config.sample_rate, method=res.method)
+    notes = [n for n in (convention, note) if n]
+    if notes:
+        rec["note"] = " ".join(notes)
+    return rec
 
 
-def _claim_and_load(job, claims, members, paths, notes):
+def _claim_and_load(job, claims, members, paths, notes, conventions):
     """Claim and load the group's files; -> (records of the files left out, {index: mel})."""
     from .jobs import remove_partial_writes
 
@@ -232,7 +250,7 @@ def _claim_and_load(job, claims, members, paths, notes):
             continue
         remove_partial_writes(dst)  # left by a killed run on this file
         try:
-            mels[i] = _load_mel(src, job.config, job.mel_key, job.layout, job.stats, notes)
+            mels[i] = _load_mel(src, job.config, job.mel_key, job.layout, job.stats, notes, conventions)
         except (ParameterError, OSError, ValueError) as exc:
             claims.release(str(dst))
             records.append(_record(job, src, dst, "failed", error=str(exc)))
@@ -246,26 +264,19 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     KeyboardInterrupt when interrupted (nothing of the group is written then).
     """
     from ...methods.planner import padded_length
-    from ...reconstruct import reconstruct
     from .jobs import Claims, Manifest
 
     claims, manifest = Claims(job.dst_root, owner=job.owner), Manifest(job.dst_root)
     notes: dict[str, str] = {}
-    records, mels = _claim_and_load(job, claims, members, paths, notes)
+    conventions: dict[str, tuple[str, str]] = {}
+    records, mels = _claim_and_load(job, claims, members, paths, notes, conventions)
     batch_ids = [i for i in members if i in mels]
     bucket = None
     try:
         if batch_ids:
             t0 = time.perf_counter()
             try:
-                if padded is None:
-                    results = [reconstruct(mels[batch_ids[0]], job.config, method=job.method, progress=False,
-                                           **job.options)]
-                else:
-                    padded = max(padded, *(padded_length(mels[i].shape[-1]) for i in batch_ids))
-                    results = reconstruct([mels[i] for i in batch_ids], job.config, method=job.method,
-                                          progress=False, batch_size=len(batch_ids), max_buckets=1,
-                                          bucket_frames=padded, **job.options)
+                results = _reconstruct_group(job, padded, batch_ids, mels, conventions)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the others
@@ -273,13 +284,16 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
             if any(getattr(r, "interrupted", False) for r in results):
                 raise KeyboardInterrupt  # not finished: writing it would mark it done
             seconds = time.perf_counter() - t0
+            if padded is not None:
+                padded = max(padded, *(padded_length(mels[i].shape[-1]) for i in batch_ids))
             per_item = seconds / len(set(batch_ids))
             for i, res in dict(zip(batch_ids, results)).items():
                 src, dst = paths[i]
                 rec = (_record(job, src, dst, "failed", error=f"{type(res).__name__}: {res}")
-                       if isinstance(res, Exception) else _write(job, src, dst, res, per_item))
+                       if isinstance(res, Exception) else
+                       _write(job, src, dst, res, per_item, conventions.get(str(src), (None,))[0]))
                 if str(src) in notes:
-                    rec["note"] = notes[str(src)]
+                    rec["note"] = " ".join(n for n in (notes[str(src)], rec.get("note")) if n)
                 if rec["status"] in ("done", "failed"):
                     manifest.append({k: v for k, v in rec.items() if k != "output_path"})
                 records.append(rec)
@@ -290,6 +304,20 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
         for i in mels:
             claims.release(str(paths[i][1]))
     return records, bucket
+
+
+def _reconstruct_group(job: Job, padded: int | None, batch_ids: list[int], mels: dict, conventions: dict) -> list:
+    """``reconstruct`` of one group (its repeat of the convention messages already recorded silenced)."""
+    from ..output_guard import convention_quiet
+    from ...methods.planner import padded_length
+    from ...reconstruct import reconstruct
+
+    with convention_quiet(*conventions.values()):
+        if padded is None:
+            return [reconstruct(mels[batch_ids[0]], job.config, method=job.method, progress=False, **job.options)]
+        padded = max(padded, *(padded_length(mels[i].shape[-1]) for i in batch_ids))
+        return reconstruct([mels[i] for i in batch_ids], job.config, method=job.method, progress=False,
+                           batch_size=len(batch_ids), max_buckets=1, bucket_frames=padded, **job.options)
 
 
 def targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, layout=None,

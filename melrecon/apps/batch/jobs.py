@@ -154,14 +154,34 @@ class Claims:
 
     @contextlib.contextmanager
     def _locked(self):
+        """Hold the folder's lock. The folder may be removed by a run that finished (:meth:`remove_if_unused`)
+        while this one waited: then the lock taken is of a removed file, and it is taken again on a new one."""
         import fcntl
 
-        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
-        try:
+        lock = self.dir / ".lock"
+        while True:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
             fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    def remove_if_unused(self) -> bool:
+        """Remove the claims folder when no run holds a claim in it (a completed run leaves no ``.claims``)."""
+        with self._locked():
+            if any(p.name != ".lock" for p in self.dir.iterdir()):
+                return False
+            (self.dir / ".lock").unlink()
+            self.dir.rmdir()
+        return True
 
     def take(self, key: str, done: Path | None = None) -> bool:
         """Claim ``key``; False when a live owner holds it, or when ``done`` (its output) exists already."""

@@ -102,10 +102,11 @@ class Session:
     ``on_result(job, result, metrics)``, ``on_error(message, detail)``, ``on_finish(job)``.
     """
 
-    def __init__(self, *, chunk_size: int = 25, keep: int = 3, on_progress: Callable | None = None,
+    def __init__(self, *, chunk_size: int | None = None, keep: int = 3, on_progress: Callable | None = None,
                  on_result: Callable | None = None, on_error: Callable | None = None,
                  on_finish: Callable | None = None):
-        self.chunk_size = int(chunk_size)
+        # None: reconstruct's own chunking (the best result is kept at chunk ends: the same chunks, the same audio)
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
         self.keep = int(keep)
         self.on_progress = on_progress or _noop
         self.on_result = on_result or _noop
@@ -165,24 +166,26 @@ class Session:
                                  f"n_fft={cfg.n_fft}; use a longer clip.")
         return audio, np.asarray(mel_spectrogram(audio, cfg))
 
-    def prepare(self, source: str | None, preset: str, method: str, *, gl_iters: int, gd_iters: int, seed: int = 0,
+    def prepare(self, source: str | None, preset: str, method: str, *, n_iter, seed: int = 0,
                 options: dict[str, Any] | None = None) -> Job:
-        """A job for these settings (ParameterError when they cannot run)."""
+        """A job for these settings: ``n_iter`` one count per stage of ``method`` (ParameterError when they
+        cannot run)."""
         if source is None:
             raise ParameterError("no clip selected: choose one or upload a wav / .npy Mel.")
         src = self.sources[source]
         cfg = get_config(preset)
         options = dict(options or {})
-        stages = build_stages(method, gl_iters=gl_iters, gd_iters=gd_iters, **options)
+        counts = [int(n) for n in (n_iter if isinstance(n_iter, (list, tuple)) else [n_iter])]
+        stages = build_stages(method, n_iter=counts, **options)
         total = sum(n for _, n in stages)
         if total == 0:
-            raise ParameterError("all stages have 0 iterations; raise the GL or GD iterations slider.")
+            raise ParameterError("all stages have 0 iterations; raise a stage's iterations slider.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # resampling notices: expected here
             audio, mel = self.load(src, cfg)
         self._runs += 1
         iters = "+".join(f"{a.name} {n}" for a, n in stages)
-        kwargs = dict(method=method, gl_iters=int(gl_iters), gd_iters=int(gd_iters), seed=int(seed), **options)
+        kwargs = dict(method=method, n_iter=counts, seed=int(seed), **options)
         return Job(source=src, config=cfg, mel=mel, audio=audio, kwargs=kwargs,
                    label=f"#{self._runs} {iters} ({cfg.name})", total=total)
 

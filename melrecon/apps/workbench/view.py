@@ -1,7 +1,9 @@
 """The workbench's view: ipywidgets (sliders, dropdowns, an upload, Run/Stop, a live loss plot, A/B players)
 around a :class:`~melrecon.workbench.session.Session`.
 
-The controls a method does not use are disabled, and which ones it uses is asked of its stages
+The method has one iterations slider per stage, starting at the method's own counts
+(:func:`melrecon.methods.registry.describe`), so a first Run reproduces :func:`melrecon.reconstruct` with that
+method. The controls a method does not use are disabled, and which ones it uses is asked of its stages
 (their families and options, :mod:`melrecon.methods`), for every method. Widget updates from the worker
 thread go through ``Image`` (PNG bytes) and ``HTML`` widgets only, which are safe to set from another
 thread (an ``Output`` widget captures only the thread that opened it).
@@ -19,11 +21,11 @@ import numpy as np
 
 from ...core.config import PRESETS, ParameterError, get_config
 from ..examples import clips
-from ...methods.registry import DEFAULT_METHOD, METHODS, build_stages, families, used_options
+from ...methods.registry import DEFAULT_METHOD, METHODS, build_stages, describe, used_options
 from ..plotting import figure_png, live_loss_figure, loss_figure, plot_spectrogram, playable, spectrogram_panels
 from .session import Job, Session, read_upload
 
-__all__ = ["Workbench", "METHOD_CHOICES", "OPTION_CONTROLS"]
+__all__ = ["Workbench", "METHOD_CHOICES", "OPTION_CONTROLS", "STOP_WORDS"]
 
 #: Pipelines offered besides the named methods.
 PIPELINES = ("gl+gd", "gl+lbfgs", "agla+gd", "gl+waveform")
@@ -45,7 +47,21 @@ def _slider(W, cls, description, **kw):
     return cls(description=description, style=_STYLE, layout=_wide(), continuous_update=False, **kw)
 
 
-def _build_inputs(wb, preset: str, method: str, gl_iters: int, gd_iters: int) -> None:
+#: How a result that did not run to the end is labelled (``Reconstruction.stop_reason``).
+STOP_WORDS = {"callback": "stopped", "interrupted": "interrupted", "non-finite": "stopped (non-finite loss)"}
+
+
+def _stage_slider(W, index: int, algorithm, count: int):
+    """The iterations slider of one stage (CSS classes ``mr-iters``, ``mr-iters-<i>``, ``mr-iters-<name>``)."""
+    top = 3000 if algorithm.family == "gradient" else 1000
+    slider = _slider(W, W.IntSlider, f"{algorithm.name} iterations", value=count, min=0,
+                     max=max(top, 2 * count), step=10 if count % 10 == 0 else 1)
+    for css in ("mr-iters", f"mr-iters-{index}", f"mr-iters-{algorithm.name}"):
+        slider.add_class(css)
+    return slider
+
+
+def _build_inputs(wb, preset: str, method: str) -> None:
     import ipywidgets as W
 
     wb.source = W.Dropdown(description="clip", style=_STYLE, layout=_wide())
@@ -54,8 +70,11 @@ def _build_inputs(wb, preset: str, method: str, gl_iters: int, gd_iters: int) ->
     wb.preset = W.Dropdown(options=sorted(PRESETS), value=preset, description="preset", style=_STYLE, layout=_wide())
     wb.method = W.Dropdown(options=list(METHOD_CHOICES), value=method, description="method", style=_STYLE,
                            layout=_wide())
-    wb.gl_iters = _slider(W, W.IntSlider, "GL iterations", value=gl_iters, min=0, max=1000, step=10)
-    wb.gd_iters = _slider(W, W.IntSlider, "GD iterations", value=gd_iters, min=0, max=3000, step=10)
+    # The place of the effort dropdown (fast / default / balanced / best): between the method and its stage
+    # sliders; choosing a level sets the sliders to that level's counts (set_iters).
+    wb.effort_box = W.VBox([])
+    wb.stage_box = W.VBox([])  # one iterations slider per stage of the method (_set_stage_sliders)
+    wb.stage_iters = []
 
 
 def _build_options(wb, learning_rate: float) -> None:
@@ -93,13 +112,13 @@ def _layout(wb):
     """The whole workbench: controls and the loss plot, the A/B board, the spectrograms."""
     import ipywidgets as W
 
-    for widget, css in ((wb.gl_iters, "mr-gl-iters"), (wb.gd_iters, "mr-gd-iters"), (wb.run_button, "mr-run"),
+    for widget, css in ((wb.stage_box, "mr-stage-iters"), (wb.run_button, "mr-run"),
                         (wb.stop_button, "mr-stop"), (wb.loss_image, "mr-loss-plot"), (wb.players, "mr-players"),
                         (wb.status, "mr-status"), (wb.method, "mr-method"), (wb.upload, "mr-upload")):
         widget.add_class(css)
     controls = W.VBox([
         W.HTML("<b>Input</b>"), wb.source, wb.upload, wb.preset,
-        W.HTML("<b>Method</b>"), wb.method, wb.gl_iters, wb.gd_iters,
+        W.HTML("<b>Method</b>"), wb.method, wb.effort_box, wb.stage_box,
         W.HTML("<b>Gradient stages</b>"), wb.optimizer, wb.learning_rate, wb.consistency_weight,
         wb.mel_weight, wb.mel_loss, wb.seed,
         W.HBox([wb.run_button, wb.stop_button]), wb.progress, wb.status,
@@ -116,7 +135,7 @@ def _layout(wb):
 
 def _wire(wb) -> None:
     wb.upload.observe(wb._on_upload, names="value")
-    wb.method.observe(lambda _: wb._sync_enabled(), names="value")
+    wb.method.observe(lambda _: wb._on_method(), names="value")
     wb.optimizer.observe(lambda _: wb._sync_enabled(), names="value")
     wb.source.observe(lambda _: wb._show_board(), names="value")
     wb.preset.observe(lambda _: wb._show_board(), names="value")
@@ -136,11 +155,14 @@ class Workbench:
         Analysis settings (``"seed"``, ``"hifigan"``, ``"librosa"``).
     method : str
         One of :data:`METHOD_CHOICES` (default :data:`melrecon.DEFAULT_METHOD`).
-    gl_iters, gd_iters : int
-        Initial slider values for the projection (Griffin-Lim, ADMM) and the gradient stages.
+    n_iter : int or list of int, optional
+        Initial iterations, one count per stage of ``method`` (or one for all); default: the method's own
+        counts, so that the first Run is :func:`melrecon.reconstruct` with that method. Choosing another
+        method sets its sliders to that method's own counts.
     learning_rate : float
-    chunk_size : int
-        Iterations between live updates (and between chances to stop).
+    chunk_size : int, optional
+        Iterations between live updates (and between chances to stop); default: :func:`melrecon.reconstruct`'s
+        own chunking, so that a run gives reconstruct's audio (the best estimate is kept at chunk ends).
     keep : int
         How many results stay on the A/B board (the newest ones).
 
@@ -152,8 +174,8 @@ class Workbench:
         How many times the loss plot was redrawn (live updates included).
     """
 
-    def __init__(self, source=None, *, preset: str = "hifigan", method: str = DEFAULT_METHOD, gl_iters: int = 50,
-                 gd_iters: int = 300, learning_rate: float = 1e-2, chunk_size: int = 25, keep: int = 3):
+    def __init__(self, source=None, *, preset: str = "hifigan", method: str = DEFAULT_METHOD, n_iter=None,
+                 learning_rate: float = 1e-2, chunk_size: int | None = None, keep: int = 3):
         if preset not in PRESETS:
             raise ParameterError(f"preset={preset!r} is unknown; choose one of {sorted(PRESETS)}.")
         if method not in METHOD_CHOICES:
@@ -161,10 +183,11 @@ class Workbench:
         self.session = Session(chunk_size=chunk_size, keep=keep, on_progress=lambda job, p: self._on_progress(job, p),
                                on_result=self._on_result, on_error=self._show_error, on_finish=self._on_finish)
         self.plot_updates = 0
-        _build_inputs(self, preset, method, gl_iters, gd_iters)
+        _build_inputs(self, preset, method)
         _build_options(self, learning_rate)
         _build_outputs(self)
         self.ui = _layout(self)
+        self._set_stage_sliders(build_stages(method, n_iter=n_iter))
         self._add_sources(source)
         _wire(self)
         self._sync_enabled()
@@ -254,9 +277,31 @@ class Workbench:
             values["optimizer"] = None
         return values
 
+    def set_iters(self, *counts: int) -> None:
+        """Set the stage sliders: one count per stage of the chosen method."""
+        if len(counts) != len(self.stage_iters):
+            raise ParameterError(f"set_iters takes {len(self.stage_iters)} count(s), one per stage of "
+                                 f"{self.method.value!r}; got {len(counts)}.")
+        for slider, n in zip(self.stage_iters, counts):
+            slider.max = max(slider.max, int(n))
+            slider.value = int(n)
+
+    def _set_stage_sliders(self, stages) -> None:
+        import ipywidgets as W
+
+        self.stage_iters = [_stage_slider(W, i, s.algorithm, s.n_iter) for i, s in enumerate(stages)]
+        self.stage_box.children = self.stage_iters
+
+    def _on_method(self) -> None:
+        """Another method: its own stage sliders at its own counts, then its controls."""
+        self._set_stage_sliders(describe(self.method.value).stages)
+        self._sync_enabled()
+
+    def _counts(self) -> list[int]:
+        return [int(s.value) for s in self.stage_iters]
+
     def _stages(self, options: dict[str, Any] | None = None):
-        return build_stages(self.method.value, gl_iters=self.gl_iters.value, gd_iters=self.gd_iters.value,
-                            **(options or {}))
+        return build_stages(self.method.value, n_iter=self._counts(), **(options or {}))
 
     def _planned_total(self) -> int:
         try:
@@ -271,9 +316,6 @@ class Workbench:
             stages = self._stages(chosen)
         except ParameterError:  # e.g. a value the chosen optimizer refuses: judge by the method alone
             stages = self._stages()
-        present = families(stages)
-        self.gl_iters.disabled = "projection" not in present
-        self.gd_iters.disabled = "gradient" not in present
         used = used_options(stages, OPTION_CONTROLS, chosen)
         for name in OPTION_CONTROLS:
             getattr(self, name).disabled = name not in used
@@ -283,8 +325,7 @@ class Workbench:
         for k in ("learning_rate", "consistency_weight", "mel_weight"):
             if k in options:
                 options[k] = float(options[k])
-        return self.session.prepare(self.source.value, self.preset.value, self.method.value,
-                                    gl_iters=int(self.gl_iters.value), gd_iters=int(self.gd_iters.value),
+        return self.session.prepare(self.source.value, self.preset.value, self.method.value, n_iter=self._counts(),
                                     seed=int(self.seed.value), options=options)
 
     def _on_upload(self, change) -> None:
@@ -322,8 +363,7 @@ class Workbench:
         self._set_loss_png(figure_png(loss_figure({"": result}, title=title, figsize=(7.4, 4.0)), dpi=90))
         self._show_board(job)
         self.progress.bar_style = "success" if result.stop_reason is None else "warning"
-        how = {None: "done", "callback": "stopped", "interrupted": "interrupted",
-               "non-finite": "stopped (non-finite loss)"}[result.stop_reason]
+        how = STOP_WORDS.get(result.stop_reason, "done")
         kind = "ok" if result.stop_reason is None else "warn"
         self._set_status(f"{how}: {html.escape(job.label)} — {result.n_iterations}/{job.total} iterations, "
                          f"best at {result.best_iteration}, Mel SC {float(np.mean(result.mel_sc)):.4f}, "
@@ -408,5 +448,5 @@ def _metrics_html(m: dict, res) -> str:
     cells = [f"<td>{t}</td><td style='text-align:right;padding-right:10px'><b>{format(m[k], f)}</b></td>"
              for k, t, f in names if k in m and np.isfinite(m[k])]
     rows = "".join("<tr>" + "".join(cells[i:i + 2]) + "</tr>" for i in range(0, len(cells), 2))
-    stop = "" if res.stop_reason is None else f" <i>({res.stop_reason})</i>"
+    stop = "" if res.stop_reason is None else f" <i>({STOP_WORDS.get(res.stop_reason, res.stop_reason)})</i>"
     return f"{res.n_iterations} iterations{stop}<table style='line-height:1.1'>{rows}</table>"

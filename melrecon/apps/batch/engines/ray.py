@@ -12,9 +12,12 @@ the claims are the run's own, so the retry takes them back); a node that leaves 
 the same way. A driver that dies (SIGKILL) takes its local cluster with it; rerunning the command
 resumes: finished outputs are skipped, the dead run's claims are taken over.
 
-With no address a local cluster is started (all CPUs unless ``num_cpus`` limits a worker; no
+With no address a private local cluster is started (``ray.init(address="local")``: never a cluster that a
+current-cluster marker names, stale or running; all CPUs unless ``num_cpus`` limits a worker; no
 dashboard, no usage statistics, a small object store: the rows are only file names); with
-``address`` (``"auto"`` or ``host:port`` of ``ray start --head``) the run joins that cluster.
+``address`` (``"auto"`` or ``host:port`` of ``ray start --head``) the run joins that cluster. A start or
+join that fails, or a Ray failure mid-run, stops the run with one line (:class:`EngineError`), which
+``batch_summary.json`` records as its ``error``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ....core.config import ParameterError
-from ..core import DiskFull, invert_group
+from ..core import DiskFull, EngineError, invert_group
 
 __all__ = ["OPTIONS", "batch_multiple", "run", "run_ray", "Inverter", "ray_init"]
 
@@ -51,9 +54,13 @@ def _import_ray():
 
 
 def ray_init(address: str | None = None, **kwargs: Any) -> bool:
-    """Connect to Ray (a local cluster when ``address`` is None); True when this call started it.
+    """Connect to Ray; True when this call started the cluster.
 
-    A cluster this process is already connected to is used as it is.
+    With no ``address`` a private local cluster is started (``ray.init(address="local")``), whatever
+    current-cluster marker an earlier or running Ray left behind; with one (``"auto"`` or ``host:port``)
+    the run joins that cluster (no object store size then: the cluster has its own). A cluster this
+    process is already connected to is used as it is. A start or join that fails raises
+    :class:`~melrecon.apps.batch.core.EngineError` with one line: the cause and what to do instead.
     """
     ray = _import_ray()
     if ray.is_initialized():
@@ -62,12 +69,30 @@ def ray_init(address: str | None = None, **kwargs: Any) -> bool:
                                    logging_level="warning")
     if address is None:
         options["object_store_memory"] = OBJECT_STORE_BYTES
-    try:
-        ray.init(address=address, **options, **kwargs)
-    except ConnectionError as exc:
-        raise ParameterError(f"could not join the Ray cluster at {address!r} ({exc}); start one with "
-                             f"`ray start --head` or leave out --ray-address for a local one.") from None
-    return True
+    for attempt in (1, 2):
+        try:
+            ray.init(address="local" if address is None else address, **options, **kwargs)
+            return True
+        except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, ValueError, ...)
+            if ray.is_initialized():
+                ray.shutdown()
+            # a busy machine can miss Ray's fixed 30 s startup wait once: a local start is tried again
+            if not (address is None and attempt == 1 and "timed out during startup" in str(exc)):
+                raise EngineError(_failure_line(exc, address)) from None
+    return True  # pragma: no cover
+
+
+def _failure_line(exc: BaseException, address: str | None) -> str:
+    """One line: what failed, Ray's own first line of why, and what to do."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    cause = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+    if len(cause) > 300:
+        cause = cause[:297] + "..."
+    if address is None:
+        return (f"the Ray engine could not start a local cluster ({cause}); run with --engine local, or start one "
+                f"with `ray start --head` and pass --ray-address auto.")
+    return (f"the Ray engine could not join the cluster at {address!r} ({cause}); check that it runs "
+            f"(`ray status`), correct --ray-address, leave it out to start a local cluster, or run with --engine local.")
 
 
 class Inverter:
@@ -142,13 +167,21 @@ def run_ray(job, plan, paths, summary, bar, *, address=None, num_cpus=None, num_
         ds = ds.map_batches(Inverter, fn_constructor_kwargs={"job": job}, batch_size=1,
                             compute=ray.data.ActorPoolStrategy(size=workers),
                             num_cpus=num_cpus, num_gpus=num_gpus)
-        for row in ds.iter_rows():
-            result = json.loads(row["result"])
-            summary.add(result["records"], result["bucket"])
-            if bar is not None:
-                bar.update(len({r["output"] for r in result["records"]}))
-            if summary.error:
-                raise DiskFull(summary.error)
+        try:
+            for row in ds.iter_rows():
+                result = json.loads(row["result"])
+                summary.add(result["records"], result["bucket"])
+                if bar is not None:
+                    bar.update(len({r["output"] for r in result["records"]}))
+                if summary.error:
+                    raise DiskFull(summary.error)
+        except (DiskFull, KeyboardInterrupt, ParameterError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a Ray failure mid-run: one line, in the summary
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise EngineError(f"the Ray engine failed mid-run ({type(exc).__name__}: "
+                              f"{(lines[0] if lines else 'no message')[:300]}); run the same command again to "
+                              f"resume, or with --engine local.") from None
     finally:
         if started:
             ray.shutdown()
