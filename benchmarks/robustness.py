@@ -2,13 +2,15 @@
 
 For every clip (the dev set, the bundled sample and the seed recording when present) at the ``hifigan``
 preset, the clean Mel spectrogram is degraded (:mod:`melrecon.degrade`): log-domain Gaussian noise
-(sigma 0.1, 0.3, 0.5), Gaussian smoothing along time (1 frame) and across bands (1 band), and a time
-stretch by frame interpolation (x0.9, x1.1: no aligned reference). Each row inverts the degraded mel:
+(sigma 0.1, 0.3, 0.5), Gaussian smoothing along time (1 frame), across bands (0.5, 1, 2 bands) and both
+(1 frame and 1 band), a 3 x 3 box blur of the linear mel, and a time stretch by frame interpolation
+(x0.9, x1.1: no aligned reference). Each row inverts the degraded mel:
 
 * ``librosa``: ``librosa.feature.inverse.mel_to_audio`` (NNLS, then 32 iterations of fast Griffin-Lim);
 * ``lbfgs``: the L-BFGS peer (linear-Mel MSE, 200 iterations);
 * ``meladmm+melgl``: the exact Mel-constraint method (the default when this was written);
-* ``tolmeladmm+tolmelgl``: the noise-aware method, its smoothing and sharpening chosen automatically.
+* ``tolmeladmm+tolmelgl``: the noise-aware method, its band deconvolution, time smoothing and
+  sharpening chosen automatically.
 
 Measures: PESQ-wb and STOI against the original audio where the mel is still time-aligned; DNSMOS
 OVRL (no reference) everywhere; Mel SC of the output against the *given* (degraded) mel and against the
@@ -17,7 +19,9 @@ clean mel (aligned conditions); seconds of iteration.
 Usage::
 
     python benchmarks/robustness.py            # all clips, all conditions
-    python benchmarks/robustness.py --quick    # 5 clips (3 speech), clean / noise 0.3 / time smooth 1 / stretch 0.9
+    python benchmarks/robustness.py --quick    # 5 clips (3 speech), 6 conditions (QUICK_CONDITIONS)
+    python benchmarks/robustness.py --clips seed_arctic_raw_16k,speech_flite_awb \
+        --conditions "clean,freq smooth 1" --rows lbfgs,tolmeladmm   # a subset (stems, names, row prefixes)
 
 Writes ``results/robustness/robustness.md`` and ``robustness.json``; timings depend on the load (recorded).
 """
@@ -49,7 +53,7 @@ from melrecon.core.transforms import compress  # noqa: E402
 
 ROWS = {"librosa": None, "lbfgs": "lbfgs", "meladmm+melgl": "meladmm+melgl",
         "tolmeladmm+tolmelgl (auto)": "tolmeladmm+tolmelgl"}
-QUICK_CONDITIONS = ("clean", "noise 0.3", "time smooth 1", "stretch 0.9")
+QUICK_CONDITIONS = ("clean", "noise 0.3", "time smooth 1", "freq smooth 1", "time+freq smooth 1", "stretch 0.9")
 QUICK_CLIPS = ("speech_reverb_flite_slt.wav", "speech_16k_espeak_f4.wav", "music_piano.wav", "noise_rain.wav")
 MEASURES = ("pesq", "stoi", "dnsmos", "mel_sc_given", "mel_sc_clean", "seconds")
 
@@ -99,6 +103,27 @@ def fmt(v) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.3f}" if abs(v) < 1 else f"{v:.2f}"
 
 
+def _gain(v) -> str:
+    return "–" if not np.isfinite(v) else f"{v:+.2f}"
+
+
+def gains(clips: list[dict], conditions, peer: str = "lbfgs", row: str = "tolmeladmm+tolmelgl (auto)") -> list[str]:
+    """Speech: the noise-aware method against the L-BFGS peer, per condition (means over the speech clips)."""
+    speech = [c for c in clips if c["category"] == "speech"]
+    if not speech or peer not in ROWS or row not in ROWS:
+        return []
+    lines = ["", f"## speech ({len(speech)} clip(s)): noise-aware against the L-BFGS peer", "",
+             "| mel | PESQ-wb peer | PESQ-wb noise-aware | gain | DNSMOS peer | DNSMOS noise-aware | gain |",
+             "|---|---|---|---|---|---|---|"]
+    for cond in conditions:
+        mean = {(r, m): np.nanmean([c["results"][f"{cond}|{r}"].get(m, np.nan) for c in speech])
+                for r in (peer, row) for m in ("pesq", "dnsmos")}
+        lines.append(f"| {cond} | " + " | ".join(
+            f"{fmt(mean[peer, m])} | {fmt(mean[row, m])} | {_gain(mean[row, m] - mean[peer, m])}"
+            for m in ("pesq", "dnsmos")) + " |")
+    return lines
+
+
 def report(clips: list[dict], conditions, header: list[str]) -> str:
     lines = header[:]
     for cat in ("speech", "music", "noise", "tone"):
@@ -112,6 +137,7 @@ def report(clips: list[dict], conditions, header: list[str]) -> str:
             for row in ROWS:
                 vals = [np.mean([c["results"][f"{cond}|{row}"].get(m, np.nan) for c in members]) for m in MEASURES]
                 lines.append(f"| {cond} | {row} | " + " | ".join(fmt(v) for v in vals) + " |")
+    lines += gains(clips, conditions)
     seed = [c for c in clips if c["name"] == SEED_CLIP.stem]
     speech = [c for c in clips if c["category"] == "speech"]
     if speech:
@@ -133,11 +159,17 @@ def clip_order(path: Path) -> tuple:
             and not any(v in path.stem for v in ("16k", "breathy", "reverb")), path.name)
 
 
+def _subset(args) -> str:
+    return "".join(f' --{k} "{v}"' for k, v in (("clips", args.clips), ("conditions", args.conditions),
+                                                ("rows", args.rows)) if v)
+
+
 def write(results: list[dict], conditions, args, n_clips: int, took: float) -> str:
     done = "" if len(results) == n_clips else f" (partial: {len(results)} of {n_clips} clips)"
     header = ["# Robustness: inverting imperfect Mel spectrograms (hifigan preset)", "",
               f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; `python benchmarks/robustness.py"
-              f"{' --quick' if args.quick else ''}`; {len(results)} clip(s){done}; {took / 60:.1f} min; load average "
+              f"{' --quick' if args.quick else ''}{_subset(args)}`; {len(results)} clip(s){done}; "
+              f"{took / 60:.1f} min; load average "
               f"{', '.join(f'{v:.2f}' for v in os.getloadavg())} at the end. Rows are means over the clips of a "
               "category; PESQ-wb / STOI / Mel SC (clean) only where the mel stays aligned with the audio."]
     text = report(results, conditions, header)
@@ -149,13 +181,29 @@ def write(results: list[dict], conditions, args, n_clips: int, took: float) -> s
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="5 clips (the seed recording, 2 varied speech, piano, rain), 4 conditions")
+    ap.add_argument("--clips", help="comma-separated clip stems (default: all, or the quick set)")
+    ap.add_argument("--conditions", help=f"comma-separated conditions among {list(DEGRADATIONS)}")
+    ap.add_argument("--rows", help=f"comma-separated rows (names or prefixes) among {list(ROWS)}")
     ap.add_argument("--out", type=Path, default=REPO / "results" / "robustness")
     args = ap.parse_args(argv)
     cfg = MelConfig.preset("hifigan")
     conditions = QUICK_CONDITIONS if args.quick else tuple(DEGRADATIONS)
+    if args.conditions:
+        conditions = tuple(c.strip() for c in args.conditions.split(","))
+        unknown = [c for c in conditions if c not in DEGRADATIONS]
+        if unknown:
+            raise SystemExit(f"--conditions: unknown {unknown}; choose from {list(DEGRADATIONS)}")
+    if args.rows:
+        wanted = [r.strip() for r in args.rows.split(",")]
+        for row in list(ROWS):
+            if not any(row.startswith(w) for w in wanted):
+                del ROWS[row]
     clips = find_clips([], quick=False)
     if args.quick:
         clips = [c for c in clips if c.name in QUICK_CLIPS or c == SEED_CLIP]
+    if args.clips:
+        stems = {c.strip() for c in args.clips.split(",")}
+        clips = [c for c in clips if c.stem in stems]
     t0 = time.time()
     results = []
     args.out.mkdir(parents=True, exist_ok=True)

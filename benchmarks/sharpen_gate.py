@@ -4,7 +4,8 @@ The noise-aware recipe (``tolmeladmm+tolmelgl``) could only become the default i
 left every clean mel alone. This script prints, as Markdown tables:
 
 * ``presets``: the choice on the clean mel of every dev clip (the seed recording included) at each preset
-  (no inversion): the largest noise level, the lowest sharpness and the clips it would change;
+  (no inversion): the largest noise level, the lowest sharpness, the largest band spread and the clips it
+  would change;
 * ``signals``: the choice on clean, noise-free signals that are smooth along time (sine sweeps, a
   tremolo, a vibrato, a harmonic glide), with ``--invert`` PESQ-wb and Mel SC (against the given mel) of
   the default and of the noise-aware recipe (default iterations).
@@ -65,7 +66,7 @@ def clean_mel(x: np.ndarray, cfg: MelConfig) -> tuple[np.ndarray, np.ndarray]:
 
 def presets_table(presets) -> str:
     lines = ["| preset | clips | largest noise level (floor 0.20) | lowest sharpness (floor 0.78) | "
-             "clips it changes |", "|---|---|---|---|---|"]
+             "largest band spread (floor 0.62) | clips it changes |", "|---|---|---|---|---|---|"]
     for name in presets:
         cfg = MelConfig.preset(name)
         seen = []
@@ -76,17 +77,21 @@ def presets_table(presets) -> str:
             seen.append((path.stem, auto_choice(clean_mel(x, cfg)[1], cfg)[0]))
         loud = max(seen, key=lambda s: s[1]["noise_level"])
         smooth = min(seen, key=lambda s: s[1]["sharpness"])
-        changed = [f"{n} (w {v['tolerance']:.2f}, a {v['sharpen']:.1f})" for n, v in seen
-                   if v["tolerance"] or v["sharpen"]]
+        spread = max(seen, key=lambda s: s[1]["band_spread"])
+        changed = [f"{n} (w {v['tolerance']:.2f}, a {v['sharpen']:.1f}, deblur {v['deblur']:.2f})" for n, v in seen
+                   if v["tolerance"] or v["sharpen"] or v["deblur"]]
         lines.append(f"| `{name}` | {len(seen)} | {loud[1]['noise_level']:.3f} ({loud[0]}) | "
-                     f"{smooth[1]['sharpness']:.2f} ({smooth[0]}) | {', '.join(changed) or 'none'} |")
+                     f"{smooth[1]['sharpness']:.2f} ({smooth[0]}) | "
+                     f"{spread[1]['band_spread']:.2f} ({spread[0]}) | "
+                     f"{', '.join(changed) or 'none'} |")
         print(lines[-1], flush=True)
     return "\n".join(lines)
 
 
 def signals_table(presets, invert: bool) -> str:
-    lines = ["| preset | clean signal | sharpness | noise level | a (sharpen) | PESQ-wb default → noise-aware | "
-             "Mel SC default → noise-aware |", "|---|---|---|---|---|---|---|"]
+    lines = ["| preset | clean signal | sharpness | noise level | a (sharpen) | band spread | deblur (bands) | "
+             "PESQ-wb default → noise-aware | Mel SC default → noise-aware |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name in presets:
         cfg = MelConfig.preset(name)
         for label, x in smooth_signals(cfg.sample_rate).items():
@@ -99,7 +104,8 @@ def signals_table(presets, invert: bool) -> str:
                 sc.append(mel_spectral_convergence(lin, y, cfg, reference_is_mel=True))
             pair = (lambda v, f: " → ".join(format(u, f) for u in v) or "–")
             lines.append(f"| `{name}` | {label} | {seen['sharpness']:.2f} | {seen['noise_level']:.3f} | "
-                         f"{seen['sharpen']:.1f} | {pair(pesq, '.2f')} | {pair(sc, '.3f')} |")
+                         f"{seen['sharpen']:.1f} | {seen['band_spread']:.2f} | {seen['deblur']:.2f} | "
+                         f"{pair(pesq, '.2f')} | {pair(sc, '.3f')} |")
             print(lines[-1], flush=True)
     return "\n".join(lines)
 

@@ -7,6 +7,9 @@ acoustic model's errors live (``log(max(mel, floor))``, ``floor`` 1e-5 as HiFi-G
 * :func:`log_noise`: i.i.d. Gaussian noise of standard deviation ``sigma`` added to the log-mel;
 * :func:`smooth_time` / :func:`smooth_frequency`: a Gaussian blur (``sigma`` in frames / bands) of the
   log-mel, the over-smoothing of a model trained with an L1/L2 loss;
+* :func:`smooth_time_frequency`: both at once (a 2-D Gaussian of the log-mel);
+* :func:`box_blur`: a ``size x size`` moving average of the *linear* mel over bands and frames (a blur
+  that no log-domain Gaussian is: it spreads a loud bin's level into its quiet neighbours);
 * :func:`stretch`: the log-mel resampled in time by linear interpolation between frames (``rate``
   0.9 gives 10 % fewer frames: faster speech); the result has no time-aligned reference.
 
@@ -19,11 +22,12 @@ acoustic model's errors live (``log(max(mel, floor))``, ``floor`` 1e-5 as HiFi-G
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, uniform_filter
 
 from ..core.config import ParameterError
 
-__all__ = ["log_noise", "smooth_time", "smooth_frequency", "stretch", "DEGRADATIONS", "KINDS", "degrade", "apply"]
+__all__ = ["log_noise", "smooth_time", "smooth_frequency", "smooth_time_frequency", "box_blur", "stretch",
+           "DEGRADATIONS", "KINDS", "degrade", "apply"]
 
 FLOOR = 1e-5
 
@@ -57,6 +61,24 @@ def smooth_frequency(mel, sigma: float = 1.0) -> np.ndarray:
     return np.exp(gaussian_filter1d(_log(mel), _positive("sigma", sigma), axis=-2, mode="nearest")).astype(np.float32)
 
 
+def smooth_time_frequency(mel, sigma: float = 1.0, band_sigma: float | None = None) -> np.ndarray:
+    """Gaussian blur of the log-mel along time (``sigma`` frames) and across bands (``band_sigma`` bands,
+    ``sigma`` when ``None``)."""
+    sigma = _positive("sigma", sigma)
+    band_sigma = sigma if band_sigma is None else _positive("band_sigma", band_sigma)
+    log = gaussian_filter1d(_log(mel), sigma, axis=-1, mode="nearest")
+    return np.exp(gaussian_filter1d(log, band_sigma, axis=-2, mode="nearest")).astype(np.float32)
+
+
+def box_blur(mel, size: int = 3) -> np.ndarray:
+    """Moving average of the linear mel over ``size`` bands and ``size`` frames (edges repeated)."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ParameterError(f"size={size!r} must be a whole number >= 1 (e.g. 3).")
+    lin = np.exp(_log(mel))
+    shape = (1,) * (lin.ndim - 2) + (int(size), int(size))
+    return uniform_filter(lin, size=shape, mode="nearest").astype(np.float32)
+
+
 def stretch(mel, rate: float) -> np.ndarray:
     """The log-mel resampled to ``round(frames * rate)`` frames by linear interpolation."""
     log = _log(mel)
@@ -76,7 +98,11 @@ DEGRADATIONS = {
     "noise 0.3": (log_noise, {"sigma": 0.3}, True),
     "noise 0.5": (log_noise, {"sigma": 0.5}, True),
     "time smooth 1": (smooth_time, {"sigma": 1.0}, True),
+    "freq smooth 0.5": (smooth_frequency, {"sigma": 0.5}, True),
     "freq smooth 1": (smooth_frequency, {"sigma": 1.0}, True),
+    "freq smooth 2": (smooth_frequency, {"sigma": 2.0}, True),
+    "time+freq smooth 1": (smooth_time_frequency, {"sigma": 1.0}, True),
+    "box 3x3": (box_blur, {"size": 3}, True),
     "stretch 0.9": (stretch, {"rate": 0.9}, False),
     "stretch 1.1": (stretch, {"rate": 1.1}, False),
 }
@@ -96,6 +122,7 @@ KINDS = {
     "log noise": (log_noise, "sigma", (0.05, 1.0, 0.3)),
     "time smoothing": (smooth_time, "sigma", (0.25, 3.0, 1.0)),
     "frequency smoothing": (smooth_frequency, "sigma", (0.25, 3.0, 1.0)),
+    "time and frequency smoothing": (smooth_time_frequency, "sigma", (0.25, 3.0, 1.0)),
     "time stretch": (stretch, "rate", (0.5, 2.0, 0.9)),
 }
 
