@@ -223,7 +223,7 @@ def compat_speed(rows: list[dict], seconds: float, reps: int) -> dict[str, float
 # ---------------------------------------------------------------------------------------------- report
 def summary(per_clip: dict, times: dict[str, float] | None) -> dict[str, dict]:
     """Row -> mean / lowest PESQ, margin over librosa-32, mean iteration seconds, 10 s time and ratio."""
-    labels = list(dict.fromkeys(k for res in per_clip.values() for k in res)) if per_clip else list(times or {})
+    labels = list(dict.fromkeys([*(k for res in per_clip.values() for k in res), *(times or {})]))
     out = {}
     for label in labels:
         vals = [res[label] for res in per_clip.values() if label in res]
@@ -294,7 +294,8 @@ def _rows(text: str, defaults) -> list[dict]:
 def _args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the 4 speech clips of quality.py --quick, 2 repeats")
-    ap.add_argument("--part", default="quality,speed,compat", help="comma-separated: quality, speed, compat")
+    ap.add_argument("--part", default="quality,speed,compat", help="comma-separated: quality, speed, compat "
+                    "(or 'none' with --merge: only report an earlier run, e.g. with other --levels)")
     ap.add_argument("--rows", default="", help="';'-separated rows METHOD@COUNTS[:OPT=V,...] (default: the "
                     "default method at six budgets)")
     ap.add_argument("--no-peer", action="store_true", help="leave out the L-BFGS peer row")
