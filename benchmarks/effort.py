@@ -232,7 +232,8 @@ def summary(per_clip: dict, times: dict[str, float] | None) -> dict[str, dict]:
         row = dict(pesq=float(np.nanmean(pesq)) if vals else float("nan"),
                    low=float(np.nanmin(pesq)) if vals else float("nan"),
                    margin=float(np.nanmean(pesq - lib)) if vals else float("nan"),
-                   clip_s=float(np.mean([v["seconds"] for v in vals])) if vals and "seconds" in vals[0] else float("nan"))
+                   clip_s=float(np.mean([v["seconds"] for v in vals])) if vals and "seconds" in vals[0]
+                   else float("nan"))
         if times and label in times:
             row.update(time_s=times[label], ratio=times[LIBROSA] / times[label])
         out[label] = row
