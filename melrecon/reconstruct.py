@@ -26,9 +26,9 @@ from .core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from .core.validation import check_iterations, check_mel
 from .methods.batching import batch_sharding, default_batch_size
 from .methods.diagnostics import warn_if_no_progress
-from .methods.execute import execute_items, execute_single
+from .methods.execute import best_start, estimated, execute_items, execute_single
 from .methods.planner import piece_count, plan_buckets, plan_items, plan_single, segment_plan
-from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages, check_effort
+from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages, check_effort, default_method, describe
 from .methods.result import Progress, Reconstruction
 from .methods.runner import trace_count
 from .methods.single import Run
@@ -43,8 +43,9 @@ def reconstruct(
     mel,
     config: MelConfig | str = DEFAULT_PRESET,
     *,
-    method: Any = DEFAULT_METHOD,
+    method: Any = None,
     effort: str | None = None,
+    source: str | None = None,
     n_iter: int | Sequence[int] | None = None,
     gl_iters: int | None = None,
     gd_iters: int | None = None,
@@ -75,11 +76,18 @@ def reconstruct(
         floating-point rounding. A list of :class:`Reconstruction` is then returned, in input order.
     config : MelConfig or preset name
         The settings the mel was made with (default :data:`~melrecon.core.config.DEFAULT_PRESET`, ``"hifigan"``).
-    method : str, Algorithm or list of (algorithm, n_iter)
-        ``"meladmm+melgl"`` (default: ADMM, then fast Griffin-Lim, between the Mel-constraint set and
-        the consistent STFTs; 300 + 200 iterations), any single method of :data:`METHODS` (``"gla"``,
+    method : str, Algorithm or list of (algorithm, n_iter), optional
+        Default: by ``source``. For a mel melrecon computed from audio (``source="analysis"``),
+        ``"meladmm+melgl"`` (ADMM, then fast Griffin-Lim, between the Mel-constraint set and the consistent
+        STFTs); for a mel handed in (the default: ``source="predicted"``), ``"tolmeladmm+tolmelgl"``, the
+        same towards a target cleaned of what the mel's statistics read as an acoustic model's noise, time
+        smoothing or band blur (the same audio when nothing is read; docs/robustness.md). Or any single method of :data:`METHODS` (``"gla"``,
         ``"fgla"``, ``"agla"``, ``"melgl"``, ``"admm"``, ``"meladmm"``, ``"gd"``, ``"waveform"``,
         ``"lbfgs"``) or a ``"+"``-joined pipeline such as ``"gl+gd"`` (the seed's method).
+    source : {"predicted", "analysis"}, optional
+        Where the mel came from, which chooses the default ``method``: ``"predicted"`` (default: handed in,
+        e.g. by an acoustic model) or ``"analysis"`` (computed by melrecon from audio, exact). The result's
+        ``settings["source"]`` says which path ran and ``settings["estimated"]`` what it read in the mel.
     effort : {"fast", "default", "balanced", "best"}, optional
         How much work the inversion gets when no counts are given (default ``"default"``): each method's
         stage counts at that level (``melrecon methods`` lists them; docs/speed.md has the measured time
@@ -156,7 +164,7 @@ def reconstruct(
     (7936,)
     """
     _cache.enable()  # JAX's persistent compilation cache (melrecon/core/cache.py), once per process
-    run, init = check_call(config, method=method, effort=effort, n_iter=n_iter, gl_iters=gl_iters,
+    run, init = check_call(config, method=method, effort=effort, source=source, n_iter=n_iter, gl_iters=gl_iters,
                            gd_iters=gd_iters, seed=seed, init_magnitude=init_magnitude, init=init, callback=callback, progress=progress,
                            chunk_size=chunk_size, segment_seconds=segment_seconds, pieces=pieces, options=options)
     if _is_list(mel):
@@ -166,7 +174,8 @@ def reconstruct(
                                      bucket_frames=bucket_frames)
         plan = plan_items([m.shape[-1] for m in mels], run.cfg, segment_seconds=segment_seconds,
                           multiple=batch_sharding()[1], **batching)
-        results = execute_items(mels, run, plan, segment_seconds=segment_seconds, pieces=pieces)
+        results = best_start(run, lambda r: execute_items(mels, r, plan, segment_seconds=segment_seconds,
+                                                          pieces=pieces))
     else:
         mel_np = check_mel(mel, run.cfg)
         init = None if init is None else _check_init(init, mel_np.shape, run.cfg)
@@ -175,7 +184,8 @@ def reconstruct(
         plan = plan_single(mel_np.shape[-1], run.cfg, segment_seconds=segment_seconds, pieces=pieces,
                            bucket_frames=bucket_frames, callback=callback is not None, init=init is not None,
                            batched=mel_np.ndim != 2)
-        results = execute_single(mel_np, run, plan, init=init, length=length, pieces=pieces)
+        results = best_start(run, lambda r: execute_single(mel_np, r, plan, init=init, length=length, pieces=pieces))
+        estimated(results, mel_np, run)
     warn_if_no_progress(results)
     return results
 
@@ -185,7 +195,7 @@ RUN_OPTIONS = tuple(name for name in inspect.signature(reconstruct).parameters
                     if name not in ("mel", "config", "method", "options"))
 
 
-def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAULT_METHOD, effort=None, n_iter=None,
+def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = None, effort=None, source=None, n_iter=None,
                gl_iters=None,
                gd_iters=None, seed: int = 0, init_magnitude: str = "nnls", init: Any = None, callback=None,
                progress: bool = True, chunk_size=None, segment_seconds: Any = "auto", pieces: Any = "auto",
@@ -198,8 +208,11 @@ def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAUL
         if init not in INIT_PHASES:
             raise ParameterError(f"init={init!r} must be an array (phases or a complex STFT) or one of {INIT_PHASES}.")
         options["init_phase"], init = init, None
-    effort = check_effort(effort)
+    effort, chosen = check_effort(effort), default_method(source)
+    method = chosen if method is None else method
     stages = build_stages(method, effort=effort, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
+    explicit = init is not None or "init_phase" in options or (n_iter, gl_iters, gd_iters) != (None,) * 3
+    starts = () if explicit or not isinstance(method, str) else describe(method, effort).starts
     _check_run_options(init_magnitude=init_magnitude, seed=seed, callback=callback)
     piece_count(pieces)
     segment_plan(1, cfg, segment_seconds)  # checks the setting
@@ -208,13 +221,15 @@ def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = DEFAUL
     settings = {
         "method": name,
         "effort": effort,
+        "source": source or "predicted",
+        "starts": list(starts),
         "stages": [dict(algo.describe(), n_iter=n) for algo, n in stages],
         "seed": int(seed),
         "init_magnitude": init_magnitude,
         "config": cfg.to_dict(),
     }
     run = Run(cfg=cfg, stages=stages, name=name, settings=settings, seed=int(seed), init_magnitude=init_magnitude,
-              callback=callback, progress=progress, chunk_size=chunk_size)
+              callback=callback, progress=progress, chunk_size=chunk_size, starts=starts)
     return run, init
 
 

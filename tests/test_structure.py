@@ -23,24 +23,69 @@ PACKAGE = REPO / "melrecon"
 
 
 # ------------------------------------------------------------------------------------ one default
-def test_one_default_method_in_api_cli_batch_and_workbench():
-    from melrecon.apps.batch import invert_folder
-    from melrecon.apps.cli import _parser
+def test_the_default_method_is_chosen_by_the_mels_source_everywhere(tmp_path):
+    """API, CLI, folder inversion and workbench agree: a mel melrecon analysed runs the exact default, a mel
+    handed in the noise-aware one; one switch (source= / --mel-source) overrides both ways."""
+    from melrecon.apps.batch.core import source_of
+    from melrecon.apps.cli import _method_kwargs, _parser
+    from melrecon.methods.registry import PREDICTED_METHOD, default_method
 
-    assert DEFAULT_METHOD == "meladmm+melgl"
-    assert inspect.signature(reconstruct).parameters["method"].default == DEFAULT_METHOD
-    assert inspect.signature(invert_folder).parameters["method"].default == DEFAULT_METHOD
-    assert _parser().parse_args(["invert", "a.wav", "b.wav"]).method == DEFAULT_METHOD
-    assert _parser().parse_args(["batch", "in", "out"]).method == DEFAULT_METHOD
+    assert DEFAULT_METHOD == "meladmm+melgl" and PREDICTED_METHOD == "tolmeladmm+tolmelgl"
+    assert inspect.signature(reconstruct).parameters["method"].default is None
+    assert (default_method(None), default_method("predicted"), default_method("analysis")) == \
+        (PREDICTED_METHOD, PREDICTED_METHOD, DEFAULT_METHOD)
+    for argv, source, method in ((["invert", "a.wav", "b.wav"], "analysis", DEFAULT_METHOD),
+                                 (["invert", "m.npy", "b.wav"], "predicted", PREDICTED_METHOD),
+                                 (["invert", "a.wav", "b.wav", "--mel-source", "predicted"], "analysis",
+                                  PREDICTED_METHOD),
+                                 (["invert", "m.npy", "b.wav", "--mel-source", "analysis"], "predicted",
+                                  DEFAULT_METHOD)):
+        assert _method_kwargs(_parser().parse_args(argv), source)["method"] == method
+    assert (source_of(Path("x.wav")), source_of(Path("x.npy")), source_of(Path("x.h5"))) == \
+        ("analysis", "predicted", "predicted")
+    cfg = MelConfig.preset("seed")
+    t = np.arange(4000) / 16000
+    mel = np.asarray(melrecon.mel_spectrogram((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), cfg))
+    handed = reconstruct(mel, cfg, effort="fast", progress=False)
+    analysed = reconstruct(mel, cfg, effort="fast", source="analysis", progress=False)
+    assert handed.method == PREDICTED_METHOD and handed.settings["source"] == "predicted"
+    assert set(handed.settings["estimated"]) >= {"noise_level", "sharpness", "band_spread", "tolerance"}
+    assert analysed.method == DEFAULT_METHOD and "estimated" not in analysed.settings
     pytest.importorskip("ipywidgets")
     from melrecon.apps.workbench import Workbench
 
-    assert Workbench(preset="seed").method.value == DEFAULT_METHOD
+    assert Workbench(preset="seed").method.value == DEFAULT_METHOD  # its clips are audio: analysed
 
 
 def test_default_recipe_is_meladmm_then_melgl():
-    (a, na), (b, nb) = build_stages()
+    (a, na), (b, nb) = build_stages(effort="balanced")
     assert (a.name, a.magnitude, a.init_phase, na, b.name, nb) == ("meladmm", "mel", "zero", 300, "melgl", 200)
+    (a, na), (b, nb) = build_stages()  # the default effort
+    assert (a.init_phase, na, nb) == ("zero", 60, 40)
+    (a, na), (b, nb) = build_stages(effort="fast")
+    assert (a.init_phase, na, nb) == ("pghi", 30, 20)
+
+
+def test_best_effort_keeps_the_start_of_lowest_mel_sc():
+    cfg = MelConfig.preset("seed")
+    t = np.arange(4000) / 16000
+    mel = np.asarray(melrecon.mel_spectrogram((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), cfg))
+    from melrecon.methods.registry import describe
+
+    assert describe(DEFAULT_METHOD, "best").starts == ("zero", "pghi")
+    out = reconstruct(mel, cfg, effort="best", source="analysis", gl_iters=None, progress=False,
+                      method=[("meladmm", 6), ("melgl", 4)])  # explicit stages: one start
+    assert out.settings["starts"] == []
+    import melrecon.methods.registry as registry
+
+    saved = registry.PIPELINE_COUNTS["best"]
+    registry.PIPELINE_COUNTS["best"] = (6, 4)  # the real recipe, with small counts
+    try:
+        best = reconstruct(mel, cfg, effort="best", source="analysis", progress=False)
+    finally:
+        registry.PIPELINE_COUNTS["best"] = saved
+    scores = best.settings["start_mel_sc"]
+    assert set(scores) == {"zero", "pghi"} and float(best.mel_sc) == pytest.approx(min(scores.values()), rel=1e-6)
 
 
 # ------------------------------------------------------------------------------------ init_phase
@@ -126,7 +171,7 @@ def test_workbench_enables_exactly_the_controls_the_method_takes(bench, method):
     mine = [30 + 10 * i for i in range(len(info.stages))]
     bench.set_iters(*mine)
     job = bench._prepare()
-    stages = build_stages(job.kwargs.pop("method"), **{k: v for k, v in job.kwargs.items() if k != "seed"})
+    stages = build_stages(job.kwargs.pop("method"), **{k: v for k, v in job.kwargs.items() if k not in ("seed", "source")})
     assert [n for _, n in stages] == mine
     for name in EXPECTED_CONTROLS[method] - {"optimizer"}:  # options reach a stage
         value = job.kwargs[name]

@@ -60,12 +60,16 @@ def _methods_taking(option: str, methods, value: object = "lbfgs") -> list[str]:
 
 def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
     from ..methods.options import iters_help
-    from ..methods.registry import DEFAULT_EFFORT, DEFAULT_METHOD, EFFORTS, describe
+    from ..methods.registry import DEFAULT_EFFORT, DEFAULT_METHOD, EFFORTS, PREDICTED_METHOD, SOURCES, describe
 
     default = default_method or DEFAULT_METHOD
-    p.add_argument("--method", default=default,
-                   help="one of %s or a pipeline joining them with + (default %%(default)s); `melrecon methods` "
-                        "lists their stages" % ", ".join(sorted(_method_names())))
+    p.add_argument("--method", default=None,
+                   help="one of %s or a pipeline joining them with + (default: by --mel-source, %s for audio inputs, "
+                        "%s for mel files); `melrecon methods` lists their stages"
+                        % (", ".join(sorted(_method_names())), DEFAULT_METHOD, PREDICTED_METHOD))
+    p.add_argument("--mel-source", default=None, choices=SOURCES,
+                   help="where the mel came from (default: analysis for an audio input, melrecon computed the mel; "
+                        "predicted for a mel file, e.g. an acoustic model's): chooses the default --method")
     shown = [default, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
     p.add_argument("--effort", default=None, choices=EFFORTS,
                    help="how much work the inversion gets when --iters is not given (default %s; `melrecon methods` "
@@ -108,12 +112,15 @@ def _add_cache_arg(p: argparse.ArgumentParser) -> None:
                         "~/.cache/melrecon/jax): a second run loads the compiled loops instead of compiling")
 
 
-def _method_kwargs(args) -> dict:
-    """The keyword arguments of ``reconstruct`` for the method flags; an option no stage takes is an error."""
+def _method_kwargs(args, source: str | None = None) -> dict:
+    """The keyword arguments of ``reconstruct`` for the method flags; an option no stage takes is an error.
+    ``source`` is where the input's mel comes from (``--mel-source`` wins); it chooses the default method."""
     from ..methods.options import STAGE_OPTIONS, check_stage_options, parse_iters
-    from ..methods.registry import describe
+    from ..methods.registry import default_method, describe
 
     _refuse_replaced(args)
+    source = args.mel_source or source
+    args.method = args.method or default_method(source)
     given = {spec.name: getattr(args, spec.name) for spec in STAGE_OPTIONS}
     check_stage_options(args.method, given, {spec.name: spec.flag for spec in STAGE_OPTIONS})
     init = args.init_phase
@@ -122,7 +129,7 @@ def _method_kwargs(args) -> dict:
         raise ParameterError(f"--seed has no effect: method {args.method!r} starts from a deterministic initial phase "
                              f"({init or 'its default'}); drop --seed, or add --init random to start from a "
                              f"seeded random phase.")
-    kw = dict(method=args.method, effort=args.effort, n_iter=parse_iters(args.iters, args.method), seed=args.seed or 0,
+    kw = dict(method=args.method, source=source, effort=args.effort, n_iter=parse_iters(args.iters, args.method), seed=args.seed or 0,
               progress=not args.quiet)
     kw.update({k: v for k, v in given.items() if v is not None})
     return kw
@@ -313,7 +320,7 @@ def cmd_invert(args) -> int:
             f"input {str(src)!r}: unsupported suffix {src.suffix!r}; give an audio file {io.AUDIO_SUFFIXES} "
             f"or a Mel array {io.MEL_SUFFIXES}."
         )
-    kwargs = _method_kwargs(args)
+    kwargs = _method_kwargs(args, "predicted" if src.suffix.lower() in io.MEL_SUFFIXES else "analysis")
     convention = None  # the convention check's message, said once (not again by reconstruct)
     if src.suffix.lower() in io.MEL_SUFFIXES:
         name = f"mel in {src.name}"
@@ -369,7 +376,14 @@ def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
 
 def _summary(dst: Path, result, cfg) -> str:
     ran = " + ".join(f"{name} {stop - start}" for name, start, stop in result.stages)  # "meladmm 300 + melgl 200"
-    return (f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method}, "
+    settings = result.settings
+    path = f"{settings.get('source', 'predicted')} mel, effort {settings.get('effort')}"
+    read = settings.get("estimated")
+    if read:
+        path += (f"; read: noise level {read['noise_level']:.2f}, time sharpness {read['sharpness']:.2f}, band "
+                 f"spread {read.get('band_spread', 0.0):.2f} -> smoothing {read['tolerance']:.2f}, sharpening "
+                 f"{read['sharpen']:.2f}, deblur {read.get('deblur', 0.0):.2f}")
+    return (f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method} [{path}], "
             f"{ran} iterations in {result.seconds:.1f} s, "
             f"Mel SC {float(np.mean(result.mel_sc)):.4f})")
 
@@ -419,7 +433,10 @@ def _exit_status(result, held, written: list[Path]) -> int:
 def cmd_batch(args) -> int:
     from .batch import invert_folder
 
+    chosen = args.method
     kw = _method_kwargs(args)
+    if chosen is None and args.mel_source is None:  # each file's source chooses its default method
+        kw.update(method=None, source=None)
     quiet = not kw.pop("progress")
     summary = invert_folder(args.input, args.output, config_from_args(args), batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,

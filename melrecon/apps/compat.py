@@ -4,18 +4,15 @@ Same keyword names and defaults, same input (a linear Mel spectrogram, ``power=2
 output length; change ``from librosa.feature.inverse import mel_to_audio`` to
 ``from melrecon import mel_to_audio``.
 
-Inside, melrecon's accelerated Griffin-Lim (``"agla"``, Perraudin et al. 2013) from the same
-non-negative least-squares magnitude that librosa starts from. ``n_iter`` (librosa: Griffin-Lim
-iterations, default 32) is its number of iterations, one STFT and one inverse STFT each, as librosa's.
-Measured on real speech (two clips, PESQ-wb, librosa's n_iter=32): at librosa's defaults (n_fft 2048,
-hop 512, 128 bands) 2.84 / 2.16 against librosa's 2.35 / 2.03, where melrecon's default method
-(:data:`melrecon.DEFAULT_METHOD`) reached only 1.87 / 1.61 at 32 iterations and 2.32 / 1.63 at its own
-300 + 200; at n_fft 1024, hop 256, 4.01 / 3.98 against 2.63 / 3.77 (the default method at its own schedule:
-3.95 / 4.30). So the drop-in uses ``agla``; pass ``method=melrecon.DEFAULT_METHOD`` (and ``n_iter`` as a
-list of per-stage counts, or leave it to the method's defaults with ``n_iter=None``) for the default.
-Those default-method figures predate its relative Mel metric for power-2 mels (``metric="auto"``): with it,
-at librosa's defaults and its own 300 + 200 iterations, it reaches 3.76 on the CMU ARCTIC recording and
-3.88 on ``speech.wav`` against librosa's 2.42 and 2.12 (``docs/quality.md``, "Power-2 Mel spectrograms").
+Inside, melrecon's default pipeline for mels handed in (``tolmeladmm+tolmelgl``: ADMM, then fast
+Griffin-Lim, between the Mel-constraint set and the consistent STFTs, towards a target cleaned of what
+the mel reads as noise or smoothing; the exact pipeline when it reads none) at the ``effort`` level's
+counts (default 60 + 40). ``n_iter`` keeps librosa's meaning when given: that many iterations in all,
+split 60 / 40 over the two stages. Measured at librosa's defaults (n_fft 2048, hop 512, 128 bands,
+power 2) on 4 speech clips (docs/effort.md): 60 + 40 scored +0.95 PESQ-wb over librosa's 32 iterations
+in a seventh of its time (librosa's own NNLS dominates its time); ``n_iter=32`` (20 + 12) +0.78 at ~10x
+its speed; the former ``agla`` at 32 iterations +0.19. ``method=`` chooses another method (``"agla"``: the
+former drop-in).
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ __all__ = ["mel_to_audio"]
 
 def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | None = None,
                  win_length: int | None = None, window: str = "hann", center: bool = True,
-                 pad_mode: str = "constant", power: float = 2.0, n_iter: int = 32, length: int | None = None,
+                 pad_mode: str = "constant", power: float = 2.0, n_iter: int | None = None, length: int | None = None,
                  dtype=np.float32, fmin: float = 0.0, fmax: float | None = None, htk: bool = False,
                  norm: str | None = "slaney", **kwargs: Any) -> np.ndarray:
     """Invert a linear Mel spectrogram to audio, with ``librosa.feature.inverse.mel_to_audio``'s interface.
@@ -44,13 +41,14 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
         As in librosa (``hop_length`` defaults to ``win_length // 4``, ``win_length`` to ``n_fft``).
         ``window`` is one of "hann", "hamming", "blackman", "rectangular"; ``pad_mode`` "constant" or
         "reflect"; ``power`` 1 or 2.
-    n_iter : int
-        Iterations of the method (``agla`` unless ``method`` says otherwise; see the module docstring).
+    n_iter : int, optional
+        Iterations in all, as librosa's (split 60 / 40 over the default pipeline's two stages); None (default):
+        the ``effort`` level's counts (``effort=`` in ``kwargs``; see the module docstring).
     fmin, fmax, htk, norm
         The Mel filterbank (librosa passes these through ``**kwargs`` to ``mel_to_stft``).
     **kwargs
-        melrecon options: ``method`` (default ``"agla"``), ``seed``, ``progress`` (default False) and any
-        option of :func:`melrecon.reconstruct`.
+        melrecon options: ``method`` (default: the pipeline for mels handed in), ``effort``, ``seed``,
+        ``progress`` (default False) and any option of :func:`melrecon.reconstruct`.
 
     Returns
     -------
@@ -77,7 +75,9 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
                         compression="none", name="librosa-call")
     except TypeError as exc:
         raise ParameterError(f"mel_to_audio: {exc}") from None
-    kwargs.setdefault("method", "agla")
     kwargs.setdefault("progress", False)
+    if isinstance(n_iter, int) and kwargs.get("method") is None:  # librosa's count, over the two stages
+        first = max(1, round(0.6 * n_iter)) if n_iter > 1 else n_iter
+        n_iter = [first, max(n_iter - first, 0)]
     result = reconstruct(M, cfg, n_iter=n_iter, length=length, **kwargs)
     return np.asarray(result.audio).astype(dtype, copy=False)

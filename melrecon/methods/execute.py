@@ -11,9 +11,10 @@ from .batching import invert_batches
 from .planner import Plan, segment_plan
 from .result import Reconstruction
 from .segments import invert_pieces, invert_segmented
+from .registry import Stage
 from .single import Run, invert_whole
 
-__all__ = ["execute_single", "execute_items"]
+__all__ = ["execute_single", "execute_items", "best_start", "estimated"]
 
 
 def execute_single(mel: np.ndarray, run: Run, plan: Plan, *, init: np.ndarray | None = None,
@@ -50,3 +51,42 @@ def execute_items(mels: Sequence[np.ndarray], run: Run, plan: Sequence[tuple[int
         if results[i].interrupted:
             return [results[k] for k in sorted(results)]
     return [results[i] for i in range(len(mels))]
+
+
+def best_start(run: Run, execute):
+    """``execute(run)``, or, with ``run.starts``, once per starting phase of the first stage, keeping for
+    each item the result of lowest Mel SC (``settings["start_mel_sc"]`` lists every start's)."""
+    if not run.starts:
+        return execute(run)
+    (first, n), *rest = run.stages
+    tried = {}
+    for phase in run.starts:
+        stages = (Stage(first.with_options({"init_phase": phase}), n), *rest)
+        tried[phase] = execute(run.replace(stages=stages))
+        if any(r.interrupted for r in _listed(tried[phase])):
+            break
+    per_item = zip(*(_listed(v) for v in tried.values()))
+    chosen = []
+    for results in per_item:
+        scores = [float(np.mean(r.mel_sc)) for r in results]
+        best = results[int(np.argmin(scores))]
+        best.settings = dict(best.settings, start_mel_sc=dict(zip(tried, scores)),
+                             start=list(tried)[int(np.argmin(scores))])
+        chosen.append(best)
+    return chosen if isinstance(next(iter(tried.values())), list) else chosen[0]
+
+
+def _listed(results) -> list:
+    return results if isinstance(results, list) else [results]
+
+
+def estimated(result: Reconstruction, mel: np.ndarray, run: Run) -> None:
+    """Record in ``result.settings["estimated"]`` what a noise-aware first stage reads in the mel (noise
+    level, time sharpness, band spread and what it chose), for the summary line."""
+    if mel.ndim != 2 or not hasattr(run.stages[0].algorithm, "tolerance"):
+        return
+    from ..algorithms.tolerant import auto_choice
+    from ..core.transforms import decompress
+
+    values, _ = auto_choice(np.asarray(decompress(mel, run.cfg)), run.cfg)
+    result.settings = dict(result.settings, estimated={k: round(v, 4) for k, v in values.items()})

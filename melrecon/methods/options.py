@@ -66,6 +66,8 @@ STAGE_OPTIONS = (
                auto_or_float, metavar="auto|X"),
     OptionSpec("sharpen", "--sharpen", "unsharp-mask amount for mels smoothed along time (0: off)", auto_or_float,
                metavar="auto|X"),
+    OptionSpec("deblur", "--deblur", "width (bands) of the deconvolution across bands for mels smoothed across "
+               "bands (0: off)", auto_or_float, metavar="auto|X"),
 )
 
 

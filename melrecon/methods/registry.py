@@ -24,7 +24,7 @@ from ..core.config import ParameterError
 from ..core.validation import check_iterations
 
 __all__ = ["Stage", "METHODS", "DEFAULT_METHOD", "EFFORTS", "DEFAULT_EFFORT", "check_effort", "build_stages", "known_options", "families", "used_options",
-           "describe_methods", "MethodInfo", "describe", "register"]
+           "describe_methods", "MethodInfo", "describe", "register", "PREDICTED_METHOD", "SOURCES", "default_method"]
 
 
 class Stage(NamedTuple):
@@ -40,7 +40,7 @@ EFFORTS = ("fast", "default", "balanced", "best")
 DEFAULT_EFFORT = "default"
 #: Iterations at each effort, as a fraction of an algorithm's ``default_iters`` (its balanced count), for the
 #: methods whose recipe does not give its own counts per effort.
-EFFORT_SCALE = {"fast": 0.2, "default": 0.4, "balanced": 1.0, "best": 2.0}
+EFFORT_SCALE = {"fast": 0.1, "default": 0.2, "balanced": 1.0, "best": 5.0}
 
 #: A recipe: takes an effort level, returns the stages of a named method with their iterations at that effort.
 Recipe = Callable[[str], tuple[Stage, ...]]
@@ -72,11 +72,17 @@ def _single(make: Callable[[], Algorithm], counts: dict[str, int] | None = None)
     return recipe
 
 
-def _pipeline(makes: Sequence[Callable[[], Algorithm]], counts: dict[str, tuple[int, ...]]) -> Recipe:
-    """The recipe of a pipeline: its algorithms with one count per stage at each effort."""
+def _pipeline(makes: Sequence[Callable[[], Algorithm]], counts: dict[str, tuple[int, ...]],
+              first_phase: dict[str, str] | None = None) -> Recipe:
+    """The recipe of a pipeline: its algorithms with one count per stage at each effort (and, where
+    ``first_phase`` names one for an effort, the first stage's ``init_phase`` there)."""
 
     def recipe(effort: str) -> tuple[Stage, ...]:
-        return tuple(Stage(make(), n) for make, n in zip(makes, counts[effort]))
+        stages = [Stage(make(), n) for make, n in zip(makes, counts[effort])]
+        phase = (first_phase or {}).get(effort)
+        if phase is not None:
+            stages[0] = Stage(stages[0].algorithm.with_options({"init_phase": phase}), stages[0].n_iter)
+        return tuple(stages)
 
     return recipe
 
@@ -90,9 +96,16 @@ def _meladmm() -> ADMMGriffinLim:
     return ADMMGriffinLim(magnitude="mel", init_phase="zero", name="meladmm")
 
 
-#: Stage counts of the Mel-constraint pipelines per effort (docs/speed.md, "Effort levels": measured on
-#: speech at the hifigan preset against librosa's mel_to_audio and the L-BFGS peer).
-PIPELINE_COUNTS = {"fast": (30, 20), "default": (300, 200), "balanced": (300, 200), "best": (600, 400)}
+#: Stage counts of the Mel-constraint pipelines per effort, measured on 17 speech clips at the hifigan preset
+#: against librosa's mel_to_audio (32 iterations, 2.66 PESQ-wb) and the L-BFGS peer (3.61), docs/effort.md:
+#: fast 30+20 from a PGHI start 3.79 at ~3.9x librosa's speed; default 60+40 3.76 at ~2.3-2.8x; balanced
+#: 300+200 4.02 at ~0.7x; best 300+950 from a zero and from a PGHI start, the lower Mel SC kept, 4.15 at ~5x
+#: balanced's time (every clip above the L-BFGS peer).
+PIPELINE_COUNTS = {"fast": (30, 20), "default": (60, 40), "balanced": (300, 200), "best": (300, 950)}
+#: The first stage's starting phase where an effort sets it (PGHI lifted the 30+20 budget by ~0.15).
+PIPELINE_PHASE = {"fast": "pghi"}
+#: Efforts that run a method from several starting phases and keep the result of lowest Mel SC.
+PIPELINE_STARTS = {"best": ("zero", "pghi")}
 
 #: Named methods (recipes). Any of them can be joined with "+" into a pipeline ("gl" is an alias of "fgla").
 METHODS: dict[str, Recipe] = {
@@ -106,12 +119,12 @@ METHODS: dict[str, Recipe] = {
     "melgl": _single(MelGriffinLim),
     "admm": _single(ADMMGriffinLim),
     "meladmm": _single(_meladmm),
-    "meladmm+melgl": _pipeline((_meladmm, MelGriffinLim), PIPELINE_COUNTS),
+    "meladmm+melgl": _pipeline((_meladmm, MelGriffinLim), PIPELINE_COUNTS, PIPELINE_PHASE),
     # Noise-aware: the exact Mel constraint towards a target whose log is smoothed along time by a width
     # measured from the mel's roughness (0 on clean mels: the exact method).
     "tolmeladmm": _single(TolerantMelADMM),
     "tolmelgl": _single(TolerantMelGriffinLim),
-    "tolmeladmm+tolmelgl": _pipeline((TolerantMelADMM, TolerantMelGriffinLim), PIPELINE_COUNTS),
+    "tolmeladmm+tolmelgl": _pipeline((TolerantMelADMM, TolerantMelGriffinLim), PIPELINE_COUNTS, PIPELINE_PHASE),
 }
 #: The default everywhere (``reconstruct``, the CLI, ``invert_folder``, the workbench): 300 iterations of
 #: ADMM between the Mel-constraint set and the consistent STFTs, then 200 of Mel-consistent fast
@@ -120,6 +133,25 @@ METHODS: dict[str, Recipe] = {
 #: stages project in the relative metric (``metric="auto"``), which lifted PESQ there by about 1.
 
 DEFAULT_METHOD = "meladmm+melgl"
+#: The default for mels handed in (arrays, mel files, ``mel_to_audio``), which are mostly predicted by an
+#: acoustic model: the same pipeline towards a cleaned target (noise, time smoothing, band blur undone when
+#: read in the mel; the default exactly when nothing is read). Mels melrecon computed from audio keep
+#: :data:`DEFAULT_METHOD`.
+PREDICTED_METHOD = "tolmeladmm+tolmelgl"
+#: Where a mel came from: ``"analysis"`` (melrecon computed it from audio: exact), ``"predicted"`` (handed in).
+SOURCES = ("analysis", "predicted")
+#: Several starting phases per method and effort (the result of lowest Mel SC is kept).
+STARTS = {name: PIPELINE_STARTS for name in ("meladmm+melgl", "tolmeladmm+tolmelgl")}
+
+
+def default_method(source: str | None = None) -> str:
+    """The default method for a mel of ``source`` (None: handed in, ``"predicted"``)."""
+    if source is None:
+        return PREDICTED_METHOD
+    if source not in SOURCES:
+        raise ParameterError(f"source={source!r} must be one of {SOURCES}: 'analysis' for a mel melrecon computed "
+                             f"from audio (exact), 'predicted' for one handed in (an acoustic model's).")
+    return DEFAULT_METHOD if source == "analysis" else PREDICTED_METHOD
 
 
 def _recipe(name: str, method: Any, effort: str) -> tuple[Stage, ...]:
@@ -195,6 +227,7 @@ class MethodInfo:
     options: frozenset
     init_phase: str
     effort: str = DEFAULT_EFFORT
+    starts: tuple[str, ...] = ()
 
     @property
     def counts(self) -> tuple[int, ...]:
@@ -220,7 +253,8 @@ def describe(method: str, effort: str = DEFAULT_EFFORT) -> MethodInfo:
     stages = build_stages(method, effort=effort)
     return MethodInfo(name=method, stages=stages, families=frozenset(families(stages)),
                       options=frozenset().union(*(s.algorithm.options() for s in stages)),
-                      init_phase=getattr(stages[0].algorithm, "init_phase", "random"), effort=effort)
+                      init_phase=getattr(stages[0].algorithm, "init_phase", "random"), effort=effort,
+                      starts=STARTS.get(method.strip().lower(), {}).get(effort, ()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -286,6 +320,9 @@ def describe_methods() -> str:
         info = describe(name)
         parts = [f"{s.algorithm.name} ({s.algorithm.family})" for s in info.stages]
         mark = " [default]" if name == DEFAULT_METHOD else ""
-        levels = "; ".join(f"{e} {'+'.join(map(str, c))}" for e, c in info.levels.items())
+        levels = "; ".join(f"{e} {'+'.join(map(str, c))}" + (f" ({describe(name, e).init_phase} start)"
+                           if describe(name, e).init_phase != info.init_phase else "")
+                           + (f" (best of {'/'.join(describe(name, e).starts)} starts)" if describe(name, e).starts
+                              else "") for e, c in info.levels.items())
         lines.append(f"{name}: {' then '.join(parts)}{mark}\n    iterations by effort: {levels}")
     return "\n".join(lines)

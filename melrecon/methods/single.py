@@ -39,6 +39,7 @@ class Run:
     callback: Callable | None = None
     progress: bool = False
     chunk_size: int | None = None
+    starts: tuple[str, ...] = ()  # starting phases to try, the result of lowest Mel SC kept (one run if empty)
 
     def replace(self, **changes: Any) -> "Run":
         return dataclasses.replace(self, **changes)

@@ -37,7 +37,8 @@ from typing import Any
 from ... import io
 from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from ...methods.registry import DEFAULT_METHOD
-from .core import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, plan_groups, targets
+from .core import (BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, plan_groups,
+                   source_of, targets)
 from .engines import ENGINES, engine_module, engine_options
 from .jobs import Claims, disk_full_message, process_owner
 
@@ -50,7 +51,7 @@ def invert_folder(
     out_dir,
     config: MelConfig | str = DEFAULT_PRESET,
     *,
-    method: Any = DEFAULT_METHOD,
+    method: Any = None,
     batch_size: int | None = None,
     max_buckets: int = 4,
     overwrite: bool = False,
@@ -72,10 +73,11 @@ def invert_folder(
     in_dir, out_dir : path
         Input folder (searched recursively) and output folder (created; mirrors the sub-folders).
     config : MelConfig or preset name
-    method : str
-        As for :func:`melrecon.reconstruct` (default :data:`melrecon.DEFAULT_METHOD`); other keyword options
-        (``n_iter``, ``gl_iters``, ``gd_iters``, ``seed``, ``learning_rate``, ``segment_seconds``, ...) are
-        passed on.
+    method : str, optional
+        As for :func:`melrecon.reconstruct`; default: by each file's source (audio files, which melrecon
+        analyses: :data:`melrecon.DEFAULT_METHOD`; mel files, handed in: the noise-aware
+        ``"tolmeladmm+tolmelgl"``), or ``source=`` for all. Other keyword options (``effort``, ``n_iter``,
+        ``gl_iters``, ``gd_iters``, ``seed``, ``learning_rate``, ``segment_seconds``, ...) are passed on.
     batch_size : int, optional
         Most items per padded batch (default 4 on a CPU, 32 on accelerators).
     max_buckets : int
@@ -119,7 +121,8 @@ def invert_folder(
     frames = [found[i][2] for i in range(len(found))]
     multiple = run_engine.batch_multiple()
     plan = plan_groups(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
-                       segment_seconds=options.get("segment_seconds", "auto"))
+                       segment_seconds=options.get("segment_seconds", "auto"),
+                       kinds=[source_of(found[i][0]) for i in range(len(found))])
     job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine,
               layout, stats, force)
     n_inputs = len(found) + len(summary.skipped) + len(summary.failed)

@@ -180,13 +180,20 @@ def frames_of(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
 
 
 def plan_groups(frames: list[int], cfg: MelConfig, *, batch_size: int, max_buckets: int, multiple: int = 1,
-                segment_seconds: Any = "auto") -> list[tuple[int | None, list[int]]]:
+                segment_seconds: Any = "auto", kinds: list | None = None) -> list[tuple[int | None, list[int]]]:
     """Padded batches ``(padded_frames, members)`` (fill-ups included); files long enough to be
-    segmented come alone as ``(None, [i])`` (the planner's :func:`~melrecon.methods.planner.plan_items`)."""
+    segmented come alone as ``(None, [i])`` (the planner's :func:`~melrecon.methods.planner.plan_items`),
+    planned apart per ``kinds`` (e.g. each file's source: one group holds one kind)."""
     from ...methods.planner import plan_items
 
-    return plan_items(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
-                      segment_seconds=segment_seconds)
+    kinds = [None] * len(frames) if kinds is None else kinds
+    plan = []
+    for kind in dict.fromkeys(kinds):
+        idx = [i for i, k in enumerate(kinds) if k == kind]
+        part = plan_items([frames[i] for i in idx], cfg, batch_size=batch_size, max_buckets=max_buckets,
+                          multiple=multiple, segment_seconds=segment_seconds)
+        plan += [(padded, [idx[j] for j in members]) for padded, members in part]
+    return plan
 
 
 @dataclass
@@ -276,7 +283,7 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
         if batch_ids:
             t0 = time.perf_counter()
             try:
-                results = _reconstruct_group(job, padded, batch_ids, mels, conventions)
+                results = _reconstruct_group(job, padded, batch_ids, mels, conventions, source_of(paths[batch_ids[0]][0]))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the others
@@ -306,18 +313,27 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     return records, bucket
 
 
-def _reconstruct_group(job: Job, padded: int | None, batch_ids: list[int], mels: dict, conventions: dict) -> list:
-    """``reconstruct`` of one group (its repeat of the convention messages already recorded silenced)."""
+def source_of(path: Path) -> str:
+    """Where a file's mel comes from: ``"analysis"`` (melrecon analyses an audio file), ``"predicted"`` (a mel
+    file: handed in). A group holds files of one source (:func:`plan_groups` per source)."""
+    return "predicted" if Path(path).suffix.lower() in io.MEL_SUFFIXES else "analysis"
+
+
+def _reconstruct_group(job: Job, padded: int | None, batch_ids: list[int], mels: dict, conventions: dict,
+                       source: str) -> list:
+    """``reconstruct`` of one group (its repeat of the convention messages already recorded silenced); the
+    files' ``source`` chooses the default method unless the run sets one."""
     from ..output_guard import convention_quiet
     from ...methods.planner import padded_length
     from ...reconstruct import reconstruct
 
+    options = dict(job.options, source=job.options.get("source") or source)
     with convention_quiet(*conventions.values()):
         if padded is None:
-            return [reconstruct(mels[batch_ids[0]], job.config, method=job.method, progress=False, **job.options)]
+            return [reconstruct(mels[batch_ids[0]], job.config, method=job.method, progress=False, **options)]
         padded = max(padded, *(padded_length(mels[i].shape[-1]) for i in batch_ids))
         return reconstruct([mels[i] for i in batch_ids], job.config, method=job.method, progress=False,
-                           batch_size=len(batch_ids), max_buckets=1, bucket_frames=padded, **job.options)
+                           batch_size=len(batch_ids), max_buckets=1, bucket_frames=padded, **options)
 
 
 def targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, layout=None,

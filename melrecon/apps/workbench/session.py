@@ -167,16 +167,16 @@ class Session:
         return audio, np.asarray(mel_spectrogram(audio, cfg))
 
     def prepare(self, source: str | None, preset: str, method: str, *, n_iter, seed: int = 0,
-                options: dict[str, Any] | None = None) -> Job:
-        """A job for these settings: ``n_iter`` one count per stage of ``method`` (ParameterError when they
-        cannot run)."""
+                options: dict[str, Any] | None = None, effort: str | None = None) -> Job:
+        """A job for these settings: ``n_iter`` one count per stage of ``method``, the stages otherwise as at
+        ``effort`` (e.g. its starting phase; ParameterError when they cannot run)."""
         if source is None:
             raise ParameterError("no clip selected: choose one or upload a wav / .npy Mel.")
         src = self.sources[source]
         cfg = get_config(preset)
         options = dict(options or {})
         counts = [int(n) for n in (n_iter if isinstance(n_iter, (list, tuple)) else [n_iter])]
-        stages = build_stages(method, n_iter=counts, **options)
+        stages = build_stages(method, effort=effort, n_iter=counts, **options)
         total = sum(n for _, n in stages)
         if total == 0:
             raise ParameterError("all stages have 0 iterations; raise a stage's iterations slider.")
@@ -185,7 +185,8 @@ class Session:
             audio, mel = self.load(src, cfg)
         self._runs += 1
         iters = "+".join(f"{a.name} {n}" for a, n in stages)
-        kwargs = dict(method=method, n_iter=counts, seed=int(seed), **options)
+        kind = "predicted" if getattr(src, "mel", None) is not None else "analysis"  # an uploaded mel is handed in
+        kwargs = dict(method=method, effort=effort, source=kind, n_iter=counts, seed=int(seed), **options)
         return Job(source=src, config=cfg, mel=mel, audio=audio, kwargs=kwargs,
                    label=f"#{self._runs} {iters} ({cfg.name})", total=total)
 

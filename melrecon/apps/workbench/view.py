@@ -21,7 +21,8 @@ import numpy as np
 
 from ...core.config import PRESETS, ParameterError, get_config
 from ..examples import clips
-from ...methods.registry import DEFAULT_METHOD, METHODS, build_stages, describe, used_options
+from ...methods.registry import (DEFAULT_EFFORT, DEFAULT_METHOD, EFFORTS, METHODS, PREDICTED_METHOD, build_stages,
+                                 describe, used_options)
 from ..plotting import figure_png, live_loss_figure, loss_figure, plot_spectrogram, playable, spectrogram_panels
 from .session import Job, Session, read_upload
 
@@ -70,9 +71,11 @@ def _build_inputs(wb, preset: str, method: str) -> None:
     wb.preset = W.Dropdown(options=sorted(PRESETS), value=preset, description="preset", style=_STYLE, layout=_wide())
     wb.method = W.Dropdown(options=list(METHOD_CHOICES), value=method, description="method", style=_STYLE,
                            layout=_wide())
-    # The place of the effort dropdown (fast / default / balanced / best): between the method and its stage
-    # sliders; choosing a level sets the sliders to that level's counts (set_iters).
-    wb.effort_box = W.VBox([])
+    # The effort level, between the method and its stage sliders: choosing one sets the sliders to that
+    # level's counts (the method's own description, methods.registry.describe).
+    wb.effort = W.Dropdown(options=list(EFFORTS), value=DEFAULT_EFFORT, description="effort", style=_STYLE,
+                           layout=_wide())
+    wb.effort_box = W.VBox([wb.effort])
     wb.stage_box = W.VBox([])  # one iterations slider per stage of the method (_set_stage_sliders)
     wb.stage_iters = []
 
@@ -136,6 +139,7 @@ def _layout(wb):
 def _wire(wb) -> None:
     wb.upload.observe(wb._on_upload, names="value")
     wb.method.observe(lambda _: wb._on_method(), names="value")
+    wb.effort.observe(lambda _: wb._on_method(), names="value")
     wb.optimizer.observe(lambda _: wb._sync_enabled(), names="value")
     wb.source.observe(lambda _: wb._show_board(), names="value")
     wb.preset.observe(lambda _: wb._show_board(), names="value")
@@ -293,15 +297,16 @@ class Workbench:
         self.stage_box.children = self.stage_iters
 
     def _on_method(self) -> None:
-        """Another method: its own stage sliders at its own counts, then its controls."""
-        self._set_stage_sliders(describe(self.method.value).stages)
+        """Another method (or effort level): its own stage sliders at its counts for the level, then its
+        controls."""
+        self._set_stage_sliders(describe(self.method.value, self.effort.value).stages)
         self._sync_enabled()
 
     def _counts(self) -> list[int]:
         return [int(s.value) for s in self.stage_iters]
 
     def _stages(self, options: dict[str, Any] | None = None):
-        return build_stages(self.method.value, n_iter=self._counts(), **(options or {}))
+        return build_stages(self.method.value, effort=self.effort.value, n_iter=self._counts(), **(options or {}))
 
     def _planned_total(self) -> int:
         try:
@@ -326,7 +331,7 @@ class Workbench:
             if k in options:
                 options[k] = float(options[k])
         return self.session.prepare(self.source.value, self.preset.value, self.method.value, n_iter=self._counts(),
-                                    seed=int(self.seed.value), options=options)
+                                    seed=int(self.seed.value), options=options, effort=self.effort.value)
 
     def _on_upload(self, change) -> None:
         files = change["new"]
@@ -341,6 +346,8 @@ class Workbench:
             self.session.fail(str(exc))
             return
         self.add_source(src.name, audio=src.audio, sample_rate=src.sample_rate, mel=src.mel)
+        if src.mel is not None and self.method.value == DEFAULT_METHOD:  # a mel handed in: the noise-aware path
+            self.method.value = PREDICTED_METHOD
         what = "a Mel spectrogram of shape %s" % (src.mel.shape,) if src.mel is not None else \
             f"{src.audio.shape[-1] / src.sample_rate:.2f} s of audio at {src.sample_rate} Hz"
         self._set_status(f"loaded {html.escape(name)}: {what}", kind="ok")
