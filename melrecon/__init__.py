@@ -39,6 +39,8 @@ __all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):
+    if f"{__name__}.{name}" in _moved.MOVED:  # a module under its former name, e.g. melrecon.metrics
+        return importlib.import_module(f"{__name__}.{name}")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'melrecon' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -54,9 +54,12 @@ def short_mel(tmp_path_factory):
 def test_help_defaults_are_what_runs(method, short_mel, tmp_path, capsys):
     text = _help(capsys)
     defaults = _help_defaults(text)
-    shown_default = re.search(r"--method METHOD .*?\(default ([a-z+]+)\)", text.split("options:")[1]).group(1)
-    assert shown_default == melrecon.reconstruct.__kwdefaults__["method"]
-    name = method or shown_default
+    from melrecon.methods.registry import PREDICTED_METHOD
+
+    shown = re.search(r"--method METHOD .*?\(default: by --mel-source, ([a-z+]+) for audio inputs, ([a-z+]+) for mel "
+                      r"files\)", text.split("options:")[1])
+    assert shown.groups() == (melrecon.DEFAULT_METHOD, PREDICTED_METHOD)
+    name = method or PREDICTED_METHOD  # the input is a mel file: handed in
     args = ["invert", str(short_mel), str(tmp_path / "o.wav"), "--preset", "seed", "--quiet"]
     code = main(args + (["--method", method] if method else []))
     assert code == 0
@@ -68,7 +71,7 @@ def test_help_defaults_are_what_runs(method, short_mel, tmp_path, capsys):
 def test_iters_per_stage_runs_exactly_that(short_mel, tmp_path, capsys):
     out = tmp_path / "o.wav"
     assert main(["invert", str(short_mel), str(out), "--preset", "seed", "--iters", "7,5", "--quiet"]) == 0
-    assert _reported(capsys.readouterr().out) == [("meladmm", 7), ("melgl", 5)]
+    assert _reported(capsys.readouterr().out) == [("tolmeladmm", 7), ("tolmelgl", 5)]  # a mel file: handed in
     assert main(["invert", str(short_mel), str(out), "--preset", "seed", "--method", "gl+gd", "--iters", "4,6",
                  "--quiet"]) == 0
     assert _reported(capsys.readouterr().out) == [("fgla", 4), ("gd", 6)]
@@ -79,8 +82,8 @@ def test_iters_per_stage_runs_exactly_that(short_mel, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, words", [
-    (["--iters", "100"], ["--iters '100' gives 1 count", "2 stage(s)", "meladmm, melgl", "--iters 300,200"]),
-    (["--n-iter", "100"], ["gives 1 count", "meladmm+melgl"]),
+    (["--iters", "100"], ["--iters '100' gives 1 count", "2 stage(s)", "tolmeladmm, tolmelgl", "--iters 60,40"]),
+    (["--n-iter", "100"], ["gives 1 count", "tolmeladmm+tolmelgl"]),
     (["--iters", "10,x"], ["whole numbers"]),
     (["--gl-iters", "50", "--gd-iters", "50"], ["--gl-iters was replaced by --iters"]),
     (["--method", "fgla", "--lr", "0.1"], ["--lr is not taken by any stage of method 'fgla'"]),
@@ -167,7 +170,8 @@ def librosa_mel(tmp_path_factory):
 def test_lbfgs_converges_on_a_librosa_mel(librosa_mel, tmp_path, capsys):
     path, mel = librosa_mel
     out = tmp_path / "out.wav"
-    code = main(["invert", str(path), str(out), "--preset", "librosa", "--method", "lbfgs", "--quiet"])
+    code = main(["invert", str(path), str(out), "--preset", "librosa", "--method", "lbfgs", "--effort", "balanced",
+                 "--quiet"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     sc = float(re.search(r"Mel SC ([0-9.]+)", captured.out).group(1))

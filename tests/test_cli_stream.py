@@ -57,14 +57,21 @@ def test_a_reader_that_goes_away_ends_quietly(mel):
     many = _frames_bytes(np.tile(mel, (1, 6)))
     proc = subprocess.Popen(CMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
                             cwd=REPO)
+    import threading
+
+    def feed():
+        try:
+            proc.stdin.write(many)
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()  # the frames go in while the first samples come out
     proc.stdout.read(64)
     proc.stdout.close()  # the reader (aplay, head) exits
-    try:
-        proc.stdin.write(many)
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
     err = proc.stderr.read().decode()
+    writer.join(timeout=60)
     assert proc.wait(timeout=300) != 0 and "Traceback" not in err, err
 
 
