@@ -23,7 +23,7 @@ def runs(speech_sample):
     results = {
         "GL": reconstruct(mel, cfg, method="fgla", n_iter=30, progress=False),
         "GL+GD": reconstruct(mel, cfg, method="gl+gd", n_iter=[30, 20], progress=False),
-        "default": reconstruct(mel, cfg, n_iter=[20, 10], progress=False),
+        "default": reconstruct(mel, cfg, source="analysis", n_iter=[20, 10], progress=False),
     }
     return audio, mel, cfg, results
 

@@ -5,7 +5,7 @@ What a method is (its family, its options, its default iterations) is declared o
 (:class:`melrecon.algorithms.Algorithm`); everything here, and every caller (``reconstruct``, the CLI,
 ``invert_folder``, the workbench), asks the stages instead of keeping lists of names.
 
->>> stages = build_stages("gl+gd", gl_iters=30)
+>>> stages = build_stages("gl+gd", effort="balanced", gl_iters=30)
 >>> [(s.algorithm.name, s.algorithm.family, s.n_iter) for s in stages]
 [('fgla', 'projection', 30), ('gd', 'gradient', 500)]
 """
