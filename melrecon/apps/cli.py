@@ -584,15 +584,11 @@ COMMON_PIPELINES = ("gl+gd", "gl+lbfgs", "agla+gd", "gl+waveform")
 
 def _methods_listing() -> str:
     """``melrecon methods``: the named methods, then common pipelines (any methods joined with +)."""
-    from ..methods.registry import describe, describe_methods
+    from ..methods.registry import describe_line, describe_methods
 
     lines = [describe_methods(), "", "pipelines (any methods joined with +; each stage starts from the previous "
              "stage's STFT), e.g.:"]
-    for name in COMMON_PIPELINES:
-        parts = [f"{s.algorithm.name} ({s.algorithm.family})" for s in describe(name).stages]
-        levels = "; ".join(f"{e} {'+'.join(map(str, c))}" for e, c in describe(name).levels.items())
-        lines.append(f"{name}: {' then '.join(parts)}" + (" [the seed's process]" if name == "gl+gd" else "")
-                     + f"\n    iterations by effort: {levels}")
+    lines += [describe_line(name, " [the seed's process]" if name == "gl+gd" else "") for name in COMMON_PIPELINES]
     return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ from ..core.config import ParameterError
 from ..core.validation import check_iterations
 
 __all__ = ["Stage", "METHODS", "DEFAULT_METHOD", "EFFORTS", "DEFAULT_EFFORT", "check_effort", "build_stages", "known_options", "families", "used_options",
-           "describe_methods", "MethodInfo", "describe", "register", "PREDICTED_METHOD", "SOURCES", "default_method"]
+           "describe_methods", "describe_line", "MethodInfo", "describe", "register", "PREDICTED_METHOD", "SOURCES", "default_method"]
 
 
 class Stage(NamedTuple):
@@ -313,16 +313,21 @@ def used_options(stages: Sequence[Stage], names, options: dict[str, Any] | None 
     return {n for n in names for s in stages if s.algorithm.takes(n, options)}
 
 
+def describe_line(name: str, mark: str = "") -> str:
+    """A method in two lines: its stages with their families (then ``mark``), and its counts per effort level
+    (with the starting phase where a level sets its own, and the starts it tries)."""
+    info = describe(name)
+    parts = [f"{s.algorithm.name} ({s.algorithm.family})" for s in info.stages]
+    levels = []
+    for effort, counts in info.levels.items():
+        level = describe(name, effort)
+        text = f"{effort} {'+'.join(map(str, counts))}"
+        text += f" ({level.init_phase} start)" if level.init_phase != info.init_phase else ""
+        text += f" (best of {'/'.join(level.starts)} starts)" if level.starts else ""
+        levels.append(text)
+    return f"{name}: {' then '.join(parts)}{mark}\n    iterations by effort: {'; '.join(levels)}"
+
+
 def describe_methods() -> str:
-    """One line per named method: its stages, their family and default iterations (the CLI's help)."""
-    lines = []
-    for name in METHODS:
-        info = describe(name)
-        parts = [f"{s.algorithm.name} ({s.algorithm.family})" for s in info.stages]
-        mark = " [default]" if name == DEFAULT_METHOD else ""
-        levels = "; ".join(f"{e} {'+'.join(map(str, c))}" + (f" ({describe(name, e).init_phase} start)"
-                           if describe(name, e).init_phase != info.init_phase else "")
-                           + (f" (best of {'/'.join(describe(name, e).starts)} starts)" if describe(name, e).starts
-                              else "") for e, c in info.levels.items())
-        lines.append(f"{name}: {' then '.join(parts)}{mark}\n    iterations by effort: {levels}")
-    return "\n".join(lines)
+    """Each named method in two lines (:func:`describe_line`; the CLI's ``melrecon methods``)."""
+    return "\n".join(describe_line(name, " [default]" if name == DEFAULT_METHOD else "") for name in METHODS)
