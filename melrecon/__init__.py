@@ -29,8 +29,9 @@ _EXPORTS = {
     "compress": "core.transforms", "decompress": "core.transforms", "mel_to_linear": "core.transforms",
     "reconstruct": "reconstruct",
     "Reconstruction": "methods.result", "Progress": "methods.result",
-    "METHODS": "methods.registry", "DEFAULT_METHOD": "methods.registry", "EFFORTS": "methods.registry",
-    "DEFAULT_EFFORT": "methods.registry", "Stage": "methods.registry", "build_stages": "methods.registry",
+    "METHODS": "methods.registry", "EXACT_METHOD": "methods.registry", "NOISE_AWARE_METHOD": "methods.registry",
+    "EFFORTS": "methods.registry", "DEFAULT_EFFORT": "methods.registry", "Stage": "methods.registry",
+    "DEFAULT_METHODS": "methods.resolve", "build_stages": "methods.resolve", "resolve": "methods.resolve",
     "mel_to_audio": "apps.compat",
     "Streamer": "stream",
 }

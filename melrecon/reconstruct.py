@@ -1,16 +1,14 @@
 """``reconstruct``: the front door. Check -> plan -> execute -> result, each once per call.
 
-1. **check**: the configuration, the method (its stages are built once,
-   :func:`melrecon.methods.build_stages`), the run options and the mel(s) (:mod:`melrecon.core.validation`);
+1. **check and resolve**: the configuration, the user's choices of what to run (resolved once into a
+   :class:`~melrecon.methods.resolve.Choice`: method, stages, starting phases, :func:`melrecon.methods.resolve.resolve`),
+   the run options and the mel(s) (:mod:`melrecon.core.validation`);
 2. **plan**: how the checked problem runs (:mod:`melrecon.methods.planner`: whole, a padded bucket,
    segments for long inputs, pieces across cores; length buckets for a list);
 3. **execute**: :mod:`melrecon.methods.execute` runs the plan below this function (segments and pieces
    call the engine-level :func:`melrecon.methods.single.invert_whole`, never this function again);
 4. **result**: :class:`~melrecon.methods.result.Reconstruction` (one, or a list for a list of mels),
    warned about once when it made no progress.
-
-The names of the former single module stay importable from here: ``reconstruct``, ``Reconstruction``,
-``Progress``, ``METHODS``, ``DEFAULT_METHOD``, ``build_stages``, ``plan_buckets``, ``trace_count``.
 """
 
 from __future__ import annotations
@@ -24,19 +22,15 @@ from .algorithms import INIT_PHASES
 from .core import cache as _cache
 from .core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from .core.validation import check_iterations, check_mel
-from .methods.batching import batch_sharding, default_batch_size
+from .methods.batching import batch_sharding
 from .methods.diagnostics import warn_if_no_progress
 from .methods.execute import best_start, estimated, execute_items, execute_single
-from .methods.planner import piece_count, plan_buckets, plan_items, plan_single, segment_plan
-from .methods.registry import DEFAULT_METHOD, METHODS, Stage, build_stages, check_effort, default_method, describe
-from .methods.result import Progress, Reconstruction
-from .methods.runner import trace_count
+from .methods.planner import check_batching, piece_count, plan_items, plan_single, segment_plan
+from .methods.resolve import resolve
+from .methods.result import Progress
 from .methods.single import Run
 
-__all__ = [
-    "reconstruct", "Reconstruction", "Progress", "METHODS", "DEFAULT_METHOD", "build_stages", "plan_buckets",
-    "trace_count", "RUN_OPTIONS", "check_call",
-]
+__all__ = ["reconstruct", "RUN_OPTIONS", "check_call"]
 
 
 def reconstruct(
@@ -58,7 +52,7 @@ def reconstruct(
     chunk_size: int | None = None,
     batch_size: int | None = None,
     max_buckets: int = 4,
-    bucket_frames: int | None = None,
+    bucket_frames: int | str | None = None,
     segment_seconds: Any = "auto",
     pieces: Any = "auto",
     **options: Any,
@@ -122,9 +116,10 @@ def reconstruct(
         only add cache misses, 32 on accelerators).
     max_buckets : int
         With a list of mels: most distinct padded lengths (default 4).
-    bucket_frames : int, optional
+    bucket_frames : int or "auto", optional
         Pad to this many frames (at least the longest mel) and run as a padded batch, e.g. to reuse one
-        compilation over many calls of different lengths (the command line does so); with a list of
+        compilation over many calls of different lengths; ``"auto"``: the planner's padded length
+        (:func:`melrecon.methods.planner.padded_length`, what the command line uses); with a list of
         mels, every batch instead of choosing bucket lengths. Inputs long enough to be segmented are
         segmented all the same.
     segment_seconds : "auto", float or None
@@ -184,7 +179,7 @@ def reconstruct(
         plan = plan_single(mel_np.shape[-1], run.cfg, segment_seconds=segment_seconds, pieces=pieces,
                            bucket_frames=bucket_frames, callback=callback is not None, init=init is not None,
                            batched=mel_np.ndim != 2)
-        results = best_start(run, lambda r: execute_single(mel_np, r, plan, init=init, length=length, pieces=pieces))
+        results = best_start(run, lambda r: execute_single(mel_np, r, plan, init=init, length=length))
         estimated(results, mel_np, run)
     warn_if_no_progress(results)
     return results
@@ -204,38 +199,27 @@ def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = None, 
     share, with the stages built once; ``init`` as an array or None). Apps that invert many inputs with
     one setting (folder inversion, its engines) call it first to fail early, once."""
     cfg, options = get_config(config), dict(options or {})
-    if isinstance(init, str):  # a named initial phase is the stages' init_phase option
+    init_phase = options.pop("init_phase", None)
+    if isinstance(init, str):  # a named starting phase is the stages' init_phase option
         if init not in INIT_PHASES:
             raise ParameterError(f"init={init!r} must be an array (phases or a complex STFT) or one of {INIT_PHASES}.")
-        options["init_phase"], init = init, None
-    effort, chosen = check_effort(effort), default_method(source)
-    method = chosen if method is None else method
-    stages = build_stages(method, effort=effort, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters, **options)
-    explicit = init is not None or "init_phase" in options or (n_iter, gl_iters, gd_iters) != (None,) * 3
-    starts = () if explicit or not isinstance(method, str) else describe(method, effort).starts
+        init_phase, init = init, None
+    choice = resolve(method, source=source, effort=effort, n_iter=n_iter, gl_iters=gl_iters, gd_iters=gd_iters,
+                     init_phase=init_phase, init_given=init is not None, options=options)
     _check_run_options(init_magnitude=init_magnitude, seed=seed, callback=callback)
     piece_count(pieces)
     segment_plan(1, cfg, segment_seconds)  # checks the setting
     chunk_size = None if chunk_size is None else check_iterations("chunk_size", chunk_size, minimum=1)
-    name = method if isinstance(method, str) else "+".join(a.name for a, _ in stages)
-    settings = {
-        "method": name,
-        "effort": effort,
-        "source": source or "predicted",
-        "starts": list(starts),
-        "stages": [dict(algo.describe(), n_iter=n) for algo, n in stages],
-        "seed": int(seed),
-        "init_magnitude": init_magnitude,
-        "config": cfg.to_dict(),
-    }
-    run = Run(cfg=cfg, stages=stages, name=name, settings=settings, seed=int(seed), init_magnitude=init_magnitude,
-              callback=callback, progress=progress, chunk_size=chunk_size, starts=starts)
+    settings = dict(choice.settings(), seed=int(seed), init_magnitude=init_magnitude, config=cfg.to_dict())
+    run = Run(cfg=cfg, stages=choice.stages, name=choice.method, settings=settings, seed=int(seed),
+              init_magnitude=init_magnitude, callback=callback, progress=progress, chunk_size=chunk_size,
+              init_phases=choice.init_phases, choice=choice)
     return run, init
 
 
-def _check_bucket_frames(bucket_frames, n_frames: int) -> int | None:
-    if bucket_frames is None:
-        return None
+def _check_bucket_frames(bucket_frames, n_frames: int) -> int | str | None:
+    if bucket_frames is None or bucket_frames == "auto":
+        return bucket_frames
     bucket_frames = check_iterations("bucket_frames", bucket_frames, minimum=1)
     if bucket_frames < n_frames:
         raise ParameterError(f"bucket_frames={bucket_frames} is shorter than the longest mel ({n_frames} "
@@ -267,9 +251,9 @@ def _check_list(mel, cfg: MelConfig, *, length, batch_size, max_buckets, bucket_
             raise ParameterError(f"mel[{i}] has shape {m.shape}; list items must be (n_mels, frames) arrays.")
     if length is not None:
         raise ParameterError("length is not supported with a list of mels (each item keeps its own length).")
-    batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
-    max_buckets = check_iterations("max_buckets", max_buckets, minimum=1)
+    batch_size, max_buckets = check_batching(batch_size, max_buckets)
     bucket_frames = _check_bucket_frames(bucket_frames, max(m.shape[-1] for m in mels))
+    bucket_frames = None if bucket_frames == "auto" else bucket_frames  # a list is bucketed by length anyway
     return mels, dict(batch_size=batch_size, max_buckets=max_buckets, bucket_frames=bucket_frames)
 
 

@@ -55,14 +55,10 @@ import numpy as np
 from .core import cache as _cache
 from .algorithms.mel_griffin_lim import MelTarget, check_mel_options, mel_projection_tm
 from .core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
-from .methods.registry import check_effort
+from .methods.resolve import streaming_iters
 from .core.pghi import _gradients, _nearest_peak
 from .core.transforms import _decompress, _frames, _mel_to_linear, _overlap_add, window
 from .core.validation import _check_mel_range, _check_mel_shape, _mel_float32, check_iterations, min_frames
-
-#: Mel-constrained Griffin-Lim iterations per arriving frame at each effort level (16 vs 8: PESQ-wb 3.82 vs
-#: 3.76 on 16 speech clips at look-ahead 4, docs/streaming.md; "balanced" and "best" spend more per frame).
-ITERS_BY_EFFORT = {"fast": 8, "default": 16, "balanced": 24, "best": 32}
 
 __all__ = ["Streamer", "GrowingWav", "stream_pcm", "stream_to_wav", "trace_count", "INIT_PHASES"]
 
@@ -229,7 +225,8 @@ class Streamer:
         Frames kept open (still iterated) after the newest one's arrival before the oldest is committed:
         more look-ahead, better audio, more latency (:attr:`latency_seconds`).
     effort : {"fast", "default", "balanced", "best"}, optional
-        Sets ``iters`` when it is not given (:data:`ITERS_BY_EFFORT`: 8, 16, 24, 32).
+        Sets ``iters`` when it is not given (the streaming record's level, :data:`melrecon.methods.registry.STREAMING`:
+        8, 16, 24, 32 from fast to best).
     iters : int, optional
         Griffin-Lim iterations over the open frames per arriving frame.
     seed : int
@@ -248,7 +245,7 @@ class Streamer:
                  iters: int | None = None, seed: int = 0, **options):
         _cache.enable()  # JAX's persistent compilation cache, as reconstruct() does
         cfg = get_config(config)
-        iters = ITERS_BY_EFFORT[check_effort(effort)] if iters is None else iters
+        iters = streaming_iters(effort, iters)
         unknown = set(options) - {"alpha", "init_phase", "outside", "metric", "nnls_iters"}
         if unknown:
             raise ParameterError(f"Streamer got unknown option(s) {sorted(unknown)}; it takes alpha, init_phase, "

@@ -16,7 +16,8 @@ import soundfile as sf
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct
 from melrecon.apps.cli import main as cli_main
-from melrecon.reconstruct import plan_buckets, trace_count
+from melrecon.methods.planner import plan_buckets
+from melrecon.methods.runner import trace_count
 from tests.conftest import kill_when_written
 
 REPO = Path(__file__).resolve().parents[1]

@@ -137,7 +137,7 @@ def test_admm_step_follows_its_updates(speech_sample):
 
 
 def test_methods_are_registered_with_their_options():
-    from melrecon.reconstruct import build_stages
+    from melrecon.methods.resolve import build_stages
 
     [(algo, n)] = build_stages("meladmm", outside="zero")
     assert isinstance(algo, ADMMGriffinLim) and algo.magnitude == "mel" and algo.outside == "zero" and n > 0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from melrecon import PRESETS, ParameterError, metrics, reconstruct, transforms
-from melrecon.reconstruct import build_stages, trace_count
+from melrecon.methods.resolve import build_stages
+from melrecon.methods.runner import trace_count
 
 SEED = PRESETS["seed"]
 

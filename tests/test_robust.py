@@ -213,6 +213,6 @@ def test_tolerant_padded_batch_matches_items_alone(noisy):
 
 
 def mr_methods():
-    from melrecon.reconstruct import METHODS
+    from melrecon.methods.registry import METHODS
 
     return METHODS

@@ -8,12 +8,12 @@ import pytest
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct
 from melrecon.core.config import ParameterError
-from melrecon.methods.planner import AUTO_THRESHOLD_SECONDS, segment_plan, segment_starts
+from melrecon.methods.planner import AUTO_THRESHOLD_SECONDS, segment_plan, segment_offsets
 
 
 @pytest.mark.parametrize("n_frames,length,overlap", [(1000, 300, 80), (301, 300, 80), (5000, 344, 86), (777, 400, 90)])
 def test_segments_cover_every_frame_with_at_least_the_overlap(n_frames, length, overlap):
-    starts = segment_starts(n_frames, length, overlap)
+    starts = segment_offsets(n_frames, length, overlap)
     assert starts[0] == 0 and starts[-1] + length == n_frames
     assert all(b - a <= length - overlap for a, b in zip(starts, starts[1:]))  # overlap >= overlap
     assert all(b > a for a, b in zip(starts, starts[1:]))

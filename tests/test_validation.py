@@ -14,7 +14,7 @@ import melrecon as mr
 from melrecon import MelConfig, ParameterError, losses, metrics, transforms
 from melrecon.algorithms import Problem
 from melrecon.methods.diagnostics import NoProgressWarning
-from melrecon.reconstruct import trace_count
+from melrecon.methods.runner import trace_count
 from melrecon.core.validation import check_mel, min_frames, min_samples
 
 SEED = MelConfig.preset("seed")

@@ -58,19 +58,19 @@ def _methods_taking(option: str, methods, value: object = "lbfgs") -> list[str]:
     return [m for m in methods if "+" not in m and stage_options(m, {option: value})]
 
 
-def _add_method_args(p: argparse.ArgumentParser, *, default_method: str | None = None) -> None:
+def _add_method_args(p: argparse.ArgumentParser) -> None:
     from ..methods.options import iters_help
-    from ..methods.registry import DEFAULT_EFFORT, DEFAULT_METHOD, EFFORTS, PREDICTED_METHOD, SOURCES, describe
+    from ..methods.registry import DEFAULT_EFFORT, EFFORTS, EXACT_METHOD
+    from ..methods.resolve import DEFAULT_METHODS, SOURCES, describe
 
-    default = default_method or DEFAULT_METHOD
     p.add_argument("--method", default=None,
                    help="one of %s or a pipeline joining them with + (default: by --mel-source, %s for audio inputs, "
                         "%s for mel files); `melrecon methods` lists their stages"
-                        % (", ".join(sorted(_method_names())), DEFAULT_METHOD, PREDICTED_METHOD))
+                        % (", ".join(sorted(_method_names())), DEFAULT_METHODS["analysis"], DEFAULT_METHODS["predicted"]))
     p.add_argument("--mel-source", default=None, choices=SOURCES,
                    help="where the mel came from (default: analysis for an audio input, melrecon computed the mel; "
                         "predicted for a mel file, e.g. an acoustic model's): chooses the default --method")
-    shown = [default, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
+    shown = [EXACT_METHOD, "gl+gd"] + [m for m in sorted(_method_names()) if m != "gl"]
     p.add_argument("--effort", default=None, choices=EFFORTS,
                    help="how much work the inversion gets when --iters is not given (default %s; `melrecon methods` "
                         "lists each method's counts per level)" % DEFAULT_EFFORT)
@@ -112,25 +112,27 @@ def _add_cache_arg(p: argparse.ArgumentParser) -> None:
                         "~/.cache/melrecon/jax): a second run loads the compiled loops instead of compiling")
 
 
-def _method_kwargs(args, source: str | None = None) -> dict:
-    """The keyword arguments of ``reconstruct`` for the method flags; an option no stage takes is an error.
-    ``source`` is where the input's mel comes from (``--mel-source`` wins); it chooses the default method."""
+def _method_kwargs(args, path: Path | None = None) -> dict:
+    """The keyword arguments of ``reconstruct`` for the method flags: the user's raw choices, checked against
+    what :func:`melrecon.methods.resolve.resolve` makes of them (an option no stage takes, or a ``--seed`` that
+    nothing uses, is an error). ``path`` is the input file, whose kind gives the mel's source unless
+    ``--mel-source`` does."""
     from ..methods.options import STAGE_OPTIONS, check_stage_options, parse_iters
-    from ..methods.registry import default_method, describe
+    from ..methods.resolve import resolve, source_of
 
     _refuse_replaced(args)
-    source = args.mel_source or source
-    args.method = args.method or default_method(source)
+    source = args.mel_source or (source_of(path) if path is not None else None)
+    choice = resolve(args.method, source=source, effort=args.effort)
     given = {spec.name: getattr(args, spec.name) for spec in STAGE_OPTIONS}
-    check_stage_options(args.method, given, {spec.name: spec.flag for spec in STAGE_OPTIONS})
+    check_stage_options(choice.method, given, {spec.name: spec.flag for spec in STAGE_OPTIONS})
     init = args.init_phase
-    random_start = init == "random" or (init is None and describe(args.method).random_start)
+    random_start = init == "random" or (init is None and choice.random_start)
     if args.seed is not None and not random_start:
-        raise ParameterError(f"--seed has no effect: method {args.method!r} starts from a deterministic initial phase "
-                             f"({init or 'its default'}); drop --seed, or add --init random to start from a "
+        raise ParameterError(f"--seed has no effect: method {choice.method!r} starts from a deterministic initial "
+                             f"phase ({init or 'its default'}); drop --seed, or add --init random to start from a "
                              f"seeded random phase.")
-    kw = dict(method=args.method, source=source, effort=args.effort, n_iter=parse_iters(args.iters, args.method), seed=args.seed or 0,
-              progress=not args.quiet)
+    kw = dict(method=args.method, source=source, effort=args.effort, n_iter=parse_iters(args.iters, choice.method),
+              seed=args.seed or 0, progress=not args.quiet)
     kw.update({k: v for k, v in given.items() if v is not None})
     return kw
 
@@ -215,13 +217,15 @@ def _add_stream_args(p: argparse.ArgumentParser) -> None:
 
 def _add_stream_command(sub) -> None:
     """``melrecon stream``: ``model | melrecon stream --preset hifigan | aplay -f FLOAT_LE -r 22050``."""
-    from ..methods.registry import EFFORTS
+    from ..methods.registry import DEFAULT_EFFORT, EFFORTS, STREAMING
 
     st = sub.add_parser("stream", help=COMMANDS["stream"], description=COMMANDS["stream"] + " (n_mels values per "
                         "frame, little-endian, frame-major; mono PCM at the preset's rate)")
     add_config_args(st)
     _add_stream_args(st)
-    st.add_argument("--effort", default=None, choices=EFFORTS, help="iterations per frame: 8, 16 (default), 24, 32")
+    levels = ", ".join(f"{e} {STREAMING.level(e).counts[0]}" + (" (default)" if e == DEFAULT_EFFORT else "")
+                       for e in EFFORTS)
+    st.add_argument("--effort", default=None, choices=EFFORTS, help=f"iterations per frame: {levels}")
     st.add_argument("--iters", type=int, default=None, metavar="N", help="iterations per frame (overrides --effort)")
 
 
@@ -320,7 +324,7 @@ def cmd_invert(args) -> int:
             f"input {str(src)!r}: unsupported suffix {src.suffix!r}; give an audio file {io.AUDIO_SUFFIXES} "
             f"or a Mel array {io.MEL_SUFFIXES}."
         )
-    kwargs = _method_kwargs(args, "predicted" if src.suffix.lower() in io.MEL_SUFFIXES else "analysis")
+    kwargs = _method_kwargs(args, src)
     convention = None  # the convention check's message, said once (not again by reconstruct)
     if src.suffix.lower() in io.MEL_SUFFIXES:
         name = f"mel in {src.name}"
@@ -360,24 +364,26 @@ def _guarded(audio, dst: Path, guard: dict):
 def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
     """``reconstruct`` without its no-progress warning: :func:`_exit_status` reports that as an error.
 
-    With ``bucket``, one ``(n_mels, T)`` mel is padded to one of a few frame counts (a batch of one), so
+    With ``bucket``, the planner pads a ``(n_mels, T)`` mel to one of a few frame counts (a batch of one), so
     that files of different lengths share a (cached) compilation; the output is trimmed exactly (the
     planner segments a long input all the same).
     """
-    from ..core.cache import bucket_frames
     from ..methods.diagnostics import NoProgressWarning
     from ..reconstruct import reconstruct
 
-    frames = bucket_frames(mel.shape[-1]) if bucket and mel.ndim == 2 else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoProgressWarning)
-        return reconstruct(mel, cfg, bucket_frames=frames, **kwargs)
+        return reconstruct(mel, cfg, bucket_frames="auto" if bucket and mel.ndim == 2 else None, **kwargs)
 
 
 def _summary(dst: Path, result, cfg) -> str:
     ran = " + ".join(f"{name} {stop - start}" for name, start, stop in result.stages)  # "meladmm 300 + melgl 200"
     settings = result.settings
-    path = f"{settings.get('source', 'predicted')} mel, effort {settings.get('effort')}"
+    why = settings.get("reasons", {})  # melrecon.methods.resolve.Choice: what was chosen and why
+    path = f"{settings.get('source')} mel, effort {settings.get('effort')}"
+    path += f": {why['method']}" if "method" in why else ""
+    if settings.get("init_phase_mel_sc"):
+        path += f"; kept the {settings['init_phase']} start of {'/'.join(settings['init_phase_mel_sc'])}"
     read = settings.get("estimated")
     if read:
         path += (f"; read: noise level {read['noise_level']:.2f}, time sharpness {read['sharpness']:.2f}, band "
@@ -433,10 +439,7 @@ def _exit_status(result, held, written: list[Path]) -> int:
 def cmd_batch(args) -> int:
     from .batch import invert_folder
 
-    chosen = args.method
-    kw = _method_kwargs(args)
-    if chosen is None and args.mel_source is None:  # each file's source chooses its default method
-        kw.update(method=None, source=None)
+    kw = _method_kwargs(args)  # no --mel-source: each file's kind gives its source
     quiet = not kw.pop("progress")
     summary = invert_folder(args.input, args.output, config_from_args(args), batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,
@@ -455,18 +458,21 @@ DEMO_COLUMNS = [
 ]
 
 
-def _demo_runs(args, default_method: str) -> list[tuple[str, str, dict]]:
-    """The demo's rows: (label, method, iteration keywords), counts parsed as invert parses --iters."""
+def _demo_runs(args) -> list[tuple[str, str | None, dict]]:
+    """The demo's rows: (label, method, keywords of ``reconstruct``), counts parsed as invert parses --iters; the
+    default row asks the resolver, as for any audio input (melrecon analyses it)."""
     from ..methods.options import parse_iters
-    from ..methods.registry import describe
+    from ..methods.resolve import resolve
 
     _refuse_replaced(args)
     gl, gd = parse_iters(args.iters, "gl+gd")
-    default = args.default_iters
-    if default is not None and "," not in str(default):  # one count for every stage
-        default = ",".join([str(default).strip()] * len(describe(default_method).counts))
+    default = resolve(source="analysis")
+    counts = args.default_iters
+    if counts is not None and "," not in str(counts):  # one count for every stage
+        counts = ",".join([str(counts).strip()] * len(default.counts))
     return [("GL", "fgla", dict(n_iter=gl)), ("GL+GD", "gl+gd", dict(n_iter=[gl, gd])),
-            ("default", default_method, dict(n_iter=parse_iters(default, default_method, flag="--default-iters")))]
+            ("default", None, dict(source="analysis",
+                                   n_iter=parse_iters(counts, default.method, flag="--default-iters")))]
 
 
 def _refuse_replaced(args) -> None:
@@ -507,9 +513,9 @@ def cmd_demo(args) -> int:
     except OSError as exc:
         raise ParameterError(f"--out {str(out)!r} could not be created ({exc.strerror}); choose another folder.") from None
     io.check_output_path(out / "metrics.md", probe=True)
-    from ..methods.registry import DEFAULT_METHOD
+    from ..methods.resolve import default_method
 
-    runs = _demo_runs(args, DEFAULT_METHOD)
+    runs = _demo_runs(args)
     rows = []
     written: list[str] = []
     interrupted = False
@@ -552,7 +558,7 @@ def cmd_demo(args) -> int:
     table = metrics_table(rows, DEMO_COLUMNS)
     report = (f"# melrecon demo\n\nInput: `{Path(args.input).name}`; GL = fast Griffin-Lim (momentum 0.99), "
               f"GL+GD = the same GL then Adam on the STFT (consistency + Mel error), default = melrecon's "
-              f"default method (`{DEFAULT_METHOD}`). Metrics against the input audio; Mel SC = Mel spectral "
+              f"default method for audio it analysed (`{default_method('analysis')}`). Metrics against the input audio; Mel SC = Mel spectral "
               f"convergence.\n\n{table}\n")
     with _hold_sigint() as held:
         with io.atomic_path(out / "metrics.md") as tmp:
@@ -584,7 +590,7 @@ COMMON_PIPELINES = ("gl+gd", "gl+lbfgs", "agla+gd", "gl+waveform")
 
 def _methods_listing() -> str:
     """``melrecon methods``: the named methods, then common pipelines (any methods joined with +)."""
-    from ..methods.registry import describe_line, describe_methods
+    from ..methods.resolve import describe_line, describe_methods
 
     lines = [describe_methods(), "", "pipelines (any methods joined with +; each stage starts from the previous "
              "stage's STFT), e.g.:"]

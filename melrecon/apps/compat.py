@@ -8,9 +8,10 @@ Inside, melrecon's default pipeline for mels handed in (``tolmeladmm+tolmelgl``:
 Griffin-Lim, between the Mel-constraint set and the consistent STFTs, towards a target cleaned of what
 the mel reads as noise or smoothing; the exact pipeline when it reads none) at the ``effort`` level's
 counts (default 60 + 40). ``n_iter`` keeps librosa's meaning when given: that many iterations in all,
-split 60 / 40 over the two stages. Measured at librosa's defaults (n_fft 2048, hop 512, 128 bands,
+split over the stages in the proportion of the level's counts (:func:`melrecon.methods.resolve.split_total`:
+32 -> 19 + 13). Measured at librosa's defaults (n_fft 2048, hop 512, 128 bands,
 power 2) on 4 speech clips (docs/effort.md): 60 + 40 scored +0.95 PESQ-wb over librosa's 32 iterations
-in a seventh of its time (librosa's own NNLS dominates its time); ``n_iter=32`` (20 + 12) +0.78 at ~10x
+in a seventh of its time (librosa's own NNLS dominates its time); ``n_iter=32`` (19 + 13) +0.78 at ~10x
 its speed; the former ``agla`` at 32 iterations +0.19. ``method=`` chooses another method (``"agla"``: the
 former drop-in).
 """
@@ -42,7 +43,7 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
         ``window`` is one of "hann", "hamming", "blackman", "rectangular"; ``pad_mode`` "constant" or
         "reflect"; ``power`` 1 or 2.
     n_iter : int, optional
-        Iterations in all, as librosa's (split 60 / 40 over the default pipeline's two stages); None (default):
+        Iterations in all, as librosa's (split over the stages as the level's counts: 32 -> 19 + 13); None (default):
         the ``effort`` level's counts (``effort=`` in ``kwargs``; see the module docstring).
     fmin, fmax, htk, norm
         The Mel filterbank (librosa passes these through ``**kwargs`` to ``mel_to_stft``).
@@ -61,8 +62,9 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
     >>> melrecon.mel_to_audio(M, n_iter=4).shape  # librosa: (20 - 1) * 512
     (9728,)
     """
-    from ..reconstruct import reconstruct
     from ..core.validation import check_iterations
+    from ..methods.resolve import resolve
+    from ..reconstruct import reconstruct
 
     if not isinstance(n_iter, (list, tuple)) and n_iter is not None:
         n_iter = check_iterations("n_iter", n_iter, minimum=1)
@@ -76,8 +78,8 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
     except TypeError as exc:
         raise ParameterError(f"mel_to_audio: {exc}") from None
     kwargs.setdefault("progress", False)
-    if isinstance(n_iter, int) and kwargs.get("method") is None:  # librosa's count, over the two stages
-        first = max(1, round(0.6 * n_iter)) if n_iter > 1 else n_iter
-        n_iter = [first, max(n_iter - first, 0)]
+    if isinstance(n_iter, int):  # librosa's count: that many in all, split over the stages by the resolver
+        n_iter = list(resolve(kwargs.get("method"), source=kwargs.get("source"), effort=kwargs.get("effort"),
+                              total_iters=n_iter).counts)
     result = reconstruct(M, cfg, n_iter=n_iter, length=length, **kwargs)
     return np.asarray(result.audio).astype(dtype, copy=False)

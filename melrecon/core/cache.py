@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "resolve_dir", "enable", "bucket_frames"]
+__all__ = ["ENV_VAR", "resolve_dir", "enable"]
 
 ENV_VAR = "MELRECON_CACHE_DIR"
 _OFF = ("", "off", "0", "none", "false", "no")
@@ -77,25 +77,6 @@ def enable(value: str | os.PathLike | None = None, *, force: bool = False) -> Pa
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     _state["dir"] = path
     return path
-
-
-def bucket_frames(n_frames: int, *, per_octave: int = 4, minimum: int = 32) -> int:
-    """The padded frame count for a mel of ``n_frames`` frames: the smallest of ``minimum`` and
-    ``2**e * (1 + k / per_octave)`` (rounded up to 8 frames) that holds it, so that mels of different
-    lengths share a few compiled shapes (at most ~19% padding with 4 sizes per octave).
-
-    >>> [bucket_frames(n) for n in (10, 100, 129, 273, 861)]
-    [32, 112, 160, 320, 896]
-    """
-    n = max(int(n_frames), 1)
-    if n <= minimum:
-        return minimum
-    octave = 1 << (n.bit_length() - 1)
-    for k in range(per_octave + 1):
-        size = -(-(octave * (per_octave + k)) // (per_octave * 8)) * 8
-        if size >= n:
-            return size
-    return -(-2 * octave // 8) * 8  # pragma: no cover - k = per_octave always holds n
 
 
 def _reset_jax_cache() -> None:

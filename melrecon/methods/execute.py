@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .batching import invert_batches
-from .planner import Plan, segment_plan
+from .planner import Plan, plan_single
 from .result import Reconstruction
 from .segments import invert_pieces, invert_segmented
 from .registry import Stage
@@ -18,12 +18,12 @@ __all__ = ["execute_single", "execute_items", "best_start", "estimated"]
 
 
 def execute_single(mel: np.ndarray, run: Run, plan: Plan, *, init: np.ndarray | None = None,
-                   length: int | None = None, pieces: Any = "auto") -> Reconstruction:
+                   length: int | None = None) -> Reconstruction:
     """One checked mel (or batch of equal-length mels) by its ``plan``."""
     if plan.kind == "segments":
-        return invert_segmented(mel, run, (plan.frames, plan.overlap), length=length, pieces=pieces)
+        return invert_segmented(mel, run, plan, length=length)
     if plan.kind == "pieces":
-        return invert_pieces(mel, run, (plan.frames, plan.overlap), init=init, length=length)
+        return invert_pieces(mel, run, plan, init=init, length=length)
     if plan.kind == "bucket":  # a padded batch of one: the compilation is shared with other lengths
         [res] = invert_batches([mel], run, [(plan.frames, [0])])
         if length is not None:
@@ -45,22 +45,23 @@ def execute_items(mels: Sequence[np.ndarray], run: Run, plan: Sequence[tuple[int
         if len(done) < len(listed):  # stopped: the unfinished items are not returned
             return done
         results.update(zip(listed, done))
-    for padded, (i,) in ((p, m) for p, m in plan if p is None):
-        seg = segment_plan(mels[i].shape[-1], run.cfg, segment_seconds)
-        results[i] = execute_single(mels[i], run, Plan("segments", *seg), pieces=pieces)
+    for padded, (i,) in ((p, m) for p, m in plan if p is None):  # long: the planner's segments
+        single = plan_single(mels[i].shape[-1], run.cfg, segment_seconds=segment_seconds, pieces=pieces,
+                             callback=run.callback is not None)
+        results[i] = execute_single(mels[i], run, single)
         if results[i].interrupted:
             return [results[k] for k in sorted(results)]
     return [results[i] for i in range(len(mels))]
 
 
 def best_start(run: Run, execute):
-    """``execute(run)``, or, with ``run.starts``, once per starting phase of the first stage, keeping for
-    each item the result of lowest Mel SC (``settings["start_mel_sc"]`` lists every start's)."""
-    if not run.starts:
+    """``execute(run)``, or, with ``run.init_phases``, once per starting phase of the first stage, keeping for
+    each item the result of lowest Mel SC (``settings["init_phase_mel_sc"]`` lists each one's)."""
+    if not run.init_phases:
         return execute(run)
     (first, n), *rest = run.stages
     tried = {}
-    for phase in run.starts:
+    for phase in run.init_phases:
         stages = (Stage(first.with_options({"init_phase": phase}), n), *rest)
         tried[phase] = execute(run.replace(stages=stages))
         if any(r.interrupted for r in _listed(tried[phase])):
@@ -70,8 +71,8 @@ def best_start(run: Run, execute):
     for results in per_item:
         scores = [float(np.mean(r.mel_sc)) for r in results]
         best = results[int(np.argmin(scores))]
-        best.settings = dict(best.settings, start_mel_sc=dict(zip(tried, scores)),
-                             start=list(tried)[int(np.argmin(scores))])
+        best.settings = dict(best.settings, init_phase_mel_sc=dict(zip(tried, scores)),
+                             init_phase=list(tried)[int(np.argmin(scores))])
         chosen.append(best)
     return chosen if isinstance(next(iter(tried.values())), list) else chosen[0]
 

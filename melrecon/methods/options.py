@@ -17,7 +17,8 @@ from ..core.config import ParameterError
 from ..algorithms import INIT_PHASES
 from ..algorithms.mel_griffin_lim import METRICS, OUTSIDE
 from ..core.losses import MEL_LOSSES
-from .registry import describe, used_options
+from .registry import used_options
+from .resolve import describe
 
 
 def auto_or_float(text: str):

@@ -41,10 +41,11 @@ from typing import Any, NamedTuple, Sequence
 import jax
 
 from ..core.config import MelConfig, ParameterError
+from ..core.validation import check_iterations
 
 __all__ = ["ENV_VAR", "MIN_SECONDS", "OVERLAP_SECONDS", "MAX_PIECES", "AUTO_SEGMENT_SECONDS", "AUTO_THRESHOLD_SECONDS",
-           "usable_cores", "piece_count", "piece_plan", "segment_plan", "segment_starts", "overlap_frames",
-           "plan_buckets", "plan_items", "Plan", "plan_single"]
+           "usable_cores", "piece_count", "piece_plan", "segment_plan", "segment_offsets", "overlap_frames",
+           "plan_buckets", "plan_items", "Plan", "plan_single", "padded_length", "fitted_length", "check_batching"]
 
 #: Environment variable: what ``pieces="auto"`` means (``off``/``1``, ``auto``, or a piece count).
 ENV_VAR = "MELRECON_PIECES"
@@ -146,7 +147,7 @@ def segment_plan(n_frames: int, cfg: MelConfig, segment_seconds: Any = "auto") -
     return length, overlap
 
 
-def segment_starts(n_frames: int, length: int, overlap: int) -> list[int]:
+def segment_offsets(n_frames: int, length: int, overlap: int) -> list[int]:
     """First frames of equal-length segments covering ``n_frames``, consecutive ones overlapping by
     at least ``overlap`` frames (evenly spread; the last one ends at the last frame)."""
     count = -(-(n_frames - overlap) // (length - overlap))
@@ -156,24 +157,28 @@ def segment_starts(n_frames: int, length: int, overlap: int) -> list[int]:
 class Plan(NamedTuple):
     """How one single mel runs: ``kind`` is ``"whole"``, ``"bucket"`` (a padded batch of one, of
     ``frames`` frames: shares compilations across lengths), ``"segments"`` or ``"pieces"`` (``frames``
-    per part, overlapping by ``overlap``)."""
+    per part, overlapping by ``overlap``). ``piece`` is how each segment is cut into pieces
+    (``(piece_frames, overlap_frames)``; None: whole): every segment has the same length, so one decision."""
 
     kind: str
     frames: int = 0
     overlap: int = 0
+    piece: tuple[int, int] | None = None
 
 
 def plan_single(n_frames: int, cfg: MelConfig, *, segment_seconds: Any = "auto", pieces: Any = "auto",
-                bucket_frames: int | None = None, callback: bool = False, init: bool = False,
+                bucket_frames: int | str | None = None, callback: bool = False, init: bool = False,
                 batched: bool = False) -> Plan:
     """The plan of one (checked) mel of ``n_frames`` frames: segments when long (never from a given
-    ``init``, nor for a batch of equal-length mels), else a padded bucket when ``bucket_frames`` is given,
-    else pieces across cores (never with a ``callback`` or a batch), else whole."""
+    ``init``, nor for a batch of equal-length mels; each segment in pieces when long enough for them and
+    without a ``callback``), else a padded bucket when ``bucket_frames`` is given (``"auto"``:
+    :func:`padded_length`), else pieces across cores (never with a ``callback`` or a batch), else whole."""
     seg = None if init or batched else segment_plan(n_frames, cfg, segment_seconds)
     if seg is not None:
-        return Plan("segments", *seg)
+        return Plan("segments", *seg, piece=None if callback else piece_plan(seg[0], cfg, pieces))
     if bucket_frames is not None and not batched:
-        return Plan("bucket", max(int(bucket_frames), n_frames))
+        frames = padded_length(n_frames) if bucket_frames == "auto" else max(int(bucket_frames), n_frames)
+        return Plan("bucket", frames)
     cut = None if callback or batched else piece_plan(n_frames, cfg, pieces)
     return Plan("pieces", *cut) if cut is not None else Plan("whole", n_frames)
 
@@ -226,15 +231,57 @@ def _bounds_by_padded_length(padded: list[int], n_groups: int) -> list[int]:
     return bounds
 
 
-def padded_length(n_frames: int) -> int:
-    """The padded frame count of a bucket whose longest item has ``n_frames`` frames (a multiple of 8)."""
-    return -(-n_frames // 8) * 8
+def padded_length(n_frames: int, *, per_octave: int = 4, minimum: int = 32) -> int:
+    """The one padding rule: the padded frame count of a mel (or of a bucket whose longest item has) ``n_frames``
+    frames: the smallest of ``minimum`` and ``2**e * (1 + k / per_octave)`` (rounded up to 8 frames) that holds
+    it, so that mels of different lengths, in one call or across calls and processes, share a few compiled
+    shapes (at most ~19 % padding with 4 sizes per octave).
+
+    >>> [padded_length(n) for n in (10, 100, 129, 273, 861)]
+    [32, 112, 160, 320, 896]
+    """
+    n = max(int(n_frames), 1)
+    if n <= minimum:
+        return minimum
+    octave = 1 << (n.bit_length() - 1)
+    for k in range(per_octave + 1):
+        size = -(-(octave * (per_octave + k)) // (per_octave * 8)) * 8
+        if size >= n:
+            return size
+    return -(-2 * octave // 8) * 8  # pragma: no cover - k = per_octave always holds n
+
+
+def fitted_length(padded: int, frames: Sequence[int]) -> int:
+    """A planned padded length raised, where needed, to hold mels whose frames (as read) exceed the plan's
+    estimate (e.g. from an audio file's header)."""
+    return max(padded, *(padded_length(n) for n in frames))
+
+
+def check_batching(batch_size: Any, max_buckets: Any) -> tuple[int, int]:
+    """Checked batching settings of a list of mels or a folder (``batch_size`` None: the backend's default)."""
+    from .batching import default_batch_size
+
+    batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
+    return batch_size, check_iterations("max_buckets", max_buckets, minimum=1)
 
 
 def plan_items(frames: Sequence[int], cfg: MelConfig, *, batch_size: int, max_buckets: int, multiple: int = 1,
-               segment_seconds: Any = "auto", bucket_frames: int | None = None) -> list[tuple[int | None, list[int]]]:
-    """Padded batches ``(padded_frames, members)`` (fill-ups included) of items of ``frames`` frames;
-    items long enough to be segmented come alone as ``(None, [i])``."""
+               segment_seconds: Any = "auto", bucket_frames: int | None = None,
+               kinds: Sequence | None = None) -> list[tuple[int | None, list[int]]]:
+    """Padded batches ``(padded_frames, members)`` (fill-ups included) of items of ``frames`` frames; items
+    long enough to be segmented come alone as ``(None, [i])``. With ``kinds`` (e.g. each file's mel source),
+    items of different kinds never share a batch."""
+    kinds = [None] * len(frames) if kinds is None else list(kinds)
+    plan = []
+    for kind in dict.fromkeys(kinds):
+        idx = [i for i, k in enumerate(kinds) if k == kind]
+        part = _plan_one_kind([frames[i] for i in idx], cfg, batch_size=batch_size, max_buckets=max_buckets,
+                              multiple=multiple, segment_seconds=segment_seconds, bucket_frames=bucket_frames)
+        plan += [(padded, [idx[j] for j in members]) for padded, members in part]
+    return plan
+
+
+def _plan_one_kind(frames, cfg, *, batch_size, max_buckets, multiple, segment_seconds, bucket_frames):
     long = [i for i, n in enumerate(frames) if segment_plan(n, cfg, segment_seconds) is not None]
     short = sorted(set(range(len(frames))) - set(long))
     plan = plan_buckets([frames[i] for i in short], batch_size=batch_size, max_buckets=max_buckets,

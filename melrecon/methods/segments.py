@@ -29,10 +29,9 @@ import numpy as np
 
 from ..core.config import MelConfig
 from ..core.transforms import decompress
-from .planner import piece_plan, segment_starts
-from .planner import AUTO_SEGMENT_SECONDS, AUTO_THRESHOLD_SECONDS, OVERLAP_SECONDS, segment_plan  # noqa: F401 - former names here
+from .planner import Plan, segment_offsets
 from .result import Reconstruction
-from .single import Run, invert_whole, start_phases
+from .single import Run, invert_whole, initial_phases
 
 __all__ = ["invert_segmented", "invert_pieces"]
 
@@ -45,12 +44,12 @@ def _seam(out: np.ndarray, seg: np.ndarray, offset: int, lo: int, hi: int, lengt
     quiet, so that the crossfade cancels nothing audible. The sign matters because a magnitude-only
     inversion is blind to it: two independent solutions may agree best with one of them negated.
     Also returns the two signals' correlation there (signed: negative when ``seg`` should be negated)."""
-    starts = np.arange(lo, max(lo, hi - length) + 1, step)
-    idx = starts[:, None] + np.arange(length)[None, :]
+    candidates = np.arange(lo, max(lo, hi - length) + 1, step)
+    idx = candidates[:, None] + np.arange(length)[None, :]
     a, b = out[idx].astype(np.float64), seg[idx - offset].astype(np.float64)
     ab, aa, bb = np.sum(a * b, axis=1), np.sum(a * a, axis=1), np.sum(b * b, axis=1)
     best = int(np.argmin(aa + bb - 2 * np.abs(ab)))
-    return int(starts[best]), float(ab[best] / np.sqrt(aa[best] * bb[best] + 1e-30))
+    return int(candidates[best]), float(ab[best] / np.sqrt(aa[best] * bb[best] + 1e-30))
 
 
 def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int, rho: float = 1.0) -> None:
@@ -65,32 +64,31 @@ def _crossfade(out: np.ndarray, seg: np.ndarray, offset: int, a: int, b: int, rh
     out[b:offset + seg.shape[-1]] = seg[b - offset:]
 
 
-def _segment(mel: np.ndarray, run: Run, init, pieces) -> Reconstruction:
-    """One segment: in pieces when long enough for them (and no callback), else whole."""
-    cut = None if run.callback is not None else piece_plan(mel.shape[-1], run.cfg, pieces)
-    if cut is not None:
-        return invert_pieces(mel, run, cut, init=init)
+def _segment(mel: np.ndarray, run: Run, init, piece: tuple[int, int] | None) -> Reconstruction:
+    """One segment: in the pieces the plan gives it, else whole."""
+    if piece is not None:
+        return invert_pieces(mel, run, Plan("pieces", *piece), init=init)
     return invert_whole(mel, run, init=init)
 
 
-def _warm_started(mel, run: Run, starts, seg_len, pieces):
-    """The segments one after another, each starting on its overlap from the previous one's phase;
-    stops after a segment that was interrupted."""
-    prev, prev_start = None, 0
-    for k, s in enumerate(starts):
+def _warm_started(mel, run: Run, offsets, plan: Plan):
+    """The segments one after another (first frames ``offsets``), each starting on its overlap from the
+    previous one's phase; stops after a segment that was interrupted."""
+    prev, prev_offset, seg_len = None, 0, plan.frames
+    for k, s in enumerate(offsets):
         init = None
         if prev is not None:
-            init = start_phases(run.stages, run.cfg, seg_len, run.seed + k)
-            shared = prev_start + seg_len - s
-            init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_start:])
-        res = _segment(mel[..., s:s + seg_len], run.replace(seed=run.seed + k), init, pieces)
+            init = initial_phases(run.stages, run.cfg, seg_len, run.seed + k)
+            shared = prev_offset + seg_len - s
+            init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_offset:])
+        res = _segment(mel[..., s:s + seg_len], run.replace(seed=run.seed + k), init, plan.piece)
         yield res
         if res.interrupted:
             return
-        prev, prev_start = res, s
+        prev, prev_offset = res, s
 
 
-def _concurrent(mel, run: Run, starts, seg_len, init=None):
+def _concurrent(mel, run: Run, offsets, seg_len, init=None):
     """The pieces inverted independently, at the same time in threads (XLA runs each call on its own
     core). A Ctrl-C while waiting stops every piece at its next chunk (their best estimates are kept)."""
     stop = threading.Event()
@@ -100,8 +98,8 @@ def _concurrent(mel, run: Run, starts, seg_len, init=None):
         piece = run.replace(seed=run.seed + k, callback=lambda _: not stop.is_set(), progress=run.progress and k == 0)
         return invert_whole(mel[..., s:s + seg_len], piece, init=part)
 
-    with concurrent.futures.ThreadPoolExecutor(len(starts), thread_name_prefix="melrecon-piece") as pool:
-        futures = [pool.submit(one, k, s) for k, s in enumerate(starts)]
+    with concurrent.futures.ThreadPoolExecutor(len(offsets), thread_name_prefix="melrecon-piece") as pool:
+        futures = [pool.submit(one, k, s) for k, s in enumerate(offsets)]
         pending, interrupted = set(futures), False
         try:
             while pending:  # short waits: the main thread runs its signal handlers (Ctrl-C) in between
@@ -115,10 +113,9 @@ def _concurrent(mel, run: Run, starts, seg_len, init=None):
     return results
 
 
-def invert_segmented(mel: np.ndarray, run: Run, plan: tuple[int, int], *, length: int | None = None,
-                     pieces="auto") -> Reconstruction:
+def invert_segmented(mel: np.ndarray, run: Run, plan: Plan, *, length: int | None = None) -> Reconstruction:
     """Invert a checked ``(n_mels, frames)`` mel in the segments of ``plan`` (see the module docstring);
-    each segment long enough for it is cut into ``pieces``.
+    each segment cut into pieces where the plan says so (``plan.piece``).
 
     Returns one :class:`~melrecon.methods.result.Reconstruction` for the whole input: its ``mel_sc``
     combines the segments' (weighted by their Mel energy), its ``history`` is the segments' mean, and
@@ -126,26 +123,26 @@ def invert_segmented(mel: np.ndarray, run: Run, plan: tuple[int, int], *, length
     returns what is done: the segments finished so far and the best estimate of the current one; the
     rest of the audio is silent.
     """
-    starts = segment_starts(mel.shape[-1], *plan)
-    return _joined(mel, run, starts, plan, _warm_started(mel, run, starts, plan[0], pieces), length, False)
+    offsets = segment_offsets(mel.shape[-1], plan.frames, plan.overlap)
+    return _joined(mel, run, offsets, plan, _warm_started(mel, run, offsets, plan), length, False)
 
 
-def invert_pieces(mel: np.ndarray, run: Run, plan: tuple[int, int], *, init: np.ndarray | None = None,
+def invert_pieces(mel: np.ndarray, run: Run, plan: Plan, *, init: np.ndarray | None = None,
                   length: int | None = None) -> Reconstruction:
     """Invert a checked ``(n_mels, frames)`` mel in the independent pieces of ``plan``, at the same time;
     as :func:`invert_segmented`, with ``settings["pieces"]`` and the longest piece's ``seconds``."""
-    starts = segment_starts(mel.shape[-1], *plan)
-    return _joined(mel, run, starts, plan, _concurrent(mel, run, starts, plan[0], init=init), length, True)
+    offsets = segment_offsets(mel.shape[-1], plan.frames, plan.overlap)
+    return _joined(mel, run, offsets, plan, _concurrent(mel, run, offsets, plan.frames, init=init), length, True)
 
 
-def _joined(mel, run: Run, starts, plan, results, length, independent: bool) -> Reconstruction:
+def _joined(mel, run: Run, offsets, plan: Plan, results, length, independent: bool) -> Reconstruction:
     """One result of the stitched parts."""
-    cfg, (seg_len, overlap) = run.cfg, plan
+    cfg, seg_len, overlap = run.cfg, plan.frames, plan.overlap
     n_frames = mel.shape[-1]
     out = np.zeros(cfg.n_samples(n_frames), np.float32)
     spec = np.zeros((cfg.n_freq, n_frames), np.complex64)
     parts, histories, energy, done = [], [], [], []
-    for s, res in zip(starts, results):
+    for s, res in zip(offsets, results):
         _stitch(out, spec, res, s, parts[-1]["first_frame"] if parts else None, seg_len, cfg)
         energy.append(float(np.sum(np.square(np.asarray(decompress(mel[..., s:s + seg_len], cfg), np.float64)))))
         parts.append({"first_frame": s, "frames": seg_len, "mel_sc": float(res.mel_sc)})

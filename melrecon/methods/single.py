@@ -23,7 +23,7 @@ from .registry import Stage
 from .result import Reconstruction
 from .runner import RunOutput, run_stages
 
-__all__ = ["Run", "invert_whole", "start_phases"]
+__all__ = ["Run", "invert_whole", "initial_phases"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +39,8 @@ class Run:
     callback: Callable | None = None
     progress: bool = False
     chunk_size: int | None = None
-    starts: tuple[str, ...] = ()  # starting phases to try, the result of lowest Mel SC kept (one run if empty)
+    init_phases: tuple[str, ...] = ()  # starting phases to try, the result of lowest Mel SC kept (one run if empty)
+    choice: Any = None  # the resolved Choice (melrecon.methods.resolve) the stages come from
 
     def replace(self, **changes: Any) -> "Run":
         return dataclasses.replace(self, **changes)
@@ -76,7 +77,7 @@ def invert_whole(mel_np: np.ndarray, run: Run, *, init: np.ndarray | None = None
     return Reconstruction.from_run(out, audio, config=cfg, method=run.name, settings=run.settings)
 
 
-def start_phases(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
+def initial_phases(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
     """Phases ``(n_freq, n_frames)`` for fresh frames: what the first stage starts from itself (zero, or
     uniform random from ``seed``)."""
     if getattr(stages[0].algorithm, "init_phase", "random") == "zero":

@@ -4,10 +4,12 @@ Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` /
 ``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.conventions`), found recursively;
 ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
 
-* Batched: the inputs are grouped by length (read from the file headers) into a few buckets and
-  inverted as padded batches (:func:`melrecon.reconstruct` with a list of mels: one compilation per
-  bucket, padding never reaches an item's result); every batch is split over all local JAX devices.
-  Files longer than the segmentation threshold are inverted alone, in segments (bounded memory).
+* Batched: the planner (:func:`melrecon.methods.planner.plan_items`) groups the inputs by length (read from
+  the file headers) and by mel source into a few buckets, inverted as padded batches through the execute
+  layer (one compilation per bucket, padding never reaches an item's result); every batch is split over all
+  local JAX devices. Files longer than the segmentation threshold are inverted alone, in segments (bounded
+  memory). What runs is resolved once per mel source (:func:`melrecon.methods.resolve.resolve`): audio files
+  are analysed by melrecon, mel files are handed in, unless ``source=`` says otherwise for all.
 * Two engines: ``engine="local"`` (default) runs the batches in this process; ``engine="ray"`` runs
   them on a Ray cluster through Ray Data (:mod:`melrecon.apps.batch.engines.ray`; a local one unless
   ``ray_address`` names one). Both plan the same batches and give the same audio.
@@ -21,7 +23,7 @@ Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` /
 
 Example
 -------
->>> from melrecon.batch import invert_folder
+>>> from melrecon.apps.batch import invert_folder
 >>> # summary = invert_folder("mels/", "wavs/", config="hifigan")  # the default method
 >>> # summary.written, summary.skipped, summary.failed
 """
@@ -36,14 +38,14 @@ from typing import Any
 
 from ... import io
 from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
-from ...methods.registry import DEFAULT_METHOD
-from .core import (BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, plan_groups,
-                   source_of, targets)
+from ...methods.planner import check_batching, plan_items
+from ...methods.resolve import SOURCES, source_of
+from ...reconstruct import RUN_OPTIONS, check_call
+from .core import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, load_stats, targets
 from .engines import ENGINES, engine_module, engine_options
 from .jobs import Claims, disk_full_message, process_owner
 
-__all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES", "Job", "plan_groups", "invert_group",
-           "frames_of"]
+__all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES", "Job", "invert_group", "frames_of"]
 
 
 def invert_folder(
@@ -74,9 +76,9 @@ def invert_folder(
         Input folder (searched recursively) and output folder (created; mirrors the sub-folders).
     config : MelConfig or preset name
     method : str, optional
-        As for :func:`melrecon.reconstruct`; default: by each file's source (audio files, which melrecon
-        analyses: :data:`melrecon.DEFAULT_METHOD`; mel files, handed in: the noise-aware
-        ``"tolmeladmm+tolmelgl"``), or ``source=`` for all. Other keyword options (``effort``, ``n_iter``,
+        As for :func:`melrecon.reconstruct`; default: by each file's mel source (audio files, which melrecon
+        analyses: the exact ``"meladmm+melgl"``; mel files, handed in: the noise-aware
+        ``"tolmeladmm+tolmelgl"``; :func:`melrecon.methods.resolve.resolve`), or ``source=`` for all. Other keyword options (``effort``, ``n_iter``,
         ``gl_iters``, ``gd_iters``, ``seed``, ``learning_rate``, ``segment_seconds``, ...) are passed on.
     batch_size : int, optional
         Most items per padded batch (default 4 on a CPU, 32 on accelerators).
@@ -108,10 +110,11 @@ def invert_folder(
     -------
     BatchSummary
     """
-    cfg, stats, src_root, dst_root = _check_folder(config, stats, in_dir, out_dir, method=method, options=options)
+    cfg, runs, stats, src_root, dst_root = _check_folder(config, stats, in_dir, out_dir, method=method,
+                                                          options=options)
     run_engine = engine_module(engine)
     engine_kw = engine_options(engine, dict(ray_address=ray_address, num_cpus=num_cpus, num_gpus=num_gpus))
-    batch_size, max_buckets = _check_batching(batch_size, max_buckets)
+    batch_size, max_buckets = check_batching(batch_size, max_buckets)
     dst_root.mkdir(parents=True, exist_ok=True)
 
     t_start = time.perf_counter()
@@ -120,11 +123,11 @@ def invert_folder(
     paths = {i: (src, dst) for i, (src, dst, _) in found.items()}
     frames = [found[i][2] for i in range(len(found))]
     multiple = run_engine.batch_multiple()
-    plan = plan_groups(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
-                       segment_seconds=options.get("segment_seconds", "auto"),
-                       kinds=[source_of(found[i][0]) for i in range(len(found))])
-    job = Job(str(src_root), str(dst_root), cfg, method, options, mel_key, overwrite, process_owner(), engine,
-              layout, stats, force)
+    plan = plan_items(frames, cfg, batch_size=batch_size, max_buckets=max_buckets, multiple=multiple,
+                      segment_seconds=options.get("segment_seconds", "auto"),
+                      kinds=[source_of(found[i][0]) for i in range(len(found))])
+    job = Job(str(src_root), str(dst_root), cfg, runs, mel_key, overwrite, process_owner(), engine, layout, stats,
+              force, options.get("segment_seconds", "auto"), options.get("pieces", "auto"))
     n_inputs = len(found) + len(summary.skipped) + len(summary.failed)
     bar = None
     if progress:
@@ -159,26 +162,19 @@ def invert_folder(
 
 
 def _check_folder(config, stats, in_dir, out_dir, *, method, options):
-    """The checked settings of a folder run (the method and its options once, as :func:`melrecon.reconstruct`
-    checks them, whichever engine runs it)."""
-    from ...reconstruct import RUN_OPTIONS, check_call
-    from .core import load_stats
-
+    """The checked settings of a folder run: the run of each mel source (checked and resolved once, as
+    :func:`melrecon.reconstruct` does, whichever engine runs it; a file's kind gives its source unless
+    ``source=`` is given)."""
     cfg = get_config(config)
     run_kw = {k: v for k, v in options.items() if k in RUN_OPTIONS}
     for name in ("length", "init", "callback", "batch_size", "max_buckets", "bucket_frames", "progress"):
         if name in run_kw:
             raise ParameterError(f"{name} is set by folder inversion itself (per file or per batch); leave it out.")
-    check_call(cfg, method=method, **run_kw, options={k: v for k, v in options.items() if k not in RUN_OPTIONS})
+    stage_options = {k: v for k, v in options.items() if k not in RUN_OPTIONS}
+    given = run_kw.pop("source", None)
+    runs = {kind: check_call(cfg, method=method, source=given or kind, progress=False, **run_kw,
+                             options=stage_options)[0] for kind in SOURCES}
     src_root, dst_root = Path(in_dir), Path(out_dir)
     if not src_root.is_dir():
         raise ParameterError(f"input folder {str(src_root)!r} does not exist or is not a folder.")
-    return cfg, load_stats(stats), src_root, dst_root
-
-
-def _check_batching(batch_size, max_buckets) -> tuple[int, int]:
-    from ...core.validation import check_iterations
-    from ...methods.batching import default_batch_size
-
-    batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
-    return batch_size, check_iterations("max_buckets", max_buckets, minimum=1)
+    return cfg, runs, load_stats(stats), src_root, dst_root

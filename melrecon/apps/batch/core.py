@@ -1,7 +1,7 @@
-"""The core of folder inversion, below its engines: jobs (what a run shares), planning the files into
-groups (through :func:`melrecon.methods.planner.plan_items`), claiming, loading, inverting
-(:func:`melrecon.reconstruct`, once per group) and writing one group, its records and the summary.
-An engine (:mod:`melrecon.apps.batch.engines`) only decides where :func:`invert_group` runs."""
+"""Folder inversion below its engines: the job (what a run shares: the runs checked and resolved once per mel
+source), claiming, loading (each mel checked once, as it is read), inverting one group of the planner's
+(:func:`melrecon.methods.planner.plan_items`) through the execute layer, and writing it, its records and the
+summary. An engine (:mod:`melrecon.apps.batch.engines`) only decides where :func:`invert_group` runs."""
 
 from __future__ import annotations
 
@@ -16,9 +16,16 @@ import numpy as np
 
 from ... import io
 from ...core.config import MelConfig, ParameterError
+from ...core.transforms import mel_spectrogram
+from ...core.validation import check_mel
 from ...methods.diagnostics import NO_PROGRESS_MEL_SC
+from ...methods.execute import best_start, execute_items, execute_single
+from ...methods.planner import fitted_length, plan_single
+from ...methods.resolve import source_of
+from ...methods.single import Run
+from ..output_guard import convention_quiet, prepare_once
 
-__all__ = ["BatchSummary", "DiskFull", "EngineError", "Job", "find_inputs", "frames_of", "plan_groups", "invert_group", "targets"]
+__all__ = ["BatchSummary", "DiskFull", "EngineError", "Job", "find_inputs", "frames_of", "invert_group", "targets"]
 
 class DiskFull(OSError):
     """The output disk is full: the run stops (every other file would fail the same way)."""
@@ -138,9 +145,6 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
               notes: dict[str, str] | None = None, conventions: dict[str, tuple[str, str]] | None = None) -> np.ndarray:
     """The file's mel; a failed convention check goes to ``conventions`` (input -> (message, name)), not
     to a warning (the record says it once)."""
-    from ..output_guard import prepare_once
-    from ...core.transforms import mel_spectrogram
-
     if path.suffix.lower() in io.MEL_SUFFIXES:
         name = f"mel in {path.name}"
         mel, message = prepare_once(io.load_mel(path, key=mel_key), cfg, layout=layout, stats=stats, name=name)
@@ -148,7 +152,8 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
             conventions[str(path)] = (message, name)
         if mel.ndim != 2:
             raise ParameterError(f"mel in {path.name} has shape {mel.shape}; expected (n_mels, frames).")
-        return mel
+        with convention_quiet((message, name)):  # said once, by the record
+            return check_mel(mel, cfg, name=name)
     with warnings.catch_warnings(record=True) as caught:  # mixing down / resampling: noted in the summary
         warnings.simplefilter("always")
         audio, _ = io.load_audio(path, sample_rate=cfg.sample_rate)
@@ -179,32 +184,15 @@ def frames_of(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
     return cfg.n_frames(n)
 
 
-def plan_groups(frames: list[int], cfg: MelConfig, *, batch_size: int, max_buckets: int, multiple: int = 1,
-                segment_seconds: Any = "auto", kinds: list | None = None) -> list[tuple[int | None, list[int]]]:
-    """Padded batches ``(padded_frames, members)`` (fill-ups included); files long enough to be
-    segmented come alone as ``(None, [i])`` (the planner's :func:`~melrecon.methods.planner.plan_items`),
-    planned apart per ``kinds`` (e.g. each file's source: one group holds one kind)."""
-    from ...methods.planner import plan_items
-
-    kinds = [None] * len(frames) if kinds is None else kinds
-    plan = []
-    for kind in dict.fromkeys(kinds):
-        idx = [i for i, k in enumerate(kinds) if k == kind]
-        part = plan_items([frames[i] for i in idx], cfg, batch_size=batch_size, max_buckets=max_buckets,
-                          multiple=multiple, segment_seconds=segment_seconds)
-        plan += [(padded, [idx[j] for j in members]) for padded, members in part]
-    return plan
-
-
 @dataclass
 class Job:
-    """What every group of a run shares (picklable: Ray workers get a copy)."""
+    """What every group of a run shares (picklable: Ray workers get a copy): ``runs`` holds the run of each mel
+    source (:func:`melrecon.reconstruct.check_call`: checked and resolved once, before any file is read)."""
 
     src_root: str
     dst_root: str
     config: MelConfig
-    method: Any
-    options: dict[str, Any]
+    runs: dict[str, Run]
     mel_key: str | None
     overwrite: bool
     owner: str
@@ -212,6 +200,8 @@ class Job:
     layout: str | None = None
     stats: Any = None
     force: bool = False  # write the result of a mel that failed the convention check although it would clip
+    segment_seconds: Any = "auto"
+    pieces: Any = "auto"
 
 
 def _record(job: Job, src: Path, dst: Path, status: str, **extra) -> dict[str, Any]:
@@ -270,7 +260,6 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     ``members`` index ``paths`` (input, output); repeats fill the batch up to its planned size. Raises
     KeyboardInterrupt when interrupted (nothing of the group is written then).
     """
-    from ...methods.planner import padded_length
     from .jobs import Claims, Manifest
 
     claims, manifest = Claims(job.dst_root, owner=job.owner), Manifest(job.dst_root)
@@ -283,7 +272,7 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
         if batch_ids:
             t0 = time.perf_counter()
             try:
-                results = _reconstruct_group(job, padded, batch_ids, mels, conventions, source_of(paths[batch_ids[0]][0]))
+                results = _invert(job, padded, [mels[i] for i in batch_ids], source_of(paths[batch_ids[0]][0]))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the others
@@ -292,7 +281,7 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
                 raise KeyboardInterrupt  # not finished: writing it would mark it done
             seconds = time.perf_counter() - t0
             if padded is not None:
-                padded = max(padded, *(padded_length(mels[i].shape[-1]) for i in batch_ids))
+                padded = fitted_length(padded, [mels[i].shape[-1] for i in batch_ids])
             per_item = seconds / len(set(batch_ids))
             for i, res in dict(zip(batch_ids, results)).items():
                 src, dst = paths[i]
@@ -313,27 +302,16 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     return records, bucket
 
 
-def source_of(path: Path) -> str:
-    """Where a file's mel comes from: ``"analysis"`` (melrecon analyses an audio file), ``"predicted"`` (a mel
-    file: handed in). A group holds files of one source (:func:`plan_groups` per source)."""
-    return "predicted" if Path(path).suffix.lower() in io.MEL_SUFFIXES else "analysis"
-
-
-def _reconstruct_group(job: Job, padded: int | None, batch_ids: list[int], mels: dict, conventions: dict,
-                       source: str) -> list:
-    """``reconstruct`` of one group (its repeat of the convention messages already recorded silenced); the
-    files' ``source`` chooses the default method unless the run sets one."""
-    from ..output_guard import convention_quiet
-    from ...methods.planner import padded_length
-    from ...reconstruct import reconstruct
-
-    options = dict(job.options, source=job.options.get("source") or source)
-    with convention_quiet(*conventions.values()):
-        if padded is None:
-            return [reconstruct(mels[batch_ids[0]], job.config, method=job.method, progress=False, **options)]
-        padded = max(padded, *(padded_length(mels[i].shape[-1]) for i in batch_ids))
-        return reconstruct([mels[i] for i in batch_ids], job.config, method=job.method, progress=False,
-                           batch_size=len(batch_ids), max_buckets=1, bucket_frames=padded, **options)
+def _invert(job: Job, padded: int | None, mels: list, source: str) -> list:
+    """One planned group through the execute layer with the run of the files' ``source``: a padded batch
+    (``padded`` frames, raised where a mel is longer than its header said), or one long file alone in the
+    planner's segments."""
+    run = job.runs[source]
+    if padded is None:
+        plan = plan_single(mels[0].shape[-1], run.cfg, segment_seconds=job.segment_seconds, pieces=job.pieces)
+        return [best_start(run, lambda r: execute_single(mels[0], r, plan))]
+    group = [(fitted_length(padded, [m.shape[-1] for m in mels]), list(range(len(mels))))]
+    return best_start(run, lambda r: execute_items(mels, r, group))
 
 
 def targets(src_root: Path, dst_root: Path, cfg, mel_key, overwrite, summary, layout=None,

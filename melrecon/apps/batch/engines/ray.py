@@ -1,7 +1,7 @@
 """The Ray engine of :func:`melrecon.batch.invert_folder` (``melrecon batch IN OUT --engine ray``).
 
 The driver lists the files, reads their lengths from the headers and plans the same padded batches as
-the local engine (:func:`melrecon.apps.batch.core.plan_groups`); each batch is one row of a Ray Data dataset,
+the local engine (:func:`melrecon.methods.planner.plan_items`); each batch is one row of a Ray Data dataset,
 mapped by :class:`Inverter`, a callable class: one instance per worker process, which keeps the
 compiled methods of every bucket shape it has seen (each is compiled once per worker). A worker
 claims, inverts and writes its batch itself (atomically, with a manifest line per file), so the
