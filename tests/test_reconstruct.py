@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from melrecon import PRESETS, ParameterError, metrics, reconstruct, transforms
+from melrecon import PRESETS, ParameterError, reconstruct
+from melrecon.apps import metrics
+from melrecon.core import transforms
 from melrecon.reconstruct import build_stages, trace_count
 
 SEED = PRESETS["seed"]

@@ -30,7 +30,6 @@ import numpy as np
 from ..core.config import MelConfig
 from ..core.transforms import decompress
 from .planner import piece_plan, segment_starts
-from .planner import AUTO_SEGMENT_SECONDS, AUTO_THRESHOLD_SECONDS, OVERLAP_SECONDS, segment_plan  # noqa: F401 - former names here
 from .result import Reconstruction
 from .single import Run, invert_whole, start_phases
 
