@@ -9,7 +9,7 @@ development set's speech, the seed recording when ``../shared`` is present) at o
   phase, seed 0) on the clip's own STFT magnitude: no Mel pooling, only the phase is missing;
 * ``true magnitude and phase``: the inverse STFT of the clip's own STFT (the framing's own ceiling).
 
-All three are scored with ``melrecon.metrics.evaluate`` against the original (wide-band PESQ, STOI, Mel SC).
+All three are scored with ``melrecon.apps.metrics.evaluate`` against the original (wide-band PESQ, STOI, Mel SC).
 If Griffin-Lim from the *true* magnitude does not reach a PESQ, a method that must first estimate that
 magnitude from the Mel bands has no reason to: it is the phase-retrieval ceiling, not the mel's.
 

@@ -52,8 +52,8 @@ from quality import librosa_inverse, seeded_mel_to_audio  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, mel_to_audio, reconstruct  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
-from melrecon.metrics import pesq_wb  # noqa: E402
-from melrecon.transforms import decompress  # noqa: E402
+from melrecon.apps.metrics import pesq_wb  # noqa: E402
+from melrecon.core.transforms import decompress  # noqa: E402
 
 DEFAULT_ROWS = ("meladmm+melgl@300+200", "meladmm+melgl@150+100", "meladmm+melgl@100+50", "meladmm+melgl@60+40",
                 "meladmm+melgl@40+30", "meladmm+melgl@30+20")
@@ -88,7 +88,7 @@ def parse_row(spec: str) -> dict:
 
 def initial_phases(magnitude_shape: tuple, starts: int, config: MelConfig, magnitude) -> np.ndarray:
     """``starts`` initial phase arrays (starts, F, frames): zero, PGHI of the magnitude, then random."""
-    from melrecon.pghi import pghi_phase
+    from melrecon.core.pghi import pghi_phase
 
     rng = np.random.default_rng(0)
     phases = [np.zeros(magnitude_shape, np.float32), np.asarray(pghi_phase(magnitude, config), np.float32)]
@@ -99,7 +99,7 @@ def initial_phases(magnitude_shape: tuple, starts: int, config: MelConfig, magni
 
 def best_of_starts(mel, cfg: MelConfig, starts: int, **kw):
     """Several starts of one method as one batch; the audio of the start with the lowest Mel SC."""
-    from melrecon.transforms import mel_to_linear
+    from melrecon.core.transforms import mel_to_linear
 
     magnitude = mel_to_linear(mel, cfg)  # the estimate reconstruct starts from (NNLS)
     phases = initial_phases(tuple(magnitude.shape), starts, cfg, magnitude)

@@ -3,7 +3,7 @@ inverted through ``melrecon invert MEL.npy OUT.wav --preset NAME``, against the 
 with a hand-written :class:`melrecon.MelConfig` of the same settings.
 
 For every preset: resample the recording to the preset's rate, compute the mel the toolkit stores
-(:func:`melrecon.conventions.toolkit_mel`: its compression, normalisation and layout), save it as .npy, run
+(:func:`melrecon.io.conventions.toolkit_mel`: its compression, normalisation and layout), save it as .npy, run
 the command line on it, and measure the output: sample rate, length against the source (must be within
 one hop), wide-band PESQ against the source. The "custom" column inverts the same mel with a config
 written out field by field (what a user had to do before the presets), same method and iterations.
@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import melrecon  # noqa: E402
-from melrecon import PRESETS, io, metrics  # noqa: E402
+from melrecon import PRESETS, io  # noqa: E402
+from melrecon.apps import metrics  # noqa: E402
 from melrecon.apps.cli import main as cli  # noqa: E402
 from melrecon.io.conventions import prepare, toolkit_mel  # noqa: E402
 from melrecon.apps.plotting import metrics_table  # noqa: E402

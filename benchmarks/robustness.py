@@ -1,7 +1,7 @@
 """Robustness benchmark: inverting imperfect Mel spectrograms (the ways a predicted mel errs).
 
 For every clip (the dev set, the bundled sample and the seed recording when present) at the ``hifigan``
-preset, the clean Mel spectrogram is degraded (:mod:`melrecon.degrade`): log-domain Gaussian noise
+preset, the clean Mel spectrogram is degraded (:mod:`melrecon.apps.degrade`): log-domain Gaussian noise
 (sigma 0.1, 0.3, 0.5), Gaussian smoothing along time (1 frame), across bands (0.5, 1, 2 bands) and both
 (1 frame and 1 band), a 3 x 3 box blur of the linear mel, and a time stretch by frame interpolation
 (x0.9, x1.1: no aligned reference). Each row inverts the degraded mel:

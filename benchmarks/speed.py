@@ -191,7 +191,7 @@ def case_cli(reps: int = 2) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         def run(cache):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "melrecon.apps.cli", "invert", str(wav), f"{tmp}/out.wav", "--quiet",
+            subprocess.run([sys.executable, "-m", "melrecon", "invert", str(wav), f"{tmp}/out.wav", "--quiet",
                             "--cache-dir", cache], env=env, check=True, capture_output=True)
             return time.perf_counter() - t0
 
@@ -412,7 +412,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 
 def _one_piece(r: dict) -> str:
-    """How many pieces the run was cut into (melrecon.pieces), and the same run in one piece."""
+    """How many pieces the run was cut into (melrecon.methods.planner), and the same run in one piece."""
     if "one_piece_s" not in r:
         return ""
     walls = (f"; end to end {r['melrecon_wall_s']:.2f} s vs {r['one_piece_wall_s']:.2f} s in one piece"

@@ -37,8 +37,15 @@ from speed import _signal  # noqa: E402
 
 def _programs(pkg: str, preset: str, n_steps: int) -> dict:
     """name -> (jitted function, its arguments) for the default's stages and the two projections."""
-    mod = lambda name: importlib.import_module(f"{pkg}.{name}" if name else pkg)  # noqa: E731
-    tr, methods, runner = mod("transforms"), mod("methods"), mod("runner")
+    def mod(*names):  # the first that exists: an older baseline may predate the layer folders (core/, methods/)
+        for name in names:
+            try:
+                return importlib.import_module(f"{pkg}.{name}" if name else pkg)
+            except ModuleNotFoundError:
+                if name is names[-1]:
+                    raise
+
+    tr, methods, runner = mod("core.transforms", "transforms"), mod("methods"), mod("methods.runner", "runner")
     cfg = mod("").MelConfig.preset(preset)
     mel = tr.mel_spectrogram(_signal(10.0, cfg.sample_rate), cfg)
     prob = mod("algorithms.base").Problem(mel=jnp.asarray(tr.decompress(mel, cfg)),

@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
-from melrecon.examples import example  # noqa: E402
+from melrecon.apps.examples import example  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
-from melrecon.metrics import evaluate  # noqa: E402
+from melrecon.apps.metrics import evaluate  # noqa: E402
 from melrecon.stream import Streamer  # noqa: E402
 
 SEED_CLIP = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"

@@ -14,10 +14,6 @@ import importlib
 import sys
 import types
 
-from . import _moved
-
-_moved.install()  # former module paths (melrecon.transforms, melrecon.cli, ...) keep working
-
 __version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
@@ -40,8 +36,6 @@ __all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):
-    if f"{__name__}.{name}" in _moved.MOVED:  # a module under its former name, e.g. melrecon.metrics
-        return importlib.import_module(f"{__name__}.{name}")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'melrecon' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -99,7 +99,7 @@ def reconstruct(
         A starting point for the first stage instead of the random (or ``init_phase="zero"``) phase: a
         real array of phases in radians, or a complex STFT, shape ``(..., n_fft // 2 + 1, frames)``. A
         name sets the stages' ``init_phase`` option (``"pghi"``: phase-gradient heuristic integration of
-        the magnitude estimate, :mod:`melrecon.pghi`; the default method starts from zero phase).
+        the magnitude estimate, :mod:`melrecon.core.pghi`; the default method starts from zero phase).
     length : int, optional
         Output length in samples (default: what the frames describe, ``config.n_samples(frames)``).
     callback : callable, optional
@@ -124,12 +124,12 @@ def reconstruct(
         segmented all the same.
     segment_seconds : "auto", float or None
         Long single mels are inverted in overlapping segments of this many seconds, so memory depends
-        on the segment, not on the input (see :mod:`melrecon.segments`). ``"auto"`` (default): inputs
+        on the segment, not on the input (see :mod:`melrecon.methods.segments`). ``"auto"`` (default): inputs
         longer than 60 s go in 30 s segments; a number: anything longer goes in segments of that
         length; None: never segment.
     pieces : "auto", int or None
         A single mel is cut into independent, overlapping pieces along its frames, inverted at the same
-        time (one thread, one CPU core each) and crossfaded together (:mod:`melrecon.pieces`).
+        time (one thread, one CPU core each) and crossfaded together (:mod:`melrecon.methods.planner`).
         ``"auto"`` (default): on a CPU, inputs of at least 4 s go in as many pieces as the process may
         use cores (``$MELRECON_PIECES=off`` turns this off); an integer: up to that many pieces; 1 or
         None: never. Not with a ``callback``, nor for a batch or a list of mels.

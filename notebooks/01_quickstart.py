@@ -27,7 +27,7 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1 to run this notebook quickly with fewer iterations).
-from melrecon.examples import fast_mode
+from melrecon.apps.examples import fast_mode
 
 FAST = fast_mode()
 PRESET = "hifigan"          # the analysis settings the Mel is made with: "hifigan", "seed" or "librosa"
@@ -41,8 +41,9 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import melrecon
-from melrecon import io, metrics, plotting
-from melrecon.examples import example
+from melrecon import io
+from melrecon.apps import metrics, plotting
+from melrecon.apps.examples import example
 
 cfg = melrecon.MelConfig.preset(PRESET)
 audio, sr = io.load_audio(example("speech"), sample_rate=cfg.sample_rate)

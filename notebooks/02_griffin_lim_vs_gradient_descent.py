@@ -35,7 +35,7 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: a short clip and few iterations).
-from melrecon.examples import fast_mode
+from melrecon.apps.examples import fast_mode
 
 FAST = fast_mode()
 PRESETS = ["seed", "hifigan"]
@@ -57,8 +57,9 @@ import numpy as np
 from IPython.display import HTML, Markdown, display
 
 import melrecon
-from melrecon import io, metrics, plotting
-from melrecon.examples import example, results_dir, seed_recording
+from melrecon import io
+from melrecon.apps import metrics, plotting
+from melrecon.apps.examples import example, results_dir, seed_recording
 from melrecon.methods.diagnostics import NoProgressWarning
 
 source = seed_recording() or example("speech")

@@ -35,14 +35,14 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: smaller starting values for the sliders).
-from melrecon.examples import fast_mode
+from melrecon.apps.examples import fast_mode
 
 FAST = fast_mode()
 N_ITER = [20, 20] if FAST else None  # None: the method's own counts, one per stage
 PRESET = "hifigan"
 
 # %%
-from melrecon.workbench import Workbench
+from melrecon.apps.workbench import Workbench
 
 wb = Workbench(preset=PRESET, n_iter=N_ITER)
 wb.show()

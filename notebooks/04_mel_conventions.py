@@ -29,7 +29,7 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: fewer iterations).
-from melrecon.examples import fast_mode
+from melrecon.apps.examples import fast_mode
 
 FAST = fast_mode()
 ITERS = 30 if FAST else 200   # Griffin-Lim iterations for each comparison
@@ -43,8 +43,9 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import melrecon
-from melrecon import io, metrics, plotting
-from melrecon.examples import example
+from melrecon import io
+from melrecon.apps import metrics, plotting
+from melrecon.apps.examples import example
 
 CLIP = example("speech")
 

@@ -49,8 +49,10 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import melrecon
-from melrecon import conventions, io, metrics, plotting
-from melrecon.examples import example
+from melrecon import io
+from melrecon.apps import metrics, plotting
+from melrecon.io import conventions
+from melrecon.apps.examples import example
 
 REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 SHARED = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"

@@ -36,7 +36,7 @@
 import os
 
 FAST = os.environ.get("MELRECON_FAST", "").strip().lower() not in ("", "0", "false", "no")
-KIND = "time smoothing"   # "none", or one of melrecon.degrade.KINDS
+KIND = "time smoothing"   # "none", or one of melrecon.apps.degrade.KINDS
 STRENGTH = 1.0            # sigma (frames / bands / log units) or rate (time stretch)
 SECONDS = 1.5 if FAST else 4.0
 ITERS = (30, 20) if FAST else (300, 200)   # the two stages of the default and of the noise-aware method
@@ -51,9 +51,10 @@ import numpy as np
 from IPython.display import Markdown, display
 
 import melrecon
-from melrecon import degrade, io, metrics, plotting
+from melrecon import io
+from melrecon.apps import degrade, metrics, plotting
 from melrecon.algorithms.tolerant import auto_choice
-from melrecon.examples import example
+from melrecon.apps.examples import example
 
 REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 SHARED = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"

@@ -50,8 +50,9 @@ import numpy as np
 from IPython.display import Audio, HTML, Markdown, display
 
 import melrecon
-from melrecon import io, metrics
-from melrecon.examples import example
+from melrecon import io
+from melrecon.apps import metrics
+from melrecon.apps.examples import example
 from melrecon.stream import Streamer
 
 cfg = melrecon.MelConfig.preset("hifigan")

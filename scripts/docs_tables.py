@@ -32,7 +32,7 @@ BEGIN, END = "<!-- notebook02-table -->", "<!-- /notebook02-table -->"
 #: The notebook list of docs/notebooks.md (between the notebook-list markers): one row per notebooks/NN_*.py.
 NOTEBOOKS = {
     "01_quickstart": (
-        'Load the bundled sample (`melrecon.examples.example("speech")`), make its Mel spectrogram '
+        'Load the bundled sample (`melrecon.apps.examples.example("speech")`), make its Mel spectrogram '
         '(`melrecon.mel_spectrogram`), reconstruct with fast Griffin-Lim (`method="fgla"`), with GL then '
         'GD (`method="gl+gd"`) and with the default method (`melrecon.DEFAULT_METHOD`); the original, '
         'Mel and reconstructed spectrograms; inline players; the metrics (Mel SC, LSD, Mel dB distance, '
@@ -67,7 +67,7 @@ NOTEBOOKS = {
     ),
     "06_imperfect_mels": (
         'Imperfect (predicted) mels: the clean mel of a recording degraded by a dropdown and a slider '
-        '(`melrecon.degrade`: log-domain noise, smoothing along time or across bands, a time stretch); '
+        '(`melrecon.apps.degrade`: log-domain noise, smoothing along time or across bands, a time stretch); '
         "what the noise-aware method's automatic choice measures in it (noise level, sharpness) and the "
         'target it fits; the default method, the L-BFGS peer and `tolmeladmm+tolmelgl` inverting it, '
         'with PESQ-wb / STOI / DNSMOS / Mel SC, A/B players and spectrograms '

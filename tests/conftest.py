@@ -11,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 SAMPLES = REPO / "samples"
-SPEECH = REPO / "melrecon" / "data" / "speech.wav"  # the bundled sample (melrecon.examples.example("speech"))
+SPEECH = REPO / "melrecon" / "data" / "speech.wav"  # the bundled sample (melrecon.apps.examples.example("speech"))
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

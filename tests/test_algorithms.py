@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from melrecon import PRESETS, reconstruct, transforms
+from melrecon import PRESETS, reconstruct
+from melrecon.core import transforms
 from melrecon.algorithms import Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
 from melrecon.core.config import ParameterError
 

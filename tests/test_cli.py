@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from melrecon import PRESETS, transforms
+from melrecon import PRESETS
+from melrecon.core import transforms
 from melrecon.apps.cli import main
 from tests.conftest import SPEECH
 

@@ -93,7 +93,7 @@ def test_sigint_mid_run_writes_the_best_so_far_and_exits_130(tmp_path):
     y, sr = sf.read(str(dst), dtype="float32")  # complete and readable
     assert sr == SR and y.shape == x.shape and np.isfinite(y).all()
     # it is the reconstruction, not silence or noise: its Mel spectrogram is close to the input's
-    from melrecon import metrics
+    from melrecon.apps import metrics
 
     sc = metrics.mel_spectral_convergence(x, y, "seed")
     assert sc < 0.5

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from melrecon import _cache
+from melrecon.core import cache as compile_cache
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,17 +43,17 @@ def _child(cache_dir) -> dict:
 
 
 def test_resolve_dir(monkeypatch, tmp_path):
-    monkeypatch.delenv(_cache.ENV_VAR, raising=False)
+    monkeypatch.delenv(compile_cache.ENV_VAR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert _cache.resolve_dir() == tmp_path / "melrecon" / "jax"
+    assert compile_cache.resolve_dir() == tmp_path / "melrecon" / "jax"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert _cache.resolve_dir() == Path.home() / ".cache" / "melrecon" / "jax"
+    assert compile_cache.resolve_dir() == Path.home() / ".cache" / "melrecon" / "jax"
     for off in ("", "off", "OFF", "0", "none"):
-        monkeypatch.setenv(_cache.ENV_VAR, off)
-        assert _cache.resolve_dir() is None
-    monkeypatch.setenv(_cache.ENV_VAR, str(tmp_path / "c"))
-    assert _cache.resolve_dir() == tmp_path / "c"
-    assert _cache.resolve_dir("off") is None  # an explicit value wins over the variable
+        monkeypatch.setenv(compile_cache.ENV_VAR, off)
+        assert compile_cache.resolve_dir() is None
+    monkeypatch.setenv(compile_cache.ENV_VAR, str(tmp_path / "c"))
+    assert compile_cache.resolve_dir() == tmp_path / "c"
+    assert compile_cache.resolve_dir("off") is None  # an explicit value wins over the variable
 
 
 def test_second_process_loads_from_the_cache(tmp_path):

@@ -67,9 +67,10 @@ def test_readme_states_what_the_code_does():
 @pytest.mark.parametrize("preset", ["seed", "hifigan"])
 def test_notebook02_figures_hold_on_a_fresh_run(preset):
     """Re-run the stored run's GL 200 rows (notebook 02: fgla, seed 0, the whole recording)."""
-    from melrecon import metrics, reconstruct
+    from melrecon import reconstruct
+    from melrecon.apps import metrics
+    from melrecon.apps.examples import seed_recording
     from melrecon.core.transforms import mel_spectrogram
-    from melrecon.apps.widgets import seed_recording
 
     rows, context = docs_tables.stored()
     source = seed_recording()

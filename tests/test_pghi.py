@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from melrecon import MelConfig, ParameterError, reconstruct, transforms
+from melrecon import MelConfig, ParameterError, reconstruct
+from melrecon.core import transforms
 from melrecon.algorithms import ADMMGriffinLim, MelGriffinLim, Problem, mel_projection
 from melrecon.core.filters import mel_filterbank
 from melrecon.core.pghi import gaussian_lambda, pghi_phase

@@ -1,5 +1,5 @@
 """One inversion on several cores: a single mel cut into independent overlapping pieces, inverted at the
-same time and crossfaded (melrecon.pieces). The cut output is as long as the whole one, as close to the
+same time and crossfaded (melrecon.methods.planner). The cut output is as long as the whole one, as close to the
 input by the Mel measure, keeps the input's energy across the seam, is the same run to run, and the
 switch turns it off."""
 
@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from melrecon import MelConfig, mel_spectrogram, metrics, reconstruct
-from melrecon import pieces as pieces_mod
+from melrecon import MelConfig, mel_spectrogram, reconstruct
+from melrecon.apps import metrics
 from melrecon.core.config import ParameterError
+from melrecon.methods import planner
 from melrecon.methods.planner import ENV_VAR, MIN_SECONDS, piece_plan
 from melrecon.methods.segments import _crossfade, _stitch
 
@@ -22,7 +23,7 @@ CFG = MelConfig.preset("seed")  # 16 kHz, hop 128
 @pytest.fixture
 def two_cores(monkeypatch):
     """The plan as on a 2-core machine (the decision depends on the cores this process may use)."""
-    monkeypatch.setattr(pieces_mod, "usable_cores", lambda: 2)
+    monkeypatch.setattr(planner, "usable_cores", lambda: 2)
     monkeypatch.delenv(ENV_VAR, raising=False)
 
 
@@ -32,15 +33,15 @@ def test_plan_by_length_cores_and_setting(two_cores, monkeypatch):
     n = int(10 * per_s)
     length, overlap = piece_plan(n, CFG)
     assert 2 * length - overlap >= n and 2 * length - overlap - n <= 2  # two equal pieces covering every frame
-    assert overlap == round(pieces_mod.OVERLAP_SECONDS * per_s)
+    assert overlap == round(planner.OVERLAP_SECONDS * per_s)
     assert piece_plan(n, CFG, 1) is None and piece_plan(n, CFG, None) is None and piece_plan(n, CFG, "off") is None
     three = piece_plan(n, CFG, 3)
     assert three[0] < length and 3 * three[0] - 2 * three[1] >= n
     assert piece_plan(int(3.2 * per_s), CFG, 2) is not None  # an explicit count ignores the auto threshold
     assert piece_plan(int(2.8 * per_s), CFG, 2) is None  # ... but a piece must hold two overlaps
-    monkeypatch.setattr(pieces_mod, "usable_cores", lambda: 1)
+    monkeypatch.setattr(planner, "usable_cores", lambda: 1)
     assert piece_plan(n, CFG) is None  # one core: nothing to gain
-    monkeypatch.setattr(pieces_mod, "usable_cores", lambda: 2)
+    monkeypatch.setattr(planner, "usable_cores", lambda: 2)
     monkeypatch.setenv(ENV_VAR, "off")
     assert piece_plan(n, CFG) is None and piece_plan(n, CFG, 2) is not None  # the variable sets "auto" only
     for bad in (0, -2, 1.5, True, "many"):

@@ -11,7 +11,9 @@ import pytest
 
 import melrecon
 import melrecon.apps.metrics
-from melrecon import MelConfig, plotting, reconstruct, transforms
+from melrecon import MelConfig, reconstruct
+from melrecon.apps import plotting
+from melrecon.core import transforms
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Toolkit presets: each preset's mel (melrecon.mel_spectrogram, stored form of melrecon.conventions.toolkit_mel)
+"""Toolkit presets: each preset's mel (melrecon.mel_spectrogram, stored form of melrecon.io.conventions.toolkit_mel)
 equals that toolkit's documented feature formula, re-derived here independently with librosa/NumPy and, where
 the toolkit's feature code is torch, with torch.stft the way that code calls it."""
 

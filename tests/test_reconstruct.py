@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from melrecon import PRESETS, ParameterError, metrics, reconstruct, transforms
+from melrecon import PRESETS, ParameterError, reconstruct
+from melrecon.apps import metrics
+from melrecon.core import transforms
 from melrecon.methods.resolve import build_stages
 from melrecon.methods.runner import trace_count
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from melrecon import MelConfig, ParameterError, mel_spectrogram, reconstruct
-from melrecon import degrade, metrics
+from melrecon.apps import degrade, metrics
 from melrecon.algorithms import Problem, TolerantMelADMM
 from melrecon.algorithms.tolerant import (choose, noise_level, roughness, sharpening_amount, sharpness,
                                          smoothing_width)

@@ -56,7 +56,7 @@ def test_segmented_output_is_close_to_whole_and_has_no_jump_at_seams():
     # From a zero phase after 40 + 30 iterations both runs are chaotic in float rounding: scaling the mel
     # by 1 + 1e-5 noise moves the segmented / whole ratio between 0.9 and 2.5 (same code, four draws), so
     # the bound is that spread, and both must be good reconstructions in absolute terms.
-    from melrecon import metrics
+    from melrecon.apps import metrics
 
     sc_seg, sc_whole = (metrics.mel_spectral_convergence(x, y, cfg) for y in (seg.audio, whole.audio))
     assert sc_whole < 0.06 and sc_seg < 0.1

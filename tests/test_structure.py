@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -285,7 +286,7 @@ def test_filters_stand_alone():
 
 def test_filterbank_on_plain_numbers_matches_librosa_and_warns_like_it():
     librosa = pytest.importorskip("librosa")
-    from melrecon import filters
+    from melrecon.core import filters
 
     ref = librosa.filters.mel(sr=22050, n_fft=1024, n_mels=80, fmin=0.0, fmax=8000.0, htk=False, norm="slaney")
     np.testing.assert_allclose(filters.mel(sr=22050, n_fft=1024, n_mels=80, fmax=8000.0), ref, rtol=1e-5,
@@ -411,7 +412,7 @@ def test_wheel_installs_and_runs_the_demo(tmp_path):
                              capture_output=True, text=True, check=True).stdout.strip()
     deps = [p for p in [sysconfig.get_paths()["purelib"], *site.getsitepackages()] if os.path.isdir(p)]
     Path(purelib, "project_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n")
-    where = subprocess.run([str(py), "-c", "import melrecon, melrecon.examples as e; print(melrecon.__file__); "
+    where = subprocess.run([str(py), "-c", "import melrecon, melrecon.apps.examples as e; print(melrecon.__file__); "
                             "print(e.example('speech'))"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert where.returncode == 0, where.stderr
     assert all(line.startswith(str(venv)) for line in where.stdout.split()), where.stdout
@@ -452,15 +453,97 @@ def test_layers_import_downwards_only():
     assert bad == [("melrecon.io.conventions", "melrecon.reconstruct")]
 
 
-def test_old_import_paths_keep_working():
+#: Module paths that are gone (relative to ``melrecon``), with where the module lives now. Nothing keeps
+#: them alive (no import finder, no re-exporting module); the tests below keep them from coming back.
+FORMER_PATHS = {
+    "_cache": "core.cache", "config": "core.config", "convention_check": "core.convention_check",
+    "filters": "core.filters", "losses": "core.losses", "pghi": "core.pghi", "transforms": "core.transforms",
+    "validation": "core.validation", "conventions": "io.conventions", "batching": "methods.batching",
+    "diagnostics": "methods.diagnostics", "stage_options": "methods.options", "pieces": "methods.planner",
+    "result": "methods.result", "runner": "methods.runner", "segments": "methods.segments",
+    "batch": "apps.batch", "batch_ray": "apps.batch.engines.ray", "jobs": "apps.batch.jobs", "cli": "apps.cli",
+    "cliconfig": "apps.cliconfig", "compat": "apps.compat", "degrade": "apps.degrade",
+    "examples": "apps.examples", "metrics": "apps.metrics", "plotting": "apps.plotting",
+    "widgets": "apps.workbench", "workbench": "apps.workbench", "apps.widgets": "apps.workbench",
+    "_moved": None,
+}
+
+
+def test_former_module_paths_are_gone():
     import importlib
 
-    from melrecon._moved import MOVED
+    for old, new in FORMER_PATHS.items():
+        if "." not in old:
+            assert not hasattr(melrecon, old), old  # no attribute of the package stands in for it
+        try:
+            module = importlib.import_module(f"melrecon.{old}")
+        except ModuleNotFoundError:
+            pass
+        else:  # only another checkout's copy (an editable install of it on the path) may answer, not this one
+            assert PACKAGE not in Path(module.__file__).resolve().parents, (old, module.__file__)
+        if new is not None:
+            importlib.import_module(f"melrecon.{new}")
 
-    for old, new in MOVED.items():
-        assert importlib.import_module(old) is importlib.import_module(new), old
-    from melrecon.transforms import stft  # noqa: F401 - the way users wrote it
-    from melrecon.segments import segment_plan  # noqa: F401
+
+def _former_imports(path: Path, text: str) -> list[str]:
+    """Imports in a Python file that name a former path (absolute, relative, or ``from melrecon import X``)."""
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    package = parts[:-1]
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            mods = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+            mods = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        for mod in mods:
+            rest = mod[len("melrecon."):] if mod.startswith("melrecon.") else None
+            if rest is not None and any(rest == old or rest.startswith(old + ".") for old in FORMER_PATHS):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}: {mod}")
+    return found
+
+
+def test_no_file_uses_a_former_module_path():
+    """No source, notebook, document or config names a former path (``melrecon.<old>`` in code, docs,
+    docstrings, doctests, warning filters, ``python -m``; ``from melrecon import <old>``)."""
+    names = "|".join(sorted((re.escape(old) for old in FORMER_PATHS), key=len, reverse=True))
+    dotted = re.compile(rf"(?<![\w.])melrecon\.({names})\b")
+    from_import = re.compile(r"from melrecon import \(?([\w ,]+)")
+    files = []
+    for folder, dirs, names_here in os.walk(REPO):  # hidden folders (.git, .venv, ...) and build outputs pruned
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in {"node_modules", "build", "dist",
+                                                                          "__pycache__"}]
+        files += [Path(folder, n) for n in names_here if n.endswith((".py", ".ipynb", ".md", ".toml"))]
+    assert len(files) > 50, len(files)  # the walk found the repository
+    bad = []
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for n, line in enumerate(text.splitlines(), 1):
+            hits = [m.group(0) for m in dotted.finditer(line)]
+            hits += [name for m in from_import.finditer(line) for name in re.split(r"[ ,]+", m.group(1))
+                     if name in FORMER_PATHS]
+            bad += [f"{path.relative_to(REPO)}:{n}: {h}" for h in hits]
+        if path.suffix == ".py":
+            bad += _former_imports(path, text)
+    assert not bad, "\n".join(bad)
+
+
+def test_python_dash_m_runs_the_command_without_jax():
+    """``python -m melrecon`` and ``python -m melrecon.apps.cli`` are the ``melrecon`` command; --version
+    answers without importing JAX."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for module in ("melrecon", "melrecon.apps.cli"):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", module, "--version"], capture_output=True,
+                              text=True, timeout=120, env=env, cwd=REPO)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.strip() == f"melrecon {melrecon.__version__}", proc.stdout
+        imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+        assert "jax" not in imported, module
+        assert not [m for m in imported if m.startswith("melrecon.") and m.split(".")[1] in FORMER_PATHS]
 
 
 def test_front_door_is_entered_once_on_a_70_second_mel():

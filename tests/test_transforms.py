@@ -8,7 +8,8 @@ import librosa
 import numpy as np
 import pytest
 
-from melrecon import MelConfig, PRESETS, transforms
+from melrecon import MelConfig, PRESETS
+from melrecon.core import transforms
 from melrecon.core.filters import hz_to_mel, mel_filterbank, mel_to_hz
 
 RNG = np.random.default_rng(1234)

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import melrecon as mr
-from melrecon import MelConfig, ParameterError, losses, metrics, transforms
+from melrecon import MelConfig, ParameterError
+from melrecon.apps import metrics
+from melrecon.core import losses, transforms
 from melrecon.algorithms import Problem
 from melrecon.methods.diagnostics import NoProgressWarning
 from melrecon.methods.runner import trace_count
@@ -503,7 +505,7 @@ def test_keyboard_interrupt_from_callback_returns_the_result_so_far(seed_mel):
 
 
 def test_interrupt_before_anything_is_evaluated_propagates(seed_mel, monkeypatch):
-    from melrecon import runner
+    from melrecon.methods import runner
 
     def boom(*a, **k):
         raise KeyboardInterrupt

@@ -14,7 +14,8 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 import melrecon  # noqa: E402
-from melrecon.apps.widgets import Workbench, _read_upload  # noqa: E402
+from melrecon.apps.workbench import Workbench  # noqa: E402
+from melrecon.apps.workbench.session import read_upload  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -68,7 +69,7 @@ def test_sliders_reach_reconstruct_and_board_updates(bench):
     np.testing.assert_allclose(y, np.clip(res.audio, -1, 1), atol=2 / 32768)  # real level, not normalised
     label, kept, scores = bench.results[-1]
     assert kept is res and {"mel_sc", "pesq", "stoi", "lsd"} <= set(scores)
-    from melrecon import metrics
+    from melrecon.apps import metrics
 
     assert scores["mel_sc"] == pytest.approx(metrics.evaluate(_clip(), res.audio, "seed")["mel_sc"])
     assert "Mel SC" in bench.players.children[1].value and "done" in bench.status.value
@@ -153,7 +154,7 @@ def test_upload_audio_and_mel(bench):
     assert res.n_iterations == 20 and set(bench.results[-1][2]) == {"mel_sc", "seconds"}
     assert bench.results[-1][2]["mel_sc"] == pytest.approx(float(res.mel_sc))
     with pytest.raises(melrecon.ParameterError, match="could not be read as audio"):
-        _read_upload("notes.wav", b"not audio at all")
+        read_upload("notes.wav", b"not audio at all")
 
 
 def test_first_run_is_reconstruct_with_the_methods_own_counts():

@@ -14,7 +14,8 @@ consistent iterate.
 Example
 -------
 >>> import jax, jax.numpy as jnp
->>> from melrecon import MelConfig, transforms
+>>> from melrecon import MelConfig
+>>> from melrecon.core import transforms
 >>> from melrecon.algorithms import ADMMGriffinLim, Problem
 >>> cfg = MelConfig.preset("seed")
 >>> mag = jnp.abs(transforms.stft(jnp.sin(0.05 * jnp.arange(4000.0)), cfg))

@@ -11,7 +11,7 @@ once per method, config and shape) with three pure functions:
 ``spectrogram(problem, config, state) -> complex STFT``
     The current estimate, whose inverse STFT is the method's output audio.
 
-:mod:`melrecon.runner` runs ``step`` inside jitted ``fori_loop`` chunks; nothing here knows about files,
+:mod:`melrecon.methods.runner` runs ``step`` inside jitted ``fori_loop`` chunks; nothing here knows about files,
 progress bars or interrupts. Each method also declares its ``family``, its options and its
 ``default_iters`` (:class:`Algorithm`), which is all :mod:`melrecon.methods` needs to know about it.
 """
@@ -41,7 +41,7 @@ class Problem(NamedTuple):
         Target Mel spectrogram, linear (decompressed), in the config's power.
     magnitude : (..., n_fft // 2 + 1, frames)
         An estimate of the full STFT magnitude behind ``mel`` (e.g. non-negative least squares).
-    layout : melrecon.transforms.Layout or None
+    layout : melrecon.core.transforms.Layout or None
         For items of different lengths padded into one batch: where each item is valid (its padding
         frames are zero in ``mel`` and ``magnitude``, and never leak into its losses or output).
     """
@@ -80,7 +80,7 @@ def written_after(new: jax.Array, *reads: jax.Array) -> jax.Array:
 
 def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None, init_phase: str,
                         config: MelConfig | None = None) -> jax.Array:
-    """The target magnitude with a random (seeded), zero or PGHI phase (:func:`melrecon.pghi.pghi_phase`
+    """The target magnitude with a random (seeded), zero or PGHI phase (:func:`melrecon.core.pghi.pghi_phase`
     of that magnitude; needs ``config``), or ``spec`` when given."""
     if spec is not None:
         return jnp.asarray(spec).astype(jnp.complex64)
@@ -108,7 +108,7 @@ def random_phase(key: jax.Array, shape: tuple) -> jax.Array:
 
 
 #: Initial phases a method accepts when it starts on its own ("pghi": phase-gradient heuristic integration
-#: of the magnitude estimate, :mod:`melrecon.pghi`).
+#: of the magnitude estimate, :mod:`melrecon.core.pghi`).
 INIT_PHASES = ("random", "zero", "pghi")
 #: What a method is: "projection" (alternating projections: Griffin-Lim, ADMM, ...) or "gradient" (an
 #: optimizer on a loss). Callers (the ``gl_iters`` / ``gd_iters`` split, the workbench) ask this, never a name.

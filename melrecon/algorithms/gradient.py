@@ -12,7 +12,8 @@
 Example
 -------
 >>> import jax, jax.numpy as jnp
->>> from melrecon import MelConfig, transforms
+>>> from melrecon import MelConfig
+>>> from melrecon.core import transforms
 >>> from melrecon.algorithms import Problem, STFTGradientDescent
 >>> cfg = MelConfig.preset("seed")
 >>> mag = jnp.abs(transforms.stft(jnp.sin(0.05 * jnp.arange(4000.0)), cfg))
@@ -154,7 +155,7 @@ class STFTGradientDescent(OptaxDescent):
     consistency_weight, mel_weight : float
         Weights of the two loss terms.
     mel_loss : {"linear", "log", "sc"}
-        How the Mel error is measured (:func:`melrecon.losses.mel_error`).
+        How the Mel error is measured (:func:`melrecon.core.losses.mel_error`).
     init_phase : {"random", "zero", "pghi"}
         Phase when it starts on its own (in a pipeline it starts from the previous stage's STFT).
     """

@@ -14,7 +14,8 @@ GLA is AGLA with alpha = 0, gamma = 1; FGLA is AGLA with gamma = 1. The output i
 Example
 -------
 >>> import jax, jax.numpy as jnp
->>> from melrecon import MelConfig, transforms
+>>> from melrecon import MelConfig
+>>> from melrecon.core import transforms
 >>> from melrecon.algorithms import fgla, Problem
 >>> cfg = MelConfig.preset("seed")
 >>> x = jnp.sin(0.05 * jnp.arange(4000.0))

@@ -27,7 +27,8 @@ fmin, 3.94 zero there).
 Example
 -------
 >>> import jax, jax.numpy as jnp
->>> from melrecon import MelConfig, transforms
+>>> from melrecon import MelConfig
+>>> from melrecon.core import transforms
 >>> from melrecon.algorithms import MelGriffinLim, Problem
 >>> cfg = MelConfig.preset("seed")
 >>> mag = jnp.abs(transforms.stft(jnp.sin(0.05 * jnp.arange(4000.0)), cfg))
@@ -191,7 +192,7 @@ def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, 
 
     ``metric="euclidean"``: ``pinv(F) r`` is computed as ``F.T (pinv(F F.T) r)``: the Mel product by
     blocks read straight from ``spec_tm`` (:func:`mel_of_spectrogram`), one small ``(n_mels, n_mels)``
-    product, and ``F.T`` by blocks (:func:`~melrecon.transforms.mel_adjoint_tm`); the phase factor is applied in real arithmetic (``X * m' / |X|``).
+    product, and ``F.T`` by blocks (:func:`~melrecon.core.transforms.mel_adjoint_tm`); the phase factor is applied in real arithmetic (``X * m' / |X|``).
     ``metric="relative"``: nearest in the metric weighted by the inverse of the current value
     (:func:`_weighted_correction`, one tridiagonal solve per frame), which keeps the harmonic fine structure
     (power-2 Mel spectrograms at a large FFT need it: ``docs/quality.md``). ``metric="auto"``: relative

@@ -41,7 +41,8 @@ smoothed target (``mel_target``), so a run's ``mel_sc`` is measured against it.
 Example
 -------
 >>> import jax, jax.numpy as jnp
->>> from melrecon import MelConfig, transforms
+>>> from melrecon import MelConfig
+>>> from melrecon.core import transforms
 >>> from melrecon.algorithms import Problem, TolerantMelADMM
 >>> cfg = MelConfig.preset("seed")
 >>> hiss = 0.05 * jax.random.normal(jax.random.key(1), (4000,))

@@ -192,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
                                "methods joined with + form a pipeline (melrecon invert --method A+B).")
     _add_convention_commands(sub)
     demo = sub.add_parser("demo", help=COMMANDS["demo"])
-    demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.examples)")
+    demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.apps.examples)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     demo.add_argument("--presets", default="seed,hifigan", help="comma-separated presets")
     demo.add_argument("--iters", "--n-iter", dest="iters", default="200,1000", metavar="GL,GD",
@@ -282,7 +282,7 @@ def _error(msg: str, status: int = EXIT_USAGE) -> int:
 
 
 def _hold_sigint():
-    """Hold Ctrl-C (SIGINT) and SIGTERM while a result is being written (:func:`melrecon.jobs.hold_signals`).
+    """Hold Ctrl-C (SIGINT) and SIGTERM while a result is being written (:func:`melrecon.apps.batch.jobs.hold_signals`).
 
     The write completes; the caller then exits with status 130 (or 143 after SIGTERM).
     """

@@ -1,6 +1,6 @@
 """Never write damage: what the command line checks between a reconstruction and its file.
 
-* A mel that fails the convention check (:func:`melrecon.conventions.check_convention`: values of another
+* A mel that fails the convention check (:func:`melrecon.io.conventions.check_convention`: values of another
   compression, or mean/variance-normalised without ``--stats``) is reported **once** (the read and the
   reconstruction would each say it), and if its result would clip (peak beyond full scale, or more than a
   trace of samples at it) nothing is written: the message gives the fix (``--stats``, ``--preset``) and
@@ -31,7 +31,7 @@ def _body(message: str, name: str) -> str:
 
 
 def prepare_once(mel, cfg, *, layout=None, stats=None, name: str = "mel"):
-    """:func:`melrecon.conventions.prepare` with its convention warning held back: -> (mel, message or None).
+    """:func:`melrecon.io.conventions.prepare` with its convention warning held back: -> (mel, message or None).
 
     The caller says the message once (or records it); other warnings of the read pass through.
     """

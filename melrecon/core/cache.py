@@ -18,8 +18,8 @@ default threshold of 1 s of compile time is lowered to 0: the many small ones ad
 keyed by the program, the JAX/XLA version and the device, so a stale entry is never used; delete the
 folder to reclaim space.
 
->>> from melrecon import _cache
->>> _cache.resolve_dir("off") is None
+>>> from melrecon.core import cache
+>>> cache.resolve_dir("off") is None
 True
 """
 

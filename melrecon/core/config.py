@@ -172,7 +172,7 @@ class MelConfig:
         Parameters of ``signal_norm`` (Coqui defaults -100, 4, True).
     layout : {"mels-first", "frames-first"}
         How the toolkit stores a mel: ``(n_mels, T)`` or ``(T, n_mels)``. The transforms always work
-        on ``(..., n_mels, T)``; the layout is applied when files are read (:mod:`melrecon.conventions`).
+        on ``(..., n_mels, T)``; the layout is applied when files are read (:mod:`melrecon.io.conventions`).
     source : str
         Where the settings come from (the toolkit's file); not part of equality.
 

@@ -1,6 +1,6 @@
 """The wrong-convention evidence of a stored mel: the floor its bins sit at, its level range, whether it looks
-mean/variance-normalised (:func:`melrecon.conventions.check_convention` warns with it; the Mel check of
-:mod:`melrecon.validation` calls it). Needs only the config (no transforms), so the checks can use it.
+mean/variance-normalised (:func:`melrecon.io.conventions.check_convention` warns with it; the Mel check of
+:mod:`melrecon.core.validation` calls it). Needs only the config (no transforms), so the checks can use it.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _span_message(arr: np.ndarray, cfg: MelConfig, name: str) -> str | None:
 
 
 def convention_message(mel, config: MelConfig | str, *, name: str = "mel") -> str | None:
-    """The message (or None) of :func:`melrecon.conventions.check_convention`: when the values of ``mel`` (``(..., n_mels, T)``, as stored)
+    """The message (or None) of :func:`melrecon.io.conventions.check_convention`: when the values of ``mel`` (``(..., n_mels, T)``, as stored)
     contradict the config's compression or normalisation, naming the presets they look like.
 
     Evidence used, in order: the value many bins sit at (a compression's floor or Coqui's clipped

@@ -72,7 +72,7 @@ def relative_error_from_sums(error_energy: jax.Array, reference_energy: jax.Arra
 
 def relative_error(reference: jax.Array, estimate: jax.Array) -> jax.Array:
     """``||estimate - reference|| / ||reference||`` over the last two axes (the spectral convergence of
-    two spectrograms; :func:`melrecon.metrics.spectral_convergence` measures it between two signals,
+    two spectrograms; :func:`melrecon.apps.metrics.spectral_convergence` measures it between two signals,
     with the same argument order)."""
     return relative_error_from_sums(sum_squares(estimate - reference), sum_squares(reference))
 

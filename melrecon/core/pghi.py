@@ -17,8 +17,9 @@ per frame: a 10 s clip takes milliseconds.
 Example
 -------
 >>> import numpy as np, jax.numpy as jnp
->>> from melrecon import MelConfig, transforms
->>> from melrecon.pghi import pghi_phase
+>>> from melrecon import MelConfig
+>>> from melrecon.core import transforms
+>>> from melrecon.core.pghi import pghi_phase
 >>> cfg = MelConfig.preset("hifigan")
 >>> x = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
 >>> spec = transforms.stft(x, cfg)

@@ -396,7 +396,7 @@ def project_consistent_tm(spec_tm: jax.Array, config: MelConfig | str, *, layout
 def mel_tm(power_tm: jax.Array, config: MelConfig | str) -> jax.Array:
     """``power_tm @ filterbank.T`` for a time-major ``(..., frames, n_freq)`` power (or magnitude)
     spectrogram: the Mel spectrogram ``(..., frames, n_mels)``, by the filterbank's dense blocks
-    (:func:`~melrecon.filters.mel_filterbank_blocks`; a small fraction of the dense product's work)."""
+    (:func:`~melrecon.core.filters.mel_filterbank_blocks`; a small fraction of the dense product's work)."""
     cfg = get_config(config)
     lead, n_mels = power_tm.shape[:-1], cfg.n_mels
     out = None

@@ -263,7 +263,7 @@ def load_mel(path, *, key: str | None = None) -> np.ndarray:
     """Read a Mel spectrogram: ``.npy``; ``.npz`` (key ``mel``, its only array, or ``key``); ``.pt``/``.pth``
     (a tensor or a dict of them; needs torch); ``.h5``/``.hdf5`` (dataset ``feats`` as ParallelWaveGAN
     writes it, or ``key``; needs h5py). The array is returned as stored (see
-    :func:`melrecon.conventions.prepare` for layouts and statistics)."""
+    :func:`melrecon.io.conventions.prepare` for layouts and statistics)."""
     p = _existing_file(path, "mel file")
     suffix = p.suffix.lower()
     if suffix not in MEL_SUFFIXES:

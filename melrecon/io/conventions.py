@@ -13,7 +13,7 @@ takes; :func:`toolkit_mel` makes the stored form from audio; :func:`invert` does
 
 >>> import numpy as np
 >>> from melrecon import MelConfig
->>> from melrecon.conventions import prepare
+>>> from melrecon.io.conventions import prepare
 >>> cfg = MelConfig.preset("espnet")
 >>> prepare(np.full((1, 40, 80), -3.0, np.float32), cfg).shape  # (1, T, 80) -> (80, T)
 (80, 40)
@@ -143,7 +143,7 @@ def prepare(mel, config: MelConfig | str, *, layout: str | None = None, stats: S
 
     The layout is undone (and a batch axis of 1 dropped), then the mean/variance ``stats`` (a
     :class:`Stats` or a file for :func:`load_stats`), then the values are checked
-    (:func:`melrecon.validation.check_mel`, which warns when they contradict the config's convention).
+    (:func:`melrecon.core.validation.check_mel`, which warns when they contradict the config's convention).
     """
     from ..core.validation import check_mel
 
@@ -179,7 +179,7 @@ def invert(mel, config: MelConfig | str, *, layout: str | None = None, stats=Non
 def check_convention(mel, config: MelConfig | str, *, name: str = "mel") -> str | None:
     """Warn (and return the message) when the values of ``mel`` (``(..., n_mels, T)``, as stored)
     contradict the config's compression or normalisation, naming the presets they look like
-    (the evidence: :func:`melrecon.convention_check.convention_message`)."""
+    (the evidence: :func:`melrecon.core.convention_check.convention_message`)."""
     from ..core.validation import warn_user
 
     message = convention_message(mel, config, name=name)

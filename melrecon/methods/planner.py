@@ -19,7 +19,7 @@ while a program runs). So on a CPU, a single mel long enough for it is cut into 
 process may use cores (``os.sched_getaffinity``, at most :data:`MAX_PIECES`): equal frame counts (one
 compilation serves all), consecutive ones overlapping by :data:`OVERLAP_SECONDS`. Each piece runs the
 whole pipeline (magnitude estimate, initial phase, every stage, inverse STFT) in its own thread, from
-its own seed (``seed + k``), and the pieces are stitched as :mod:`melrecon.segments` stitches segments:
+its own seed (``seed + k``), and the pieces are stitched as :mod:`melrecon.methods.segments` stitches segments:
 crossfaded where the two solutions agree best in the middle half of the overlap (negated first when
 they agree best with opposite signs: a magnitude-only inversion is blind to the sign), with gains that
 keep the energy for the two signals' measured correlation. The output is exactly as long as a whole
@@ -29,7 +29,7 @@ run's, and the same from run to run.
 :data:`MIN_SECONDS` on the CPU backend, without a callback; ``pieces=1`` (or ``None``) never, an integer
 ``n`` cuts into up to ``n`` pieces whatever the length and backend (each piece at least two overlaps
 long). The environment variable ``MELRECON_PIECES`` (``off``, ``auto`` or an integer) sets what
-``"auto"`` means. Long inputs inverted in segments (:mod:`melrecon.segments`) are cut per segment.
+``"auto"`` means. Long inputs inverted in segments (:mod:`melrecon.methods.segments`) are cut per segment.
 """
 
 from __future__ import annotations

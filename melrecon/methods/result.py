@@ -87,7 +87,7 @@ class Reconstruction:
     @classmethod
     def from_run(cls, run, audio: np.ndarray, *, config: MelConfig, method: str, settings: dict[str, Any],
                  row: int | None = None, frames: int | None = None) -> "Reconstruction":
-        """The result of a run (:class:`melrecon.runner.RunOutput`) and its output ``audio``; with ``row``,
+        """The result of a run (:class:`melrecon.methods.runner.RunOutput`) and its output ``audio``; with ``row``,
         of item ``row`` of a padded batch, whose own length is ``frames`` frames."""
         if not np.isfinite(audio).all():  # cannot happen with a finite best estimate; never hand out NaN audio
             raise FloatingPointError("reconstruction produced non-finite audio")

@@ -126,7 +126,7 @@ class CompileCache:
         fn = self._chunks.get(key)
         if fn is not None:
             return fn, 0.0
-        with self._lock:  # pieces run in threads (melrecon.pieces): one of them compiles, the others wait
+        with self._lock:  # pieces run in threads (melrecon.methods.planner): one of them compiles, the others wait
             fn = self._chunks.get(key)
             if fn is not None:
                 return fn, 0.0

@@ -1,7 +1,7 @@
 """Invert a whole folder: ``melrecon batch IN_DIR OUT_DIR`` (and :func:`invert_folder` from Python).
 
 Inputs are audio files (wav, flac, ogg: analysed with the preset) and ``.npy`` / ``.npz`` / ``.pt`` /
-``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.conventions`), found recursively;
+``.h5`` Mel spectrograms (in the preset's layout, see :mod:`melrecon.io.conventions`), found recursively;
 ``IN_DIR/a/b.npy`` is written to ``OUT_DIR/a/b.wav``.
 
 * Batched: the planner (:func:`melrecon.methods.planner.plan_items`) groups the inputs by length (read from
@@ -90,7 +90,7 @@ def invert_folder(
         Array name inside ``.npz`` / ``.pt`` / ``.h5`` files.
     layout, stats : optional
         How the mel files are stored (default: the config's layout) and mean/variance statistics
-        (a file or :class:`melrecon.conventions.Stats`), as for :func:`melrecon.conventions.prepare`.
+        (a file or :class:`melrecon.io.conventions.Stats`), as for :func:`melrecon.io.conventions.prepare`.
     progress : bool
         Show a progress bar over the files.
     engine : {"local", "ray"}

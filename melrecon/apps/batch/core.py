@@ -50,7 +50,7 @@ class BatchSummary:
         Input path -> error message.
     no_progress : dict str -> float
         Input path -> final Mel SC, for outputs written (and kept) although the method made no progress
-        (Mel SC above :data:`melrecon.diagnostics.NO_PROGRESS_MEL_SC`: near-silence or noise).
+        (Mel SC above :data:`melrecon.methods.diagnostics.NO_PROGRESS_MEL_SC`: near-silence or noise).
     claimed_elsewhere : list of str
         Outputs left to another run that holds their claim (running at the same time).
     seconds : float

@@ -1,11 +1,11 @@
 """An ipywidgets workbench for JupyterLab: pick a clip (or upload audio / a ``.npy`` Mel), set the method and
 its iterations with sliders, press Run, watch the loss fall, and play the original against each result.
 
->>> from melrecon.workbench import Workbench      # doctest: +SKIP
+>>> from melrecon.apps.workbench import Workbench      # doctest: +SKIP
 >>> Workbench().show()                             # doctest: +SKIP
 
-:mod:`~melrecon.workbench.session` holds the jobs, the worker thread and the results (no widgets);
-:mod:`~melrecon.workbench.view` the widgets, their layout and wiring. The reconstruction runs in a
+:mod:`~melrecon.apps.workbench.session` holds the jobs, the worker thread and the results (no widgets);
+:mod:`~melrecon.apps.workbench.view` the widgets, their layout and wiring. The reconstruction runs in a
 background thread, so the kernel stays responsive: Stop asks :func:`melrecon.reconstruct` (through its
 ``callback``) to stop after the current chunk, and the best result so far is kept and shown.
 ``run(blocking=True)`` runs in the calling thread instead (scripts, tests); there an interrupt of the

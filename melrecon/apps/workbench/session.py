@@ -1,7 +1,7 @@
 """The workbench's session: clips, jobs, the worker thread, progress and results, with no widgets.
 
 A :class:`Session` reports through callbacks (``on_progress``, ``on_result``, ``on_error``,
-``on_finish``), so a view (:mod:`melrecon.workbench.view`), a script or a test can drive it.
+``on_finish``), so a view (:mod:`melrecon.apps.workbench.view`), a script or a test can drive it.
 """
 
 from __future__ import annotations

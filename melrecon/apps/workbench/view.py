@@ -1,5 +1,5 @@
 """The workbench's view: ipywidgets (sliders, dropdowns, an upload, Run/Stop, a live loss plot, A/B players)
-around a :class:`~melrecon.workbench.session.Session`.
+around a :class:`~melrecon.apps.workbench.session.Session`.
 
 The method has one iterations slider per stage, starting at the method's own counts
 (:func:`melrecon.methods.registry.describe`), so a first Run reproduces :func:`melrecon.reconstruct` with that
@@ -153,7 +153,7 @@ class Workbench:
     Parameters
     ----------
     source : str, path or (audio, sample_rate), optional
-        The clip selected first: a name from :func:`melrecon.examples.clips`, an audio file, or an array
+        The clip selected first: a name from :func:`melrecon.apps.examples.clips`, an audio file, or an array
         with its rate.
     preset : str
         Analysis settings (``"seed"``, ``"hifigan"``, ``"librosa"``).

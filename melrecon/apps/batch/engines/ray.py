@@ -1,4 +1,4 @@
-"""The Ray engine of :func:`melrecon.batch.invert_folder` (``melrecon batch IN OUT --engine ray``).
+"""The Ray engine of :func:`melrecon.apps.batch.invert_folder` (``melrecon batch IN OUT --engine ray``).
 
 The driver lists the files, reads their lengths from the headers and plans the same padded batches as
 the local engine (:func:`melrecon.methods.planner.plan_items`); each batch is one row of a Ray Data dataset,
