@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -21,8 +21,9 @@
 #
 # This notebook: load the bundled clip, make its Mel spectrogram, reconstruct it with fast Griffin-Lim
 # (`method="fgla"`), with GL followed by gradient descent on the STFT (`method="gl+gd"`, the seed's method) and
-# with melrecon's default method (`melrecon.DEFAULT_METHOD`, what `reconstruct(mel, cfg)` runs when no method
-# is given: ADMM then Griffin-Lim between the Mel-constraint set and the consistent STFTs), look at the
+# with melrecon's default method for a mel it computed from audio (`melrecon.DEFAULT_METHODS["analysis"]`, what
+# `reconstruct(mel, cfg, source="analysis")` runs when no method is given: ADMM then Griffin-Lim between the
+# Mel-constraint set and the consistent STFTs), look at the
 # spectrograms, listen, and read the metrics.
 
 # %% tags=["parameters"]
@@ -67,7 +68,7 @@ print("mel", mel.shape, f"range {mel.min():.2f} .. {mel.max():.2f}")
 # %%
 gl = melrecon.reconstruct(mel, cfg, method="fgla", n_iter=GL_ITERS, progress=False)
 glgd = melrecon.reconstruct(mel, cfg, method="gl+gd", gl_iters=GL_ITERS, gd_iters=GD_ITERS, progress=False)
-default = melrecon.reconstruct(mel, cfg, source="analysis", n_iter=DEFAULT_ITERS, progress=False)  # DEFAULT_METHOD
+default = melrecon.reconstruct(mel, cfg, source="analysis", n_iter=DEFAULT_ITERS, progress=False)  # the resolver's default
 results = {f"GL {GL_ITERS}": gl, f"GL {GL_ITERS} + GD {GD_ITERS}": glgd, f"default ({default.method})": default}
 for label, res in results.items():
     print(f"{label:>22}: {res.n_iterations} iterations in {res.seconds:.2f} s (+{res.compile_seconds:.1f} s "

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -69,12 +69,12 @@ print("methods in melrecon.METHODS:", sorted(melrecon.METHODS))
 
 # %% [markdown]
 # ## The runs
-# The seed's three, melrecon's default method (`melrecon.DEFAULT_METHOD`, what `reconstruct` runs when no
-# method is given), then each remaining method of `melrecon.METHODS` on its own ("gl" is an alias of "fgla"),
+# The seed's three, melrecon's default method for a mel it computed from audio (what
+# `reconstruct(mel, cfg, source="analysis")` runs when no method is given), then each remaining method of `melrecon.METHODS` on its own ("gl" is an alias of "fgla"),
 # and GL followed by L-BFGS on the waveform.
 
 # %%
-DEFAULT_LABEL = f"default ({melrecon.DEFAULT_METHOD})"
+DEFAULT_LABEL = f"default ({melrecon.resolve(source='analysis').method})"  # asked of the resolver
 
 
 def plan():
@@ -82,7 +82,7 @@ def plan():
         f"GL {GL_SHORT}": dict(method="fgla", n_iter=GL_SHORT),
         f"GL {LONG}": dict(method="fgla", n_iter=LONG),
         f"GL {GL_SHORT} + GD {LONG}": dict(method="gl+gd", gl_iters=GL_SHORT, gd_iters=LONG),
-        DEFAULT_LABEL: dict(method=melrecon.DEFAULT_METHOD, n_iter=DEFAULT_ITERS),
+        DEFAULT_LABEL: dict(source="analysis", n_iter=DEFAULT_ITERS),
     }
     names = {"gla": "GLA", "agla": "AGLA", "gd": "GD (random phase)", "waveform": "waveform Adam",
              "lbfgs": "waveform L-BFGS"}

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -21,9 +21,10 @@
 # 1. pick a clip (the bundled sample, the seed recording when `../shared/audio` is present, the development
 #    set after `python samples/make_samples.py`) or **upload** your own wav/flac/ogg, or a `.npy`/`.npz` Mel
 #    spectrogram made with the chosen preset;
-# 2. choose the **preset** (the analysis settings) and the **method**; it has one **iterations** slider per
-#    stage (the default method: ADMM, then fast Griffin-Lim), starting at the method's own counts, so a first
-#    Run gives exactly what `melrecon.reconstruct` gives; set the optimizer, learning rate and loss weights
+# 2. choose the **preset** (the analysis settings), the **method** (`auto`: the default for the clip's mel
+#    source, ADMM then fast Griffin-Lim for audio clips) and the **effort**; the method has one **iterations**
+#    slider per stage, starting at the effort level's counts, so a first Run gives exactly what
+#    `melrecon.reconstruct` gives; set the optimizer, learning rate and loss weights
 #    of the gradient stages;
 # 3. press **Run** and watch the loss fall (every loss term per iteration, and the output's Mel spectral
 #    convergence as a black line); **Stop** ends the run after the current chunk and keeps the best result
@@ -38,7 +39,7 @@
 from melrecon.apps.examples import fast_mode
 
 FAST = fast_mode()
-N_ITER = [20, 20] if FAST else None  # None: the method's own counts, one per stage
+N_ITER = [20, 20] if FAST else None  # None: the effort level's counts, one per stage
 PRESET = "hifigan"
 
 # %%

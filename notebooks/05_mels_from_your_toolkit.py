@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -122,13 +122,13 @@ theirs = librosa.feature.inverse.mel_to_audio(
     n_iter=LIBROSA_ITERS, fmin=cfg.fmin, fmax=cfg.fmax, htk=cfg.mel_scale == "htk", norm=cfg.norm)
 t_librosa = time.perf_counter() - t0
 
-items = {"original": audio, f"melrecon ({melrecon.DEFAULT_METHOD})": ours.audio, "librosa mel_to_audio": theirs}
+OURS = f"melrecon ({ours.method})"  # the method that ran: the default for a mel handed in
+items = {"original": audio, OURS: ours.audio, "librosa mel_to_audio": theirs}
 notes = {}
 if not MEL_FILE:
     for label, out in list(items.items())[1:]:
         notes[label] = f"PESQ-wb {metrics.pesq_wb(audio, out, cfg.sample_rate):.2f}"
-notes[f"melrecon ({melrecon.DEFAULT_METHOD})"] = notes.get(f"melrecon ({melrecon.DEFAULT_METHOD})", "") + \
-    f", {t_ours:.1f} s"
+notes[OURS] = notes.get(OURS, "") + f", {t_ours:.1f} s"
 notes["librosa mel_to_audio"] = notes.get("librosa mel_to_audio", "") + f", {t_librosa:.1f} s"
 print(f"output length {ours.audio.shape[-1]} samples at {cfg.sample_rate} Hz (source: {audio.shape[-1]})")
 display(plotting.players_html(items, cfg.sample_rate, notes=notes))

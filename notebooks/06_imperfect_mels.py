@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -17,7 +17,7 @@
 # # Imperfect mels
 #
 # A mel predicted by an acoustic model is not the mel of any signal: it is noisy, or over-smoothed, or
-# timed differently. The default method fits the mel it is given exactly, errors included. The
+# timed differently. The exact method fits the mel it is given exactly, errors included. The
 # noise-aware method (`tolmeladmm+tolmelgl`) first measures two things in the mel itself, its *noise
 # level* (the frame-to-frame roughness that neighbouring bands do not share) and its *sharpness*, and
 # then fits a cleaned target: smoothed along time when it is noisy, sharpened when it is smoother than a
@@ -25,7 +25,8 @@
 #
 # 1. degrades the clean mel of a recording (the widgets: the kind of error and its strength);
 # 2. shows what the automatic choice measures and the target it fits;
-# 3. inverts the degraded mel with the default method, the L-BFGS peer and the noise-aware method, and
+# 3. inverts the degraded mel with the exact method, the L-BFGS peer and the noise-aware method (the default for
+#    a mel handed in), and
 #    lets you listen and compare (A/B players, metrics against the original where the timing is kept).
 #
 # The same from the command line: `melrecon invert MEL.npy OUT.wav --method tolmeladmm+tolmelgl`. The
@@ -39,7 +40,7 @@ FAST = os.environ.get("MELRECON_FAST", "").strip().lower() not in ("", "0", "fal
 KIND = "time smoothing"   # "none", or one of melrecon.apps.degrade.KINDS
 STRENGTH = 1.0            # sigma (frames / bands / log units) or rate (time stretch)
 SECONDS = 1.5 if FAST else 4.0
-ITERS = (30, 20) if FAST else (300, 200)   # the two stages of the default and of the noise-aware method
+ITERS = (30, 20) if FAST else (300, 200)   # the two stages of the exact and of the noise-aware method
 LBFGS_ITERS = 20 if FAST else 200          # the L-BFGS peer
 
 # %%
@@ -123,7 +124,7 @@ display(plotting.mel_panels(logs, cfg))
 # %%
 mel_in = melrecon.compress(given, cfg)
 runs = {
-    f"default ({melrecon.DEFAULT_METHOD})": dict(method=melrecon.DEFAULT_METHOD, n_iter=list(ITERS)),
+    f"exact ({melrecon.EXACT_METHOD})": dict(method=melrecon.EXACT_METHOD, n_iter=list(ITERS)),
     "L-BFGS peer (lbfgs)": dict(method="lbfgs", n_iter=LBFGS_ITERS),
     "noise-aware (tolmeladmm+tolmelgl)": dict(method="tolmeladmm+tolmelgl", n_iter=list(ITERS)),
 }

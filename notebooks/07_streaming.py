@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -107,7 +107,7 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot([r[1] for r in rows], [r[2]["pesq"] for r in rows], "o-", label="stream")
 for lookahead, latency, m in rows:
     ax.annotate(f"look-ahead {lookahead}", (latency, m["pesq"]), textcoords="offset points", xytext=(4, -12))
-ax.axhline(reference["pesq"], color="k", ls="--", label=f"offline default ({melrecon.DEFAULT_METHOD})")
+ax.axhline(reference["pesq"], color="k", ls="--", label=f"offline default ({offline.method})")
 ax.set(xlabel="latency (ms)", ylabel="PESQ-wb", title="Streaming: latency against quality")
 ax.legend()
 plt.show()
@@ -123,5 +123,5 @@ display(Markdown("\n".join(table)))
 
 # %%
 players = [("original", audio), (f"stream, look-ahead {LOOKAHEAD}", streamed),
-           (f"offline default ({melrecon.DEFAULT_METHOD})", offline.audio)]
+           (f"offline default ({offline.method})", offline.audio)]
 display(HTML("".join(f"<div><b>{label}</b><br>{Audio(x, rate=sr)._repr_html_()}</div>" for label, x in players)))

@@ -55,12 +55,12 @@ def short_mel(tmp_path_factory):
 def test_help_defaults_are_what_runs(method, short_mel, tmp_path, capsys):
     text = _help(capsys)
     defaults = _help_defaults(text)
-    from melrecon.methods.registry import PREDICTED_METHOD
+    from melrecon.methods.resolve import DEFAULT_METHODS
 
     shown = re.search(r"--method METHOD .*?\(default: by --mel-source, ([a-z+]+) for audio inputs, ([a-z+]+) for mel "
                       r"files\)", text.split("options:")[1])
-    assert shown.groups() == (melrecon.DEFAULT_METHOD, PREDICTED_METHOD)
-    name = method or PREDICTED_METHOD  # the input is a mel file: handed in
+    assert shown.groups() == (DEFAULT_METHODS["analysis"], DEFAULT_METHODS["predicted"])
+    name = method or DEFAULT_METHODS["predicted"]  # the input is a mel file: handed in
     args = ["invert", str(short_mel), str(tmp_path / "o.wav"), "--preset", "seed", "--quiet"]
     code = main(args + (["--method", method] if method else []))
     assert code == 0

@@ -82,8 +82,9 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
         html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
         assert "<audio" in html, f"{name} showed no audio player"
     if name in ("01_quickstart", "02_griffin_lim_vs_gradient_descent"):  # the default method is shown too
-        from melrecon import DEFAULT_METHOD
+        from melrecon.methods.resolve import resolve
 
+        DEFAULT_METHOD = resolve(source="analysis").method
         players = "".join(o.get("data", {}).get("text/html", "") for o in outputs if "<audio" in
                           o.get("data", {}).get("text/html", ""))
         tables = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)

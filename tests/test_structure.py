@@ -15,78 +15,42 @@ import numpy as np
 import pytest
 
 import melrecon
-from melrecon import DEFAULT_METHOD, METHODS, MelConfig, ParameterError, build_stages, reconstruct
+from melrecon import EXACT_METHOD, METHODS, MelConfig, ParameterError, build_stages, reconstruct
 from melrecon.algorithms import ALGORITHMS, STFTGradientDescent, agla, fgla, gla
-from melrecon.methods.registry import describe
+from melrecon.methods.resolve import describe
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "melrecon"
 
 
 # ------------------------------------------------------------------------------------ one default
-def test_the_default_method_is_chosen_by_the_mels_source_everywhere(tmp_path):
-    """API, CLI, folder inversion and workbench agree: a mel melrecon analysed runs the exact default, a mel
-    handed in the noise-aware one; one switch (source= / --mel-source) overrides both ways."""
-    from melrecon.apps.batch.core import source_of
-    from melrecon.apps.cli import _method_kwargs, _parser
-    from melrecon.methods.registry import PREDICTED_METHOD, default_method
-
-    assert DEFAULT_METHOD == "meladmm+melgl" and PREDICTED_METHOD == "tolmeladmm+tolmelgl"
-    assert inspect.signature(reconstruct).parameters["method"].default is None
-    assert (default_method(None), default_method("predicted"), default_method("analysis")) == \
-        (PREDICTED_METHOD, PREDICTED_METHOD, DEFAULT_METHOD)
-    for argv, source, method in ((["invert", "a.wav", "b.wav"], "analysis", DEFAULT_METHOD),
-                                 (["invert", "m.npy", "b.wav"], "predicted", PREDICTED_METHOD),
-                                 (["invert", "a.wav", "b.wav", "--mel-source", "predicted"], "analysis",
-                                  PREDICTED_METHOD),
-                                 (["invert", "m.npy", "b.wav", "--mel-source", "analysis"], "predicted",
-                                  DEFAULT_METHOD)):
-        assert _method_kwargs(_parser().parse_args(argv), source)["method"] == method
-    assert (source_of(Path("x.wav")), source_of(Path("x.npy")), source_of(Path("x.h5"))) == \
-        ("analysis", "predicted", "predicted")
-    cfg = MelConfig.preset("seed")
-    t = np.arange(4000) / 16000
-    mel = np.asarray(melrecon.mel_spectrogram((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), cfg))
-    handed = reconstruct(mel, cfg, effort="fast", progress=False)
-    analysed = reconstruct(mel, cfg, effort="fast", source="analysis", progress=False)
-    assert handed.method == PREDICTED_METHOD and handed.settings["source"] == "predicted"
-    assert set(handed.settings["estimated"]) >= {"noise_level", "sharpness", "band_spread", "tolerance"}
-    assert analysed.method == DEFAULT_METHOD and "estimated" not in analysed.settings
-    pytest.importorskip("ipywidgets")
-    from melrecon.apps.workbench import Workbench
-
-    assert Workbench(preset="seed").method.value == DEFAULT_METHOD  # its clips are audio: analysed
-
-
-def test_default_recipe_is_meladmm_then_melgl():
-    (a, na), (b, nb) = build_stages(effort="balanced")
+# (the resolver's rules and every entry point asking it: tests/test_resolve.py)
+def test_default_method_is_meladmm_then_melgl():
+    (a, na), (b, nb) = build_stages(source="analysis", effort="balanced")
     assert (a.name, a.magnitude, a.init_phase, na, b.name, nb) == ("meladmm", "mel", "zero", 300, "melgl", 200)
-    (a, na), (b, nb) = build_stages()  # the default effort
+    (a, na), (b, nb) = build_stages(source="analysis")  # the default effort
     assert (a.init_phase, na, nb) == ("zero", 60, 40)
-    (a, na), (b, nb) = build_stages(effort="fast")
+    (a, na), (b, nb) = build_stages(source="analysis", effort="fast")
     assert (a.init_phase, na, nb) == ("pghi", 30, 20)
+    assert inspect.signature(reconstruct).parameters["method"].default is None
 
 
-def test_best_effort_keeps_the_start_of_lowest_mel_sc():
+def test_best_effort_keeps_the_start_of_lowest_mel_sc(monkeypatch):
+    from melrecon.methods import registry
+    from melrecon.methods.resolve import describe
+
     cfg = MelConfig.preset("seed")
     t = np.arange(4000) / 16000
     mel = np.asarray(melrecon.mel_spectrogram((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), cfg))
-    from melrecon.methods.registry import describe
-
-    assert describe(DEFAULT_METHOD, "best").starts == ("zero", "pghi")
+    assert describe(EXACT_METHOD, "best").init_phases == ("zero", "pghi")
     out = reconstruct(mel, cfg, effort="best", source="analysis", gl_iters=None, progress=False,
                       method=[("meladmm", 6), ("melgl", 4)])  # explicit stages: one start
-    assert out.settings["starts"] == []
-    import melrecon.methods.registry as registry
-
-    saved = registry.PIPELINE_COUNTS["best"]
-    registry.PIPELINE_COUNTS["best"] = (6, 4)  # the real recipe, with small counts
-    try:
-        best = reconstruct(mel, cfg, effort="best", source="analysis", progress=False)
-    finally:
-        registry.PIPELINE_COUNTS["best"] = saved
-    scores = best.settings["start_mel_sc"]
+    assert out.settings["init_phases"] == []
+    monkeypatch.setitem(registry.PIPELINE_LEVELS, "best", registry.Level((6, 4), init_phases=("zero", "pghi")))
+    best = reconstruct(mel, cfg, effort="best", source="analysis", progress=False)  # the real record, small counts
+    scores = best.settings["init_phase_mel_sc"]
     assert set(scores) == {"zero", "pghi"} and float(best.mel_sc) == pytest.approx(min(scores.values()), rel=1e-6)
+    assert best.settings["init_phase"] in scores
 
 
 # ------------------------------------------------------------------------------------ init_phase
@@ -199,11 +163,11 @@ def test_session_runs_without_widgets():
 
     assert "ipywidgets" not in Path(session.__file__).read_text()
     seen = []
-    s = session.Session(chunk_size=5, on_progress=lambda job, p: seen.append(p.iteration))
+    s = session.Session(chunk_size=5, on_progress=lambda request, p: seen.append(p.iteration))
     t = np.arange(8000) / 16000
-    s.add_source("tone", audio=(0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sample_rate=16000)
-    job = s.prepare("tone", "seed", "fgla", n_iter=[10])
-    res = s.start(job, blocking=True)
+    s.add_clip("tone", audio=(0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sample_rate=16000)
+    request = s.prepare("tone", "seed", "fgla", n_iter=[10])
+    res = s.start(request, blocking=True)
     assert s.error is None and res.n_iterations == 10 and seen == [5, 10]
     assert s.results[-1][1] is res and "mel_sc" in s.results[-1][2]
 
@@ -222,17 +186,17 @@ def test_stages_are_values_and_families_route_the_iterations():
 
 
 def test_every_algorithm_declares_family_options_and_iterations():
-    for recipe in METHODS.values():
-        for stage in recipe("balanced"):  # an algorithm's default_iters is its balanced count
+    for record in METHODS.values():
+        for stage in record.stages("balanced"):  # an algorithm's default_iters is its balanced count
             algo = stage.algorithm
             assert algo.family in ("projection", "gradient")
-            assert stage.n_iter == algo.default_iters or len(recipe("balanced")) > 1
+            assert stage.n_iter == algo.default_iters or len(record.makes) > 1
             assert "name" not in algo.options() and set(algo.options()) <= set(algo.describe())
 
 
 @pytest.mark.parametrize("method", sorted(METHODS) + ["gl+gd"])
 def test_every_method_has_every_effort_level_and_explicit_counts_win(method):
-    from melrecon.methods.registry import DEFAULT_EFFORT, EFFORTS, describe
+    from melrecon.methods.registry import DEFAULT_EFFORT, EFFORTS
 
     levels = describe(method).levels
     assert tuple(levels) == EFFORTS
@@ -247,7 +211,7 @@ def test_every_method_has_every_effort_level_and_explicit_counts_win(method):
 
 def test_effort_reaches_the_api_the_cli_and_the_settings(tmp_path):
     from melrecon.apps.cli import _method_kwargs, _parser
-    from melrecon.methods.registry import describe
+    from melrecon.methods.resolve import describe
 
     args = _parser().parse_args(["invert", "a.wav", "b.wav", "--effort", "fast"])
     kw = _method_kwargs(args)
@@ -576,7 +540,7 @@ def test_a_new_algorithm_is_one_module_and_one_registration_line():
     from melrecon.algorithms import Algorithm
     from melrecon.algorithms.base import SUBCLASSES, initial_spectrogram
     from melrecon.core.transforms import project_consistent
-    from melrecon.methods.registry import METHODS, describe, register
+    from melrecon.methods.registry import register, unregister
 
     @dataclass(frozen=True)
     class ToyGL(Algorithm):
@@ -604,8 +568,7 @@ def test_a_new_algorithm_is_one_module_and_one_registration_line():
         assert out.settings["stages"][0]["n_iter"] == 7 and out.n_iterations == 7
         assert float(out.mel_sc) < 0.5
     finally:
-        METHODS.pop("toygl")
-        describe.cache_clear()
+        unregister("toygl")
 
 
 def test_version_and_help_do_not_import_jax():

@@ -128,7 +128,7 @@ def test_bad_settings_are_reported_not_raised(bench):
     assert bench.run(blocking=True) is None
     assert "0 iterations" in bench.error and "0 iterations" in bench.status.value
     bench.set_iters(10)
-    bench.add_source("wrong mel", mel=np.zeros((80, 20), np.float32))  # 80 bands, seed has 128
+    bench.add_clip("wrong mel", mel=np.zeros((80, 20), np.float32))  # 80 bands, seed has 128
     assert bench.run(blocking=True) is None
     assert "n_mels=128" in bench.error
     assert bench.run_button.disabled is False
@@ -140,7 +140,7 @@ def test_upload_audio_and_mel(bench):
     buf = io.BytesIO()
     sf.write(buf, np.stack([_clip(22050), _clip(22050)], axis=1), 22050, format="WAV")
     bench._on_upload({"new": ({"name": "mine.wav", "content": memoryview(buf.getvalue())},)})
-    assert bench.source.value == "upload: mine.wav" and "loaded mine.wav" in bench.status.value
+    assert bench.clip.value == "upload: mine.wav" and "loaded mine.wav" in bench.status.value
     res = bench.run(blocking=True)  # resampled to the seed preset's 16 kHz
     assert res.sample_rate == 16000 and bench.error is None
 
@@ -149,7 +149,7 @@ def test_upload_audio_and_mel(bench):
     buf = io.BytesIO()
     np.save(buf, mel)
     bench._on_upload({"new": ({"name": "mel.npy", "content": memoryview(buf.getvalue())},)})
-    assert bench.sources[bench.source.value].mel.shape == mel.shape
+    assert bench.clips[bench.clip.value].mel.shape == mel.shape
     res = bench.run(blocking=True)
     assert res.n_iterations == 20 and set(bench.results[-1][2]) == {"mel_sc", "seconds"}
     assert bench.results[-1][2]["mel_sc"] == pytest.approx(float(res.mel_sc))
@@ -158,13 +158,14 @@ def test_upload_audio_and_mel(bench):
 
 
 def test_first_run_is_reconstruct_with_the_methods_own_counts():
-    """The sliders start at the method's own counts: the first Run gives reconstruct's audio, sample for sample."""
-    from melrecon.methods.registry import describe
+    """The sliders start at the level's counts of the method the resolver chooses for the clip (auto: an audio
+    clip is analysed): the first Run gives reconstruct's audio, sample for sample."""
+    from melrecon.methods.resolve import resolve
 
     clip = _clip(seconds=0.3)
     wb = Workbench((clip, 16000), preset="seed")
-    assert wb.method.value == melrecon.DEFAULT_METHOD
-    assert [s.value for s in wb.stage_iters] == list(describe(melrecon.DEFAULT_METHOD).counts)
+    assert wb.method.value == "auto"
+    assert [s.value for s in wb.stage_iters] == list(resolve(source="analysis").counts)
     res = wb.run(blocking=True)
     ref = melrecon.reconstruct(melrecon.mel_spectrogram(clip, "seed"), "seed", source="analysis", progress=False)
     assert res.stages == ref.stages

@@ -26,7 +26,7 @@ from ..algorithms import (
 from ..core.config import ParameterError
 
 __all__ = ["Stage", "Level", "Method", "METHODS", "EFFORTS", "DEFAULT_EFFORT", "EXACT_METHOD", "NOISE_AWARE_METHOD",
-           "STREAMING", "check_effort", "method_record", "register", "families", "known_options", "used_options"]
+           "STREAMING", "check_effort", "method_record", "register", "unregister", "families", "known_options", "used_options"]
 
 
 class Stage(NamedTuple):
@@ -193,6 +193,19 @@ def register(name: str, make: Callable[[], Any]) -> None:
         METHODS[key] = Method(key, makes, {e: Level(tuple(n for _, n in stages)) for e in EFFORTS})
     method_record.cache_clear()
     _all_options.cache_clear()
+    GENERATION[0] += 1
+
+
+def unregister(name: str) -> None:
+    """Forget a method named by :func:`register`."""
+    METHODS.pop(name.strip().lower(), None)
+    method_record.cache_clear()
+    _all_options.cache_clear()
+    GENERATION[0] += 1
+
+
+#: Bumped by :func:`register` and :func:`unregister`: descriptions cached elsewhere (:func:`melrecon.methods.resolve.describe`) key on it.
+GENERATION = [0]
 
 
 @functools.lru_cache(maxsize=1)

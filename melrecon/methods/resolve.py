@@ -37,6 +37,7 @@ from ..algorithms import Algorithm
 from ..core.config import ParameterError
 from ..core.validation import check_iterations
 from ..io import MEL_SUFFIXES
+from . import registry
 from .registry import (
     DEFAULT_EFFORT, EFFORTS, EXACT_METHOD, METHODS, NOISE_AWARE_METHOD, STREAMING, Level, Method, Stage, check_effort,
     families, known_options, method_record,
@@ -61,10 +62,13 @@ def _check_source(source: Any) -> str:
     return source
 
 
-def source_of(path: str | Path) -> str:
-    """Where the mel of an input file comes from: ``"predicted"`` for a mel file (:data:`melrecon.io.MEL_SUFFIXES`:
-    handed in), ``"analysis"`` for an audio file (melrecon computes its mel)."""
-    return "predicted" if Path(path).suffix.lower() in MEL_SUFFIXES else "analysis"
+def source_of(item: str | Path) -> str:
+    """Where the mel of an input comes from, by its kind: ``"predicted"`` for a mel file
+    (:data:`melrecon.io.MEL_SUFFIXES`) or ``"mel"`` (handed in), ``"analysis"`` for an audio file or ``"audio"``
+    (melrecon computes its mel)."""
+    if str(item) in ("mel", "audio"):
+        return "predicted" if str(item) == "mel" else "analysis"
+    return "predicted" if Path(item).suffix.lower() in MEL_SUFFIXES else "analysis"
 
 
 def default_method(source: str | None = None) -> str:
@@ -267,10 +271,17 @@ def build_stages(method: Any = None, *, effort: str | None = None, source: str |
                    options=options).stages
 
 
-@functools.lru_cache(maxsize=512)
 def describe(method: str, effort: str = DEFAULT_EFFORT) -> Choice:
-    """What a method name runs at ``effort`` with nothing else given (cached)."""
+    """What a method name runs at ``effort`` with nothing else given (cached until a method is registered)."""
+    return _described(method, effort, registry.GENERATION[0])
+
+
+@functools.lru_cache(maxsize=512)
+def _described(method: str, effort: str, generation: int) -> Choice:
     return resolve(method, effort=effort)
+
+
+describe.cache_clear = _described.cache_clear
 
 
 def describe_line(name: str, mark: str = "") -> str:

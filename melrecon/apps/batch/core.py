@@ -228,11 +228,22 @@ def _write(job: Job, src: Path, dst: Path, res, seconds: float, convention: str 
     except (ParameterError, ValueError) as exc:
         return _record(job, src, dst, "failed", error=str(exc))
     rec = _record(job, src, dst, "done", seconds=seconds, mel_sc=float(np.mean(res.mel_sc)),
-                  audio_seconds=res.audio.shape[-1] / job.config.sample_rate, method=res.method)
+                  audio_seconds=res.audio.shape[-1] / job.config.sample_rate, method=res.method,
+                  ran=ran_settings(res.settings))
     notes = [n for n in (convention, note) if n]
     if notes:
         rec["note"] = " ".join(notes)
     return rec
+
+
+def ran_settings(settings: dict) -> dict:
+    """What a result ran, as the manifest records it: the resolved method, source, effort, counts per stage and
+    the starting phases tried (and the one kept)."""
+    ran = {k: settings[k] for k in ("method", "source", "effort", "init_phases") if k in settings}
+    ran["counts"] = [stage["n_iter"] for stage in settings.get("stages", [])]
+    if "init_phase_mel_sc" in settings:
+        ran["init_phase"] = settings["init_phase"]
+    return ran
 
 
 def _claim_and_load(job, claims, members, paths, notes, conventions):

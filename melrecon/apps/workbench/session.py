@@ -17,15 +17,15 @@ from typing import Any, Callable
 import numpy as np
 
 from ...core.config import MelConfig, ParameterError, get_config
-from ...methods.registry import build_stages
+from ...methods.resolve import resolve, source_of
 
-__all__ = ["Source", "Job", "Session", "read_upload", "MAX_SECONDS"]
+__all__ = ["Clip", "Request", "Session", "read_upload", "MAX_SECONDS"]
 
 MAX_SECONDS = 20.0  # longer clips are cropped (a notebook workbench, not a batch tool)
 
 
 @dataclasses.dataclass
-class Source:
+class Clip:
     """Something to reconstruct: audio (analysed with the chosen preset) or a ready Mel spectrogram."""
 
     name: str
@@ -34,9 +34,15 @@ class Source:
     mel: np.ndarray | None = None
     path: Path | None = None
 
+    @property
+    def mel_source(self) -> str:
+        """Where the clip's mel comes from (:func:`melrecon.methods.resolve.source_of`): melrecon analyses an
+        audio clip; an uploaded mel is handed in."""
+        return source_of("mel" if self.mel is not None else "audio")
+
     def audio_at(self, sample_rate: int) -> np.ndarray:
         if self.audio is None:
-            raise ParameterError(f"source {self.name!r} is a Mel spectrogram; it has no audio.")
+            raise ParameterError(f"clip {self.name!r} is a Mel spectrogram; it has no audio.")
         if self.sample_rate == sample_rate:
             return self.audio
         import soxr
@@ -44,7 +50,7 @@ class Source:
         return soxr.resample(self.audio, self.sample_rate, sample_rate, quality="HQ").astype(np.float32)
 
 
-def _read_npy(name: str, content: bytes) -> Source:
+def _read_npy(name: str, content: bytes) -> Clip:
     try:
         data = np.load(_io.BytesIO(content), allow_pickle=False)
     except Exception as exc:
@@ -55,11 +61,11 @@ def _read_npy(name: str, content: bytes) -> Source:
         if key is None:
             raise ParameterError(f"{name} holds {names}; save the Mel under the key 'mel'.")
         data = np.asarray(data[key])
-    return Source(name=f"upload: {name}", mel=data)
+    return Clip(name=f"upload: {name}", mel=data)
 
 
-def read_upload(name: str, content: bytes) -> Source:
-    """An uploaded file as a :class:`Source`: audio (wav, flac, ogg; mixed to mono) or a ``.npy``/``.npz`` Mel."""
+def read_upload(name: str, content: bytes) -> Clip:
+    """An uploaded file as a :class:`Clip`: audio (wav, flac, ogg; mixed to mono) or a ``.npy``/``.npz`` Mel."""
     if Path(name).suffix.lower() in (".npy", ".npz"):
         return _read_npy(name, content)
     import soundfile as sf
@@ -72,14 +78,14 @@ def read_upload(name: str, content: bytes) -> Source:
     if data.shape[0] == 0 or not np.isfinite(data).all():
         raise ParameterError(f"{name}: no samples, or non-finite samples.")
     mono = np.ascontiguousarray(data.mean(axis=1), np.float32)
-    return Source(name=f"upload: {name}", audio=mono, sample_rate=int(sr))
+    return Clip(name=f"upload: {name}", audio=mono, sample_rate=int(sr))
 
 
 @dataclasses.dataclass
-class Job:
+class Request:
     """One run: the clip, its analysis, the settings for :func:`melrecon.reconstruct`, its evaluations."""
 
-    source: Source
+    clip: Clip
     config: MelConfig
     mel: np.ndarray
     audio: np.ndarray | None
@@ -98,8 +104,8 @@ def _noop(*args, **kwargs):
 class Session:
     """Clips, jobs and results of the workbench, and the thread a run goes in.
 
-    Callbacks (each optional): ``on_progress(job, progress)`` after every chunk (return False to stop),
-    ``on_result(job, result, metrics)``, ``on_error(message, detail)``, ``on_finish(job)``.
+    Callbacks (each optional): ``on_progress(request, progress)`` after every chunk (return False to stop),
+    ``on_result(request, result, metrics)``, ``on_error(message, detail)``, ``on_finish(request)``.
     """
 
     def __init__(self, *, chunk_size: int | None = None, keep: int = 3, on_progress: Callable | None = None,
@@ -112,7 +118,7 @@ class Session:
         self.on_result = on_result or _noop
         self.on_error = on_error or _noop
         self.on_finish = on_finish or _noop
-        self.sources: dict[str, Source] = {}
+        self.clips: dict[str, Clip] = {}
         self.result = None
         self.results: list[tuple[str, Any, dict]] = []
         self.error: str | None = None
@@ -124,34 +130,34 @@ class Session:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def add_source(self, name: str, *, audio=None, sample_rate: int | None = None, mel=None) -> Source:
+    def add_clip(self, name: str, *, audio=None, sample_rate: int | None = None, mel=None) -> Clip:
         """Offer a clip (``audio`` with its ``sample_rate``) or a Mel spectrogram (``mel``)."""
         if (audio is None) == (mel is None):
-            raise ParameterError("add_source needs either audio=(samples) with sample_rate=..., or mel=...")
+            raise ParameterError("add_clip needs either audio=(samples) with sample_rate=..., or mel=...")
         if audio is not None:
             from ...core.validation import check_audio
 
             if sample_rate is None:
-                raise ParameterError("add_source(audio=...) needs sample_rate=... (Hz).")
+                raise ParameterError("add_clip(audio=...) needs sample_rate=... (Hz).")
             audio = check_audio(audio)
             if audio.ndim != 1:
                 audio = audio.reshape(-1, audio.shape[-1]).mean(axis=0)
-        src = Source(name=name, audio=audio, sample_rate=None if sample_rate is None else int(sample_rate),
+        src = Clip(name=name, audio=audio, sample_rate=None if sample_rate is None else int(sample_rate),
                      mel=None if mel is None else np.asarray(mel))
-        self.sources[name] = src
+        self.clips[name] = src
         return src
 
-    def add_path(self, name: str, path) -> Source:
+    def add_path(self, name: str, path) -> Clip:
         """Offer an audio file (read when first used)."""
         path = Path(path)
         if not path.exists():
-            raise ParameterError(f"source={str(path)!r}: no such clip or file; choose one of {list(self.sources)} "
+            raise ParameterError(f"clip={str(path)!r}: no such clip or file; choose one of {list(self.clips)} "
                                  f"or give a path.")
-        self.sources[name] = Source(name=name, path=path)
-        return self.sources[name]
+        self.clips[name] = Clip(name=name, path=path)
+        return self.clips[name]
 
-    def load(self, src: Source, cfg: MelConfig) -> tuple[np.ndarray | None, np.ndarray]:
-        """The clip's audio at the config's rate (None for a Mel source) and its Mel spectrogram."""
+    def load(self, src: Clip, cfg: MelConfig) -> tuple[np.ndarray | None, np.ndarray]:
+        """The clip's audio at the config's rate (None for a Mel clip) and its Mel spectrogram."""
         from ...core.transforms import mel_spectrogram
 
         if src.mel is not None:
@@ -166,37 +172,37 @@ class Session:
                                  f"n_fft={cfg.n_fft}; use a longer clip.")
         return audio, np.asarray(mel_spectrogram(audio, cfg))
 
-    def prepare(self, source: str | None, preset: str, method: str, *, n_iter, seed: int = 0,
-                options: dict[str, Any] | None = None, effort: str | None = None) -> Job:
-        """A job for these settings: ``n_iter`` one count per stage of ``method``, the stages otherwise as at
-        ``effort`` (e.g. its starting phase; ParameterError when they cannot run)."""
-        if source is None:
+    def prepare(self, clip: str | None, preset: str, method: str | None, *, n_iter=None, seed: int = 0,
+                options: dict[str, Any] | None = None, effort: str | None = None) -> Request:
+        """A request for these settings: the user's raw choices (``n_iter`` one count per stage of ``method``,
+        or None for the level's counts; ``method`` None: the default for the clip's mel source), resolved as
+        :func:`melrecon.reconstruct` resolves them (ParameterError when they cannot run)."""
+        if clip is None:
             raise ParameterError("no clip selected: choose one or upload a wav / .npy Mel.")
-        src = self.sources[source]
+        src = self.clips[clip]
         cfg = get_config(preset)
         options = dict(options or {})
-        counts = [int(n) for n in (n_iter if isinstance(n_iter, (list, tuple)) else [n_iter])]
-        stages = build_stages(method, effort=effort, n_iter=counts, **options)
-        total = sum(n for _, n in stages)
+        kwargs = dict(method=method, effort=effort, source=src.mel_source, n_iter=n_iter, seed=int(seed), **options)
+        choice = resolve(method, source=src.mel_source, effort=effort, n_iter=n_iter, options=options)
+        total = sum(choice.counts)  # per starting phase tried (the progress of each restarts)
         if total == 0:
             raise ParameterError("all stages have 0 iterations; raise a stage's iterations slider.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # resampling notices: expected here
             audio, mel = self.load(src, cfg)
         self._runs += 1
-        iters = "+".join(f"{a.name} {n}" for a, n in stages)
-        kind = "predicted" if getattr(src, "mel", None) is not None else "analysis"  # an uploaded mel is handed in
-        kwargs = dict(method=method, effort=effort, source=kind, n_iter=counts, seed=int(seed), **options)
-        return Job(source=src, config=cfg, mel=mel, audio=audio, kwargs=kwargs,
-                   label=f"#{self._runs} {iters} ({cfg.name})", total=total)
+        iters = "+".join(f"{a.name} {n}" for a, n in choice.stages)
+        tries = f" x{len(choice.init_phases)} starts" if choice.init_phases else ""
+        return Request(clip=src, config=cfg, mel=mel, audio=audio, kwargs=kwargs,
+                       label=f"#{self._runs} {iters}{tries} ({cfg.name})", total=total)
 
-    def start(self, job: Job, *, blocking: bool = False):
-        """Run ``job``: in a background thread (returns None), or in the calling thread (returns the result)."""
+    def start(self, request: Request, *, blocking: bool = False):
+        """Run ``request``: in a background thread (returns None), or in the calling thread (returns the result)."""
         self.error = None
         self._stop.clear()
         if blocking:
-            return self._work(job)
-        self._thread = threading.Thread(target=self._work, args=(job,), name="melrecon-workbench", daemon=True)
+            return self._work(request)
+        self._thread = threading.Thread(target=self._work, args=(request,), name="melrecon-workbench", daemon=True)
         self._thread.start()
         return None
 
@@ -215,33 +221,33 @@ class Session:
         self.error = message
         self.on_error(message, detail)
 
-    def _progress(self, job: Job, p) -> bool:
-        job.eval_iters.append(p.iteration)
-        job.eval_sc.append(float(np.mean(p.mel_sc)))
-        keep_going = self.on_progress(job, p)
+    def _progress(self, request: Request, p) -> bool:
+        request.eval_iters.append(p.iteration)
+        request.eval_sc.append(float(np.mean(p.mel_sc)))
+        keep_going = self.on_progress(request, p)
         return keep_going is not False and not self._stop.is_set()
 
-    def _measure(self, job: Job, result) -> dict:
+    def _measure(self, request: Request, result) -> dict:
         from .. import metrics
 
-        if job.audio is not None:
-            m = metrics.evaluate(job.audio, result.audio, job.config)
+        if request.audio is not None:
+            m = metrics.evaluate(request.audio, result.audio, request.config)
         else:
             m = {"mel_sc": float(np.mean(result.mel_sc))}
         m["seconds"] = result.seconds
         return m
 
-    def _work(self, job: Job):
+    def _work(self, request: Request):
         from ...reconstruct import reconstruct
 
         result = None
         try:
-            result = reconstruct(job.mel, job.config, progress=False, chunk_size=self.chunk_size,
-                                 callback=lambda p: self._progress(job, p), **job.kwargs)
-            m = self._measure(job, result)
+            result = reconstruct(request.mel, request.config, progress=False, chunk_size=self.chunk_size,
+                                 callback=lambda p: self._progress(request, p), **request.kwargs)
+            m = self._measure(request, result)
             self.result = result
-            self.results = (self.results + [(job.label, result, m)])[-self.keep:]
-            self.on_result(job, result, m)
+            self.results = (self.results + [(request.label, result, m)])[-self.keep:]
+            self.on_result(request, result, m)
         except ParameterError as exc:
             self.fail(str(exc))
         except KeyboardInterrupt:
@@ -249,5 +255,5 @@ class Session:
         except Exception as exc:  # reported: a background thread has nowhere else to report
             self.fail(f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
         finally:
-            self.on_finish(job)
+            self.on_finish(request)
         return result

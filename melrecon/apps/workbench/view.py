@@ -1,9 +1,10 @@
 """The workbench's view: ipywidgets (sliders, dropdowns, an upload, Run/Stop, a live loss plot, A/B players)
 around a :class:`~melrecon.apps.workbench.session.Session`.
 
-The method has one iterations slider per stage, starting at the method's own counts
-(:func:`melrecon.methods.registry.describe`), so a first Run reproduces :func:`melrecon.reconstruct` with that
-method. The controls a method does not use are disabled, and which ones it uses is asked of its stages
+The method (``"auto"``: the default for the clip's mel source) has one iterations slider per stage, starting
+at the counts of the chosen effort level, as :func:`melrecon.methods.resolve.resolve` gives them (the same
+resolution :func:`melrecon.reconstruct` makes), so a first Run reproduces :func:`melrecon.reconstruct` with those
+choices, starting phases tried included. The controls a method does not use are disabled, and which ones it uses is asked of its stages
 (their families and options, :mod:`melrecon.methods`), for every method. Widget updates from the worker
 thread go through ``Image`` (PNG bytes) and ``HTML`` widgets only, which are safe to set from another
 thread (an ``Output`` widget captures only the thread that opened it).
@@ -21,17 +22,19 @@ import numpy as np
 
 from ...core.config import PRESETS, ParameterError, get_config
 from ..examples import clips
-from ...methods.registry import (DEFAULT_EFFORT, DEFAULT_METHOD, EFFORTS, METHODS, PREDICTED_METHOD, build_stages,
-                                 describe, used_options)
+from ...methods.registry import DEFAULT_EFFORT, EFFORTS, METHODS, used_options
+from ...methods.resolve import resolve
 from ..plotting import figure_png, live_loss_figure, loss_figure, plot_spectrogram, playable, spectrogram_panels
-from .session import Job, Session, read_upload
+from .session import Request, Session, read_upload
 
 __all__ = ["Workbench", "METHOD_CHOICES", "OPTION_CONTROLS", "STOP_WORDS"]
 
 #: Pipelines offered besides the named methods.
 PIPELINES = ("gl+gd", "gl+lbfgs", "agla+gd", "gl+waveform")
-#: Methods offered by the dropdown: the default, the other named methods, common pipelines.
-METHOD_CHOICES = tuple(dict.fromkeys([DEFAULT_METHOD, *PIPELINES, *(m for m in METHODS if m != "gl")]))
+#: The method choice that leaves it to the resolver: the default for the clip's mel source.
+AUTO = "auto"
+#: Methods offered by the dropdown: auto, common pipelines, the named methods.
+METHOD_CHOICES = tuple(dict.fromkeys([AUTO, *PIPELINES, *(m for m in METHODS if m != "gl")]))
 #: Options with a control of their own (enabled when some stage of the chosen method takes them).
 OPTION_CONTROLS = ("optimizer", "learning_rate", "consistency_weight", "mel_weight", "mel_loss")
 _METHOD_DEFAULT = "(method default)"
@@ -65,14 +68,14 @@ def _stage_slider(W, index: int, algorithm, count: int):
 def _build_inputs(wb, preset: str, method: str) -> None:
     import ipywidgets as W
 
-    wb.source = W.Dropdown(description="clip", style=_STYLE, layout=_wide())
+    wb.clip = W.Dropdown(description="clip", style=_STYLE, layout=_wide())
     wb.upload = W.FileUpload(accept=".wav,.flac,.ogg,.npy,.npz", multiple=False, description="Upload wav / .npy mel")
     wb.upload.layout = W.Layout(width="380px")
     wb.preset = W.Dropdown(options=sorted(PRESETS), value=preset, description="preset", style=_STYLE, layout=_wide())
     wb.method = W.Dropdown(options=list(METHOD_CHOICES), value=method, description="method", style=_STYLE,
                            layout=_wide())
     # The effort level, between the method and its stage sliders: choosing one sets the sliders to that
-    # level's counts (the method's own description, methods.registry.describe).
+    # level's counts (as the resolver gives them, methods.resolve.resolve).
     wb.effort = W.Dropdown(options=list(EFFORTS), value=DEFAULT_EFFORT, description="effort", style=_STYLE,
                            layout=_wide())
     wb.effort_box = W.VBox([wb.effort])
@@ -120,7 +123,7 @@ def _layout(wb):
                         (wb.status, "mr-status"), (wb.method, "mr-method"), (wb.upload, "mr-upload")):
         widget.add_class(css)
     controls = W.VBox([
-        W.HTML("<b>Input</b>"), wb.source, wb.upload, wb.preset,
+        W.HTML("<b>Input</b>"), wb.clip, wb.upload, wb.preset,
         W.HTML("<b>Method</b>"), wb.method, wb.effort_box, wb.stage_box,
         W.HTML("<b>Gradient stages</b>"), wb.optimizer, wb.learning_rate, wb.consistency_weight,
         wb.mel_weight, wb.mel_loss, wb.seed,
@@ -141,7 +144,7 @@ def _wire(wb) -> None:
     wb.method.observe(lambda _: wb._on_method(), names="value")
     wb.effort.observe(lambda _: wb._on_method(), names="value")
     wb.optimizer.observe(lambda _: wb._sync_enabled(), names="value")
-    wb.source.observe(lambda _: wb._show_board(), names="value")
+    wb.clip.observe(lambda _: wb._on_clip(), names="value")
     wb.preset.observe(lambda _: wb._show_board(), names="value")
     wb.run_button.on_click(lambda _: wb.run())
     wb.stop_button.on_click(lambda _: wb.stop())
@@ -152,17 +155,18 @@ class Workbench:
 
     Parameters
     ----------
-    source : str, path or (audio, sample_rate), optional
+    clip : str, path or (audio, sample_rate), optional
         The clip selected first: a name from :func:`melrecon.apps.examples.clips`, an audio file, or an array
         with its rate.
     preset : str
         Analysis settings (``"seed"``, ``"hifigan"``, ``"librosa"``).
     method : str
-        One of :data:`METHOD_CHOICES` (default :data:`melrecon.DEFAULT_METHOD`).
+        One of :data:`METHOD_CHOICES` (default ``"auto"``: the default method for the clip's mel source, as
+        :func:`melrecon.reconstruct` chooses it).
     n_iter : int or list of int, optional
-        Initial iterations, one count per stage of ``method`` (or one for all); default: the method's own
+        Initial iterations, one count per stage of ``method`` (or one for all); default: the effort level's
         counts, so that the first Run is :func:`melrecon.reconstruct` with that method. Choosing another
-        method sets its sliders to that method's own counts.
+        method, effort or clip sets the sliders to the level's counts.
     learning_rate : float
     chunk_size : int, optional
         Iterations between live updates (and between chances to stop); default: :func:`melrecon.reconstruct`'s
@@ -178,21 +182,21 @@ class Workbench:
         How many times the loss plot was redrawn (live updates included).
     """
 
-    def __init__(self, source=None, *, preset: str = "hifigan", method: str = DEFAULT_METHOD, n_iter=None,
+    def __init__(self, clip=None, *, preset: str = "hifigan", method: str = AUTO, n_iter=None,
                  learning_rate: float = 1e-2, chunk_size: int | None = None, keep: int = 3):
         if preset not in PRESETS:
             raise ParameterError(f"preset={preset!r} is unknown; choose one of {sorted(PRESETS)}.")
         if method not in METHOD_CHOICES:
             raise ParameterError(f"method={method!r} is not offered; choose one of {METHOD_CHOICES}.")
-        self.session = Session(chunk_size=chunk_size, keep=keep, on_progress=lambda job, p: self._on_progress(job, p),
+        self.session = Session(chunk_size=chunk_size, keep=keep, on_progress=lambda request, p: self._on_progress(request, p),
                                on_result=self._on_result, on_error=self._show_error, on_finish=self._on_finish)
         self.plot_updates = 0
         _build_inputs(self, preset, method)
         _build_options(self, learning_rate)
         _build_outputs(self)
         self.ui = _layout(self)
-        self._set_stage_sliders(build_stages(method, n_iter=n_iter))
-        self._add_sources(source)
+        self._add_clips(clip)
+        self._set_stage_sliders(self._choice(counts=n_iter).stages)
         _wire(self)
         self._sync_enabled()
         self._set_loss_png(figure_png(live_loss_figure({}, total=self._planned_total(), title="press Run to start")))
@@ -209,19 +213,19 @@ class Workbench:
     def _ipython_display_(self):
         self.show()
 
-    sources = property(lambda self: self.session.sources)
+    clips = property(lambda self: self.session.clips)
     result = property(lambda self: self.session.result, doc="The latest result (after Stop: the best so far).")
     results = property(lambda self: self.session.results, doc="[(label, Reconstruction, metrics)] on the board.")
     error = property(lambda self: self.session.error, doc="The last error message, or None.")
     running = property(lambda self: self.session.running)
 
-    def add_source(self, name: str, *, audio=None, sample_rate: int | None = None, mel=None, select: bool = True):
+    def add_clip(self, name: str, *, audio=None, sample_rate: int | None = None, mel=None, select: bool = True):
         """Offer a clip (``audio`` with its ``sample_rate``) or a Mel spectrogram (``mel``, in the preset's
         compression) in the clip dropdown."""
-        src = self.session.add_source(name, audio=audio, sample_rate=sample_rate, mel=mel)
-        self.source.options = list(self.sources)
+        src = self.session.add_clip(name, audio=audio, sample_rate=sample_rate, mel=mel)
+        self.clip.options = list(self.clips)
         if select:
-            self.source.value = name
+            self.clip.value = name
         return src
 
     def run(self, blocking: bool = False):
@@ -236,17 +240,17 @@ class Workbench:
             return None
         self.session.error = None
         try:
-            job = self._prepare()
+            request = self._prepare()
         except ParameterError as exc:
             self.session.fail(str(exc))
             return None
         self.run_button.disabled = True
         self.stop_button.disabled = False
-        self.progress.max = max(job.total, 1)
+        self.progress.max = max(request.total, 1)
         self.progress.value = 0
         self.progress.bar_style = "info"
-        self._set_status(f"running {html.escape(job.label)} …")
-        return self.session.start(job, blocking=blocking)
+        self._set_status(f"running {html.escape(request.label)} …")
+        return self.session.start(request, blocking=blocking)
 
     def stop(self) -> None:
         """Ask the running reconstruction to stop after the current chunk (the best result is kept)."""
@@ -259,20 +263,20 @@ class Workbench:
         return self.session.wait(timeout)
 
     # ------------------------------------------------------------------------------------ settings
-    def _add_sources(self, source) -> None:
+    def _add_clips(self, clip) -> None:
         for name, path in clips().items():
             self.session.add_path(name, path)
-        if isinstance(source, tuple) and len(source) == 2:
-            self.session.add_source("audio", audio=source[0], sample_rate=source[1])
-        elif isinstance(source, (str, Path)) and str(source) not in self.sources:
-            self.session.add_path(Path(source).name, source)
-        self.source.options = list(self.sources)
-        if isinstance(source, tuple):
-            self.source.value = "audio"
-        elif isinstance(source, (str, Path)):
-            self.source.value = str(source) if str(source) in self.sources else Path(source).name
-        elif self.sources and self.source.value is None:
-            self.source.value = next(iter(self.sources))
+        if isinstance(clip, tuple) and len(clip) == 2:
+            self.session.add_clip("audio", audio=clip[0], sample_rate=clip[1])
+        elif isinstance(clip, (str, Path)) and str(clip) not in self.clips:
+            self.session.add_path(Path(clip).name, clip)
+        self.clip.options = list(self.clips)
+        if isinstance(clip, tuple):
+            self.clip.value = "audio"
+        elif isinstance(clip, (str, Path)):
+            self.clip.value = str(clip) if str(clip) in self.clips else Path(clip).name
+        elif self.clips and self.clip.value is None:
+            self.clip.value = next(iter(self.clips))
 
     def _chosen(self) -> dict[str, Any]:
         """The option controls' values (the optimizer only when one is chosen)."""
@@ -297,16 +301,37 @@ class Workbench:
         self.stage_box.children = self.stage_iters
 
     def _on_method(self) -> None:
-        """Another method (or effort level): its own stage sliders at its counts for the level, then its
-        controls."""
-        self._set_stage_sliders(describe(self.method.value, self.effort.value).stages)
+        """Another method, effort level or clip: the stage sliders at the level's counts, then the controls."""
+        self._set_stage_sliders(self._choice(counts=None).stages)
         self._sync_enabled()
+
+    def _on_clip(self) -> None:
+        """Another clip: with ``"auto"``, the method follows the clip's mel source (sliders reset only when the
+        resolved stages change); then the board."""
+        names = [s.algorithm.name for s in self._choice(counts=None).stages]
+        if names != [str(s.description).split(" ")[0] for s in self.stage_iters]:
+            self._on_method()
+        self._show_board()
 
     def _counts(self) -> list[int]:
         return [int(s.value) for s in self.stage_iters]
 
+    def _method(self) -> str | None:
+        """The method chosen, None for ``"auto"`` (the resolver's default for the clip's mel source)."""
+        return None if self.method.value == AUTO else self.method.value
+
+    def _mel_source(self) -> str | None:
+        clip = self.clips.get(self.clip.value) if self.clip.value is not None else None
+        return None if clip is None else clip.mel_source
+
+    def _choice(self, options: dict[str, Any] | None = None, counts: Any = "sliders"):
+        """What a Run would run (:func:`melrecon.methods.resolve.resolve`; ``counts`` "sliders": the sliders')."""
+        n_iter = self._counts() if counts == "sliders" else counts
+        return resolve(self._method(), source=self._mel_source(), effort=self.effort.value, n_iter=n_iter,
+                       options=options)
+
     def _stages(self, options: dict[str, Any] | None = None):
-        return build_stages(self.method.value, effort=self.effort.value, n_iter=self._counts(), **(options or {}))
+        return self._choice(options).stages
 
     def _planned_total(self) -> int:
         try:
@@ -325,12 +350,12 @@ class Workbench:
         for name in OPTION_CONTROLS:
             getattr(self, name).disabled = name not in used
 
-    def _prepare(self) -> Job:
+    def _prepare(self) -> Request:
         options = {k: v for k, v in self._chosen().items() if v is not None and not getattr(self, k).disabled}
         for k in ("learning_rate", "consistency_weight", "mel_weight"):
             if k in options:
                 options[k] = float(options[k])
-        return self.session.prepare(self.source.value, self.preset.value, self.method.value, n_iter=self._counts(),
+        return self.session.prepare(self.clip.value, self.preset.value, self._method(), n_iter=self._counts(),
                                     seed=int(self.seed.value), options=options, effort=self.effort.value)
 
     def _on_upload(self, change) -> None:
@@ -345,38 +370,36 @@ class Workbench:
         except ParameterError as exc:
             self.session.fail(str(exc))
             return
-        self.add_source(src.name, audio=src.audio, sample_rate=src.sample_rate, mel=src.mel)
-        if src.mel is not None and self.method.value == DEFAULT_METHOD:  # a mel handed in: the noise-aware path
-            self.method.value = PREDICTED_METHOD
+        self.add_clip(src.name, audio=src.audio, sample_rate=src.sample_rate, mel=src.mel)  # "auto" follows it
         what = "a Mel spectrogram of shape %s" % (src.mel.shape,) if src.mel is not None else \
             f"{src.audio.shape[-1] / src.sample_rate:.2f} s of audio at {src.sample_rate} Hz"
         self._set_status(f"loaded {html.escape(name)}: {what}", kind="ok")
 
     # ------------------------------------------------------------------------------------ session reports
-    def _on_progress(self, job: Job, p) -> bool:
+    def _on_progress(self, request: Request, p) -> bool:
         self.progress.value = min(p.iteration, self.progress.max)
         self.progress.description = f"{100 * p.iteration // max(p.total, 1)}%"
         now = time.perf_counter()
-        if now - job.last_draw > 0.2 or p.iteration >= p.total:
-            job.last_draw = now
+        if now - request.last_draw > 0.2 or p.iteration >= p.total:
+            request.last_draw = now
             title = (f"{p.stage_name}: iteration {p.iteration}/{p.total} · Mel SC {float(np.mean(p.mel_sc)):.4f} "
                      f"(best {float(np.mean(p.best_mel_sc)):.4f}) · {p.elapsed:.1f} s")
-            fig = live_loss_figure(p.history, total=p.total, title=title, evaluations=(job.eval_iters, job.eval_sc))
+            fig = live_loss_figure(p.history, total=p.total, title=title, evaluations=(request.eval_iters, request.eval_sc))
             self._set_loss_png(figure_png(fig))
         return True
 
-    def _on_result(self, job: Job, result, metrics: dict) -> None:
-        title = f"{job.label} — {result.n_iterations} iterations in {result.seconds:.1f} s"
+    def _on_result(self, request: Request, result, metrics: dict) -> None:
+        title = f"{request.label} — {result.n_iterations} iterations in {result.seconds:.1f} s"
         self._set_loss_png(figure_png(loss_figure({"": result}, title=title, figsize=(7.4, 4.0)), dpi=90))
-        self._show_board(job)
+        self._show_board(request)
         self.progress.bar_style = "success" if result.stop_reason is None else "warning"
         how = STOP_WORDS.get(result.stop_reason, "done")
         kind = "ok" if result.stop_reason is None else "warn"
-        self._set_status(f"{how}: {html.escape(job.label)} — {result.n_iterations}/{job.total} iterations, "
+        self._set_status(f"{how}: {html.escape(request.label)} — {result.n_iterations}/{request.total} iterations, "
                          f"best at {result.best_iteration}, Mel SC {float(np.mean(result.mel_sc)):.4f}, "
                          f"{result.seconds:.1f} s (+{result.compile_seconds:.1f} s compile)", kind=kind)
 
-    def _on_finish(self, job: Job) -> None:
+    def _on_finish(self, request: Request) -> None:
         self.run_button.disabled = False
         self.stop_button.disabled = True
 
@@ -394,10 +417,10 @@ class Workbench:
         self.plot_updates += 1
 
     # ------------------------------------------------------------------------------------ the A/B board
-    def _original_card(self, job: Job | None):
+    def _original_card(self, request: Request | None):
         import ipywidgets as W
 
-        src = self.sources.get(self.source.value) if self.source.value is not None else None
+        src = self.clips.get(self.clip.value) if self.clip.value is not None else None
         if src is None:
             return None
         cfg = get_config(self.preset.value)
@@ -405,7 +428,7 @@ class Workbench:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                original = self.session.load(src, cfg)[0] if job is None else job.audio
+                original = self.session.load(src, cfg)[0] if request is None else request.audio
         except ParameterError as exc:
             self.session.fail(str(exc))
         if original is None:
@@ -414,26 +437,26 @@ class Workbench:
         return _card("original", original, cfg.sample_rate, f"{html.escape(src.name)}<br>"
                      f"{original.shape[-1] / cfg.sample_rate:.2f} s, {cfg.sample_rate} Hz")
 
-    def _show_board(self, job: Job | None = None) -> None:
+    def _show_board(self, request: Request | None = None) -> None:
         """The A/B board: the original (for audio clips) and the kept results, each with its metrics."""
-        original = self._original_card(job)
+        original = self._original_card(request)
         cards = [] if original is None else [original]
         for label, res, m in reversed(self.results):
             cards.append(_card(label, res.audio, res.sample_rate, _metrics_html(m, res)))
         self.players.children = cards
-        if job is not None and self.result is not None:
-            self.spec_image.value = figure_png(_spectrogram_figure(job, self.result), dpi=80)
+        if request is not None and self.result is not None:
+            self.spec_image.value = figure_png(_spectrogram_figure(request, self.result), dpi=80)
 
 
-def _spectrogram_figure(job: Job, result):
-    if job.audio is not None:
-        return spectrogram_panels(job.audio, {job.label: result}, job.config)
+def _spectrogram_figure(request: Request, result):
+    if request.audio is not None:
+        return spectrogram_panels(request.audio, {request.label: result}, request.config)
     from matplotlib.figure import Figure
 
     from ..plotting import mel_db
 
     fig = Figure(figsize=(12.0, 2.6), layout="constrained")
-    plot_spectrogram(fig.add_subplot(), mel_db(result.audio, job.config), job.config, title=f"{job.label} (Mel dB)")
+    plot_spectrogram(fig.add_subplot(), mel_db(result.audio, request.config), request.config, title=f"{request.label} (Mel dB)")
     return fig
 
 
