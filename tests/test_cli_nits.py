@@ -31,7 +31,7 @@ def test_methods_lists_the_common_pipelines(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^gl\+gd: fgla \(projection\) then gd \(gradient\)", out, flags=re.M)
-    assert "[default]" in out
+    assert "[default for a mel melrecon computed from audio]" in out and "[default for a mel handed in]" in out
 
 
 def test_output_in_a_virtual_folder_is_explained(tmp_path, capsys):

@@ -35,14 +35,14 @@ def _mel(seconds=0.5, sr=16000, f=300.0):
 
 
 def test_compiles_once_per_shape_not_per_chunk_or_call():
-    mel = _mel(0.5)
+    mel = _mel(0.53)  # shapes no other test uses: the counts do not depend on the order tests run in
     kw = dict(method="fgla", n_iter=23, chunk_size=5, progress=False)  # 5 chunks, the last one partial
     before = trace_count("fgla")
     reconstruct(mel, SEED, **kw)
     first = trace_count("fgla") - before
     reconstruct(mel * 1.01, SEED, **kw)
     assert first <= 1 and trace_count("fgla") - before == first  # same shape: no new trace
-    reconstruct(_mel(0.6), SEED, **kw)
+    reconstruct(_mel(0.71), SEED, **kw)
     assert trace_count("fgla") - before == first + 1  # new shape: one more
 
 

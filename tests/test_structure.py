@@ -17,7 +17,7 @@ import pytest
 import melrecon
 from melrecon import EXACT_METHOD, METHODS, MelConfig, ParameterError, build_stages, reconstruct
 from melrecon.algorithms import ALGORITHMS, STFTGradientDescent, agla, fgla, gla
-from melrecon.methods.resolve import describe
+from melrecon.methods.resolve import describe, resolve
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "melrecon"
@@ -92,6 +92,7 @@ EXPECTED_CONTROLS = {  # enabled option controls, from what each method's algori
     "melgl": set(),
     "meladmm": set(),
     "admm": set(),
+    "auto": set(),  # the default for the clip's mel source: meladmm+melgl for the audio clip here
     "fgla": set(),
     "gla": set(),
     "agla": set(),
@@ -129,14 +130,14 @@ def test_workbench_enables_exactly_the_controls_the_method_takes(bench, method):
     enabled = {name for name in CONTROLS if not getattr(bench, name).disabled}
     assert enabled == EXPECTED_CONTROLS[method]
     # one iterations slider per stage, named after it, starting at the method's own counts
-    info = describe(method)
+    info = resolve(None if method == "auto" else method, source="analysis")  # the bench's clip is audio
     assert [s.description for s in bench.stage_iters] == [f"{st.algorithm.name} iterations" for st in info.stages]
     assert [s.value for s in bench.stage_iters] == list(info.counts)
     # and the sliders really set the stages, each its own
     mine = [30 + 10 * i for i in range(len(info.stages))]
     bench.set_iters(*mine)
     job = bench._prepare()
-    stages = build_stages(job.kwargs.pop("method"), **{k: v for k, v in job.kwargs.items() if k not in ("seed", "source")})
+    stages = build_stages(job.kwargs.pop("method"), **{k: v for k, v in job.kwargs.items() if k != "seed"})
     assert [n for _, n in stages] == mine
     for name in EXPECTED_CONTROLS[method] - {"optimizer"}:  # options reach a stage
         value = job.kwargs[name]
