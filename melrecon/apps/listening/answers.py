@@ -123,7 +123,8 @@ class Session:
             record = json.loads(self.path.read_text())
         except ValueError as exc:
             raise ParameterError(f"{self.path} is not valid JSON ({exc}); move it aside to start this listener "
-                                 f"afresh (answer files are written atomically, so something else changed it).") from None
+                                 f"afresh (answer files are written atomically: something else changed it)."
+                                 ) from None
         res = Results.from_record(record, self.path)
         if res.test_id != self.test.id:
             raise ParameterError(f"{self.path} answers test {res.test_id}, not {self.test.id} ({self.test.name}); "

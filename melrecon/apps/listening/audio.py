@@ -136,7 +136,8 @@ def clip_table(reference: Any, conditions: Mapping[str, Any] | Sequence[Any], sa
         conditions = {f"condition {i + 1}": c for i, c in enumerate(conditions)}
     if len(conditions) < 1:
         raise ParameterError("conditions is empty; give at least one condition (name -> audio per clip).")
-    ref = {clip: as_audio(v, sample_rate, f"reference[{clip!r}]") for clip, v in as_clips(reference, "reference").items()}
+    ref = {clip: as_audio(v, sample_rate, f"reference[{clip!r}]")
+           for clip, v in as_clips(reference, "reference").items()}
     table = {}
     for name, value in conditions.items():
         clips = as_clips(value, f"conditions[{name!r}]")

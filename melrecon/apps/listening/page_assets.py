@@ -12,7 +12,8 @@ h1 { font-size: 1.35em; } .mr-muted { color: #666; font-size: 0.9em; }
 button { font-size: 1em; padding: 5px 12px; margin: 2px; cursor: pointer; }
 button.mr-on { background: #2a6fdb; color: #fff; } button:disabled { cursor: default; opacity: 0.5; }
 .mr-row { display: flex; align-items: center; gap: 12px; margin: 8px 0; }
-.mr-row input[type=range] { flex: 1; } .mr-value { width: 2.5em; text-align: right; font-variant-numeric: tabular-nums; }
+.mr-row input[type=range] { flex: 1; }
+.mr-value { width: 2.5em; text-align: right; font-variant-numeric: tabular-nums; }
 .mr-scale { display: flex; justify-content: space-between; margin-left: 130px; margin-right: 3.5em; }
 .mr-scale span { font-size: 0.8em; color: #666; } #mr-status { margin-top: 12px; min-height: 1.4em; }
 #mr-footer { margin-top: 24px; border-top: 1px solid #ddd; padding-top: 8px; }
@@ -53,8 +54,9 @@ function position() {
   if (P.key && fallback[P.key] && !fallback[P.key].paused) { return fallback[P.key].currentTime; }
   return P.offset;
 }
-function mark(key) {
+function mark(key, engine) {
   document.body.dataset.playing = key || "";
+  if (key) { document.body.dataset.engine = engine; document.body.dataset.offset = P.offset.toFixed(3); }
   document.querySelectorAll("button[data-key]").forEach(function (b) {
     b.classList.toggle("mr-on", b.dataset.key === key);
   });
@@ -69,7 +71,7 @@ function playElement(key, file, pos) {
   if (!fallback[key]) { fallback[key] = new Audio(T.audio[file]); fallback[key].loop = true; }
   var a = fallback[key];
   a.currentTime = pos; a.play();
-  P.key = key; mark(key);
+  P = {key: key, src: null, at: 0, offset: pos, dur: a.duration || 0}; mark(key, "element");
 }
 function play(key, file) {
   var pos = position();
@@ -80,7 +82,7 @@ function play(key, file) {
     src.buffer = b; src.loop = true; src.connect(ctx.destination);
     P = {key: key, src: src, at: ctx.currentTime, offset: pos % b.duration, dur: b.duration};
     src.start(0, P.offset);
-    mark(key);
+    mark(key, "webaudio");
   }, function () { playElement(key, file, pos); });
 }
 function player(key, label, file) {
