@@ -158,6 +158,12 @@ def test_order_is_a_seeded_shuffle_recorded_in_the_test(material, mushra, tmp_pa
     assert len({tuple(o) for o in orders}) >= 1 and all(c.startswith("c") and len(c) == 5 for c in mushra.conditions)
     with pytest.raises(ParameterError, match="overwrite=True"):
         build_mushra(ref, conditions, mushra.folder, sample_rate=SR)
+    _answer_all(Session(mushra, "kim"))
+    same = build_mushra(ref, conditions, mushra.folder, sample_rate=SR, seed=7, overwrite=True)
+    assert same.id == mushra.id and Session(same, "kim").done  # the same trials: the answers still count
+    changed = build_mushra(ref, conditions, mushra.folder, sample_rate=SR, seed=9, overwrite=True)
+    assert changed.id != mushra.id and Session(changed, "kim").index == 0
+    assert (mushra.folder / f"superseded-{mushra.id}" / "kim.json").exists()
 
 
 def test_builder_refuses_bad_inputs(material, tmp_path):

@@ -118,10 +118,23 @@ def _prepare_folder(folder: str | Path, overwrite: bool) -> Path:
     if (folder / "test.json").exists():
         if not overwrite:
             raise ParameterError(f"folder={str(folder)!r} already holds a test; pass overwrite=True to replace it "
-                                 f"(its answers stay), or choose another folder.")
+                                 f"(answers to a test that changed are moved aside), or choose another folder.")
         shutil.rmtree(folder / "audio", ignore_errors=True)
     (folder / "audio").mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _move_stale_answers(folder: Path, test_id: str) -> None:
+    """Answer files in ``folder`` for another test (one this folder held before) go to ``superseded-<id>/``."""
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        old = record.get("test_id") if isinstance(record, dict) and "listener" in record else None
+        if old and old != test_id:
+            (folder / f"superseded-{old}").mkdir(exist_ok=True)
+            path.replace(folder / f"superseded-{old}" / path.name)
 
 
 def _write_wav(folder: Path, rel: str, audio: np.ndarray, sample_rate: int, rng: np.random.Generator | None = None):
@@ -144,6 +157,7 @@ def _finish(folder: Path, spec: dict) -> ListeningTest:
     from ... import io
 
     spec["id"] = _digest(spec["trials"])
+    _move_stale_answers(folder, spec["id"])
     with io.atomic_path(folder / "test.json") as tmp:
         tmp.write_text(json.dumps(spec, indent=1))
     return ListeningTest(folder, spec)
@@ -191,7 +205,8 @@ def build_mushra(reference: Any, conditions: Mapping[str, Any] | Sequence[Any], 
     level_dbfs : float
         The common RMS level of the stimuli (module :mod:`~melrecon.apps.listening.audio` states the rule).
     overwrite : bool
-        Replace a test already in ``folder``.
+        Replace a test already in ``folder``. Answers to it stay when the rebuilt trials are the same (same
+        inputs and seed); answers to a test whose trials changed move to ``folder/superseded-<old id>/``.
 
     Returns
     -------
