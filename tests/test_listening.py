@@ -467,3 +467,31 @@ def _take_abx_page(page, page_file: Path, tmp_path: Path) -> dict:
     path = tmp_path / "abe.json"
     info.value.save_as(path)
     return json.loads(path.read_text())
+
+
+@pytest.mark.browser
+def test_notebook_players_switch_at_the_same_position(tmp_path):
+    """The notebook view's player group (ipywidgets.HTML sets innerHTML: no <script> runs, event attributes do)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (install it: make system-deps, or apt-get install chromium)")
+    from melrecon.apps.listening.widgets import player_group
+
+    t = np.arange(3 * SR) / SR
+    for name, f0 in (("a", 220), ("b", 330)):
+        sf.write(tmp_path / f"{name}.wav", (0.2 * np.sin(2 * np.pi * f0 * t)).astype(np.float32), SR)
+    group = player_group([("ref", "reference", tmp_path / "a.wav"), ("c1", "condition 1", tmp_path / "b.wav")])
+    state = "() => [...document.querySelectorAll('audio')].map(a => [a.dataset.key, a.paused, a.currentTime])"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.set_content("<div id='widget'></div>")
+            page.evaluate("h => { document.getElementById('widget').innerHTML = h; }", group)
+            page.click("button[data-key='ref']")
+            page.wait_for_timeout(600)
+            page.click("button[data-key='c1']")
+            (_, ref_paused, ref_at), (_, c1_paused, c1_at) = page.evaluate(state)
+        finally:
+            browser.close()
+    assert ref_paused and not c1_paused and ref_at > 0.3 and abs(c1_at - ref_at) < 0.3, (ref_at, c1_at)
