@@ -131,6 +131,8 @@ def test_mushra_has_hidden_reference_and_low_passed_anchors(mushra):
         [hidden] = mushra.ids_with_role("reference")
         h, _ = sf.read(mushra.audio_path(f"audio/{trial['id']}_{hidden}.wav"), dtype="float32")
         assert np.abs(h - ref).max() < 2e-4  # the hidden reference is the reference
+        assert mushra.audio_path(trial["reference"]).read_bytes() != mushra.audio_path(
+            f"audio/{trial['id']}_{hidden}.wav").read_bytes()  # but not a byte copy the page would give away
 
 
 def test_stimuli_are_loudness_matched_and_never_clip(mushra):

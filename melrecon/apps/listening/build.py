@@ -8,7 +8,9 @@ trials cycling through the clips, X balanced between A and B (half each, in a se
 
 Conditions appear in ``test.json`` under opaque ids (``c`` + 4 hex digits, seeded) with their labels and roles;
 pages and widgets show the ids only, so a listener is blind to what is what. Each MUSHRA trial records the order
-it presents its conditions in (``order``) and the test its ``seed``.
+it presents its conditions in (``order``) and the test its ``seed``. Every file is written in 16 bits with its
+own one-LSB TPDF dither, so that no stimulus is a byte copy of another (the hidden reference of the open one,
+ABX's X of A or B): the page's source does not give them away.
 """
 
 from __future__ import annotations
@@ -215,7 +217,7 @@ def build_mushra(reference: Any, conditions: Mapping[str, Any] | Sequence[Any], 
     _check_common(sample_rate, seed)
     ref, table = clip_table(reference, conditions, sample_rate)
     folder = _prepare_folder(folder, overwrite)
-    rng = np.random.default_rng(seed)
+    rng, dither = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     labels = [(n, "system", None) for n in table] + [("hidden reference", "reference", None)]
     labels += [(f"anchor {a / 1000:g} kHz", "anchor", float(a)) for a in anchors]
     ids = _condition_ids(rng, len(labels))
@@ -233,9 +235,9 @@ def build_mushra(reference: Any, conditions: Mapping[str, Any] | Sequence[Any], 
         order = [ids[i] for i in rng.permutation(len(ids))]
         spec["trials"].append({
             "id": tid, "clip": str(clip), "seconds": round(ref[clip].size / sample_rate, 3),
-            "reference": _write_wav(folder, f"audio/{tid}_ref.wav", scaled["open"], sample_rate),
-            "stimuli": [{"id": cid, "file": _write_wav(folder, f"audio/{tid}_{cid}.wav", scaled[cid], sample_rate)}
-                        for cid in order],
+            "reference": _write_wav(folder, f"audio/{tid}_ref.wav", scaled["open"], sample_rate, dither),
+            "stimuli": [{"id": cid, "file": _write_wav(folder, f"audio/{tid}_{cid}.wav", scaled[cid], sample_rate,
+                                                       dither)} for cid in order],
             "order": order, "gains_db": {k: round(g, 2) for k, g in gains.items()}})
     return _finish(folder, spec)
 
@@ -273,7 +275,7 @@ def build_abx(conditions: Mapping[str, Any] | Sequence[Any], folder: str | Path,
         Trials per comparison, cycling through the clips; X is A in half of them and B in the other half (an odd
         count draws the last one).
     name, seed, level_dbfs, overwrite
-        As for :func:`build_mushra`. Every file carries its own one-LSB dither, so X is never a byte copy of A or B.
+        As for :func:`build_mushra` (X is never a byte copy of A or B: each file has its own dither).
     """
     _check_common(sample_rate, seed)
     if isinstance(trials_per_pair, bool) or not isinstance(trials_per_pair, (int, np.integer)) or trials_per_pair < 2:

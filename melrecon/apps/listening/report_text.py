@@ -60,7 +60,9 @@ def report_markdown(report: Report) -> str:
     """The report as Markdown (a heading line, the tables, the screened-out listeners with their reasons)."""
     test = report.test
     n = len(report.listeners)
-    head = [f"**{test.name}** ({test.kind.upper()}, {len(test.trials)} trials): {n} listener{'s' * (n != 1)}"]
+    trials = len(test.trials)
+    head = [f"**{test.name}** ({test.kind.upper()}, {trials} trial{'s' * (trials != 1)}): "
+            f"{n} listener{'s' * (n != 1)}"]
     if test.kind == "mushra":
         head[0] += f", {len(report.included)} after post-screening (BS.1534-3)"
     lines = head + [""] + (_mushra_tables(report) if test.kind == "mushra" else _abx_tables(report))
