@@ -79,6 +79,15 @@ NOTEBOOKS = {
         '(PESQ-wb against look-ahead 0-8 frames, the offline default as the reference line); A/B players '
         'of the stream and the offline default ([docs/streaming.md](streaming.md) has the benchmark).'
     ),
+    "08_listening_test": (
+        'A blind MUSHRA listening test (ITU-R BS.1534-3) of a few methods and effort levels on a few clips '
+        '(`melrecon.apps.listening`): hidden reference, 3.5 / 7 kHz low-pass anchors, loudness matched, seeded '
+        'order; taken in the notebook with ipywidgets (looping players that switch at the same position, one '
+        'slider per condition, answers saved atomically, a restart resumes), a shareable self-contained HTML page '
+        'for other listeners, and the analysis: post-screening, means with 95 % t-intervals, Pearson / Spearman '
+        'correlation with PESQ-wb, DNSMOS and Mel SC, a figure and a table (headless runs answer with simulated '
+        'listeners through the widget\'s Python API).'
+    ),
 }
 LIST_BEGIN, LIST_END = "<!-- notebook-list -->", "<!-- /notebook-list -->"
 README = REPO / "README.md"

@@ -93,6 +93,10 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     if name == "04_mel_conventions":  # the deliberately wrong conventions are explained as such
         text = "".join(o.get("text", "") for o in outputs)
         assert "integer PCM" not in text and "read with other settings" in text
+    if name == "08_listening_test":  # taken headless through the widget, the page written, the answers analysed
+        folder = tmp_path / "listening" / "notebook08-fast"
+        assert all((folder / f).exists() for f in ("test.json", "me.json", "page.html", "report.png"))
+        assert "after post-screening" in (folder / "report.md").read_text()
     if name == "02_griffin_lim_vs_gradient_descent":
         out = tmp_path / "notebooks"
         assert (out / "metrics.md").exists() and (out / "metrics.json").exists()

@@ -34,6 +34,7 @@ COMMANDS = {
     "presets": "list the presets (toolkit conventions) with their sources",
     "config": "print a TOML settings file to start from (use it with --config)",
     "stream": "invert raw float32 Mel frames from stdin to raw float32 PCM on stdout as they arrive",
+    "listen": "listening tests: build a MUSHRA / ABX test and its shareable page, collect answers, report",
 }
 
 EXIT_FAILURE = 1
@@ -191,6 +192,8 @@ def _parser() -> argparse.ArgumentParser:
                                "their families (projection / gradient) and iterations at each effort level. Any "
                                "methods joined with + form a pipeline (melrecon invert --method A+B).")
     _add_convention_commands(sub)
+    from .listening.cli import add_listen_command
+    add_listen_command(sub)
     demo = sub.add_parser("demo", help=COMMANDS["demo"])
     demo.add_argument("--input", default=None, help="audio file (default: the bundled sample, melrecon.apps.examples)")
     demo.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
@@ -622,6 +625,9 @@ def main(argv=None) -> int:
                 return cmd_batch(args)
             if args.command == "stream":
                 return cmd_stream(args)
+            if args.command == "listen":
+                from .listening.cli import cmd_listen
+                return cmd_listen(args)
             if args.command in ("presets", "config"):
                 return cmd_conventions(args)
             if args.command == "methods":
