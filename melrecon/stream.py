@@ -56,9 +56,9 @@ from .core import cache as _cache
 from .algorithms.mel_griffin_lim import MelTarget, check_mel_options, mel_projection_tm
 from .core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from .methods.resolve import streaming_iters
-from .core.pghi import _gradients, _nearest_peak
-from .core.transforms import _decompress, _frames, _mel_to_linear, _overlap_add, window
-from .core.validation import _check_mel_range, _check_mel_shape, _mel_float32, check_iterations, min_frames
+from .core.pghi import phase_gradients, nearest_peak
+from .core.transforms import decompress_kernel, frame_signal, mel_to_linear_kernel, overlap_add, window
+from .core.validation import check_mel_range, check_mel_shape, mel_float32, check_iterations, min_frames
 
 __all__ = ["Streamer", "GrowingWav", "stream_pcm", "stream_to_wav", "trace_count", "INIT_PHASES"]
 
@@ -121,7 +121,7 @@ def _initial_state(s: _Settings) -> _State:
 def _inverse_envelope(valid: jax.Array, cfg: MelConfig) -> jax.Array:
     """1 / (overlap-added squared window of the valid frames), 1 where that sum is ~0."""
     w2 = jnp.asarray(window(cfg)) ** 2
-    env = _overlap_add(valid[:, None] * w2, cfg.hop_length)
+    env = overlap_add(valid[:, None] * w2, cfg.hop_length)
     tiny = jnp.finfo(jnp.float32).tiny
     return jnp.where(env > tiny, 1.0 / jnp.where(env > tiny, env, 1.0), 1.0)
 
@@ -133,14 +133,14 @@ def _synthesis(spec: jax.Array, cfg: MelConfig) -> jax.Array:
 
 def _analysis(signal: jax.Array, cfg: MelConfig, n_frames: int) -> jax.Array:
     """STFT frames ``(n_frames, F)`` of a signal that starts at the first frame's first sample."""
-    return jnp.fft.rfft(_frames(signal, cfg.n_fft, cfg.hop_length, n_frames, window(cfg)), axis=-1)
+    return jnp.fft.rfft(frame_signal(signal, cfg.n_fft, cfg.hop_length, n_frames, window(cfg)), axis=-1)
 
 
 def _project_active(fixed: jax.Array, active: jax.Array, inv_env: jax.Array, s: _Settings) -> jax.Array:
     """The consistency projection of the active frames: the window's signal (overlap-add of the committed
     frames' syntheses ``fixed`` and the active frames, normalised) analysed at the active frames."""
     cfg = s.config
-    y = _overlap_add(jnp.concatenate([fixed, _synthesis(active, cfg)]), cfg.hop_length) * inv_env
+    y = overlap_add(jnp.concatenate([fixed, _synthesis(active, cfg)]), cfg.hop_length) * inv_env
     start = (s.span - 1) * cfg.hop_length
     return _analysis(y[start:], cfg, s.lookahead + 1)
 
@@ -150,22 +150,22 @@ def _pghi_start(prev: jax.Array, mag: jax.Array, cfg: MelConfig) -> jax.Array:
     along time at spectral peaks, along frequency from the nearest peak around them)."""
     mags = jnp.stack([jnp.abs(prev), mag])
     floor = 1e-5 * jnp.max(mags) + 1e-30
-    along_time, along_freq = _gradients(jnp.log(jnp.maximum(mags, floor)), cfg)
+    along_time, along_freq = phase_gradients(jnp.log(jnp.maximum(mags, floor)), cfg)
     timed = jnp.angle(prev) + 0.5 * (along_time[0] + along_time[1])
     steps = 0.5 * (along_freq[1, 1:] + along_freq[1, :-1])
     cum = jnp.concatenate([jnp.zeros((1,), steps.dtype), jnp.cumsum(steps)])
-    owner = _nearest_peak(mag, mag > floor)
+    owner = nearest_peak(mag, mag > floor)
     return timed[owner] + cum - cum[owner]
 
 
 def _new_frame(state: _State, mel_lin: jax.Array, fixed: jax.Array, inv_env: jax.Array, s: _Settings) -> jax.Array:
     """The entering frame: its Mel frame's magnitude estimate with a phase from the frames before it."""
     cfg = s.config
-    mag = _mel_to_linear(mel_lin[:, None], cfg, n_iter=s.nnls_iters)[:, 0]
+    mag = mel_to_linear_kernel(mel_lin[:, None], cfg, n_iter=s.nnls_iters)[:, 0]
     if s.init_phase == "pghi":
         phase = _pghi_start(state.spec[-2], mag, cfg)
     else:  # the partial reconstruction at the new frame's place (its own contribution is still 0)
-        y = _overlap_add(jnp.concatenate([fixed, _synthesis(state.spec[s.span - 1:], cfg)]), cfg.hop_length)
+        y = overlap_add(jnp.concatenate([fixed, _synthesis(state.spec[s.span - 1:], cfg)]), cfg.hop_length)
         phase = jnp.angle(_analysis((y * inv_env)[(s.width - 1) * cfg.hop_length:], cfg, 1)[0])
     return (mag * jnp.exp(1j * phase)).astype(jnp.complex64)
 
@@ -191,7 +191,7 @@ def _step(state: _State, frame: jax.Array, present: jax.Array, s: _Settings) -> 
     reach: the first hop is final, the rest is the stream's tail when no frame follows (after flush)."""
     _TRACES[s] += 1  # runs at trace time only
     cfg, first, hop = s.config, s.span - 1, s.config.hop_length
-    mel_lin = _decompress(frame, cfg).astype(jnp.float32) * present
+    mel_lin = decompress_kernel(frame, cfg).astype(jnp.float32) * present
     state = _State(spec=jnp.concatenate([state.spec[1:], jnp.zeros_like(state.spec[:1])]),
                    prev=state.prev[1:], mel=jnp.concatenate([state.mel[1:], mel_lin[None]]),
                    valid=jnp.concatenate([state.valid[1:], present[None]]))
@@ -203,7 +203,7 @@ def _step(state: _State, frame: jax.Array, present: jax.Array, s: _Settings) -> 
     target = MelTarget(mel=state.mel[:1], estimate=jnp.zeros((0, cfg.n_freq), jnp.float32))
     committed = mel_projection_tm(state.spec[first:first + 1], target, cfg, s.outside, s.metric) * state.valid[first]
     state = state._replace(spec=state.spec.at[first].set(committed[0]))
-    y = _overlap_add(_synthesis(state.spec[:s.span], cfg) * state.valid[:s.span, None], hop)
+    y = overlap_add(_synthesis(state.spec[:s.span], cfg) * state.valid[:s.span, None], hop)
     return state, (y * inv_env[:y.shape[0]])[first * hop:]
 
 
@@ -314,12 +314,12 @@ class Streamer:
             raise ParameterError(f"frames has shape {tuple(arr.shape)}; push (n_mels, k) = ({cfg.n_mels}, k) "
                                  f"arrays, one column per frame (or one ({cfg.n_mels},) frame).")
         # the checks of check_mel but the convention guess, which needs many frames (a few mislead it)
-        arr = _check_mel_shape(arr, cfg, name="frames", reconstruct=False)
+        arr = check_mel_shape(arr, cfg, name="frames", reconstruct=False)
         bad = ~np.isfinite(np.asarray(arr, np.float64)).all(axis=0)
         name = f"frames (stream frame {self._pushed + int(np.argmax(bad))})" if bad.any() else "frames"
-        arr = _mel_float32(arr, name)
+        arr = mel_float32(arr, name)
         if cfg.compression != "db" or cfg.signal_norm is None:
-            _check_mel_range("frames", cfg, cfg.compression, float(arr.min()), float(arr.max()), True)
+            check_mel_range("frames", cfg, cfg.compression, float(arr.min()), float(arr.max()), True)
         return np.ascontiguousarray(arr.T)
 
     def _advance(self, col: jax.Array, present: bool) -> None:

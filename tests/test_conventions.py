@@ -156,7 +156,7 @@ def test_h5_feature_dumps(tmp_path):
 
 def test_missing_optional_package_message():
     with pytest.raises(ParameterError, match=r"not installed.*pip install"):
-        io._require("melrecon_no_such_package", "read .pt tensors")
+        io.require_extra("melrecon_no_such_package", "read .pt tensors")
 
 
 # ------------------------------------------------------------------------- wrong-convention warning

@@ -38,8 +38,8 @@ import jax.numpy as jnp
 from ..core.config import MelConfig, ParameterError
 from ..core.transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram, written_after
-from .griffin_lim import _with_magnitude
-from .mel_griffin_lim import MelTarget, _ratio, check_mel_options, mel_projection_tm, mel_target
+from .griffin_lim import with_magnitude
+from .mel_griffin_lim import MelTarget, norm_ratio, check_mel_options, mel_projection_tm, mel_target
 
 __all__ = ["ADMMGriffinLim"]
 
@@ -88,7 +88,7 @@ class ADMMGriffinLim(Algorithm):
     def _project(self, spec_tm, target: MelTarget, config):
         if self.magnitude == "mel":
             return mel_projection_tm(spec_tm, target, config, self.outside, self.metric)
-        return _with_magnitude(target.estimate, spec_tm)
+        return with_magnitude(target.estimate, spec_tm)
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
         z = jnp.swapaxes(initial_spectrogram(problem, key, spec, self.init_phase, config), -1, -2)
@@ -102,7 +102,7 @@ class ADMMGriffinLim(Algorithm):
         w = x + state.u  # P_C reads w; u_n = w - z_n (= u + x - z_n)
         z = project_consistent_tm(w, config, layout=problem.layout)
         x = w - state.u  # the terms read stored arrays (x itself is not written out)
-        terms = {"inconsistency": _ratio(x - z, x)}
+        terms = {"inconsistency": norm_ratio(x - z, x)}
         # after the terms, the last read of the old u: u is written in place
         return state._replace(z=z, u=written_after(w - z, terms["inconsistency"])), terms
 

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 
 from ..core.config import MelConfig, ParameterError
 from ..core.losses import MEL_LOSSES, energy_ratio, mel_error, sum_squares
-from ..core.transforms import _istft, _mel_from_magnitude, _stft, magnitude, project_consistent, window
+from ..core.transforms import istft_kernel, mel_from_magnitude_kernel, stft_kernel, magnitude, project_consistent, window
 from .base import Algorithm, Problem, initial_spectrogram, valid_mean
 
 __all__ = ["OptaxDescent", "STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]
@@ -247,9 +247,9 @@ class WaveformGradientDescent(OptaxDescent):
 
     def _loss(self, problem: Problem, config: MelConfig, scale):
         def loss_fn(params):
-            spec = _stft(scale * params["signal"], config, layout=problem.layout)
+            spec = stft_kernel(scale * params["signal"], config, layout=problem.layout)
             if self.exponent != 1.0:
-                mel = _mel_from_magnitude(magnitude(spec), config)
+                mel = mel_from_magnitude_kernel(magnitude(spec), config)
                 e = 1e-6 * jnp.max(problem.mel, axis=(-2, -1), keepdims=True)
                 a = (mel + e) ** self.exponent
                 b = (problem.mel + e) ** self.exponent
@@ -266,7 +266,7 @@ class WaveformGradientDescent(OptaxDescent):
         n = config.n_samples(problem.mel.shape[-1])
         if spec is not None:
             length = None if problem.layout is not None else n
-            signal = _istft(jnp.asarray(spec), config, length=length, layout=problem.layout) / scale
+            signal = istft_kernel(jnp.asarray(spec), config, length=length, layout=problem.layout) / scale
         else:
             signal = self.start_noise(config) * jax.random.normal(key, problem.mel.shape[:-2] + (n,), jnp.float32)
         return {"signal": signal}, scale
@@ -278,4 +278,4 @@ class WaveformGradientDescent(OptaxDescent):
         return 1e-3 if config.power == 1 else 1.0
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GradientState) -> jax.Array:
-        return _stft(state.scale * state.params["signal"], config, layout=problem.layout)
+        return stft_kernel(state.scale * state.params["signal"], config, layout=problem.layout)

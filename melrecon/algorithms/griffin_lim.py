@@ -54,7 +54,7 @@ class GriffinLimState(NamedTuple):
     energy: jax.Array  # ||magnitude||^2 per item (= ||P2(c)||^2)
 
 
-def _with_magnitude(mag_tm: jax.Array, c: jax.Array) -> jax.Array:
+def with_magnitude(mag_tm: jax.Array, c: jax.Array) -> jax.Array:
     """P2 in real arithmetic: ``mag * c / |c|`` (``mag`` where ``c`` is 0)."""
     sq = jnp.real(c) ** 2 + jnp.imag(c) ** 2
     nonzero = sq > jnp.finfo(jnp.float32).tiny
@@ -113,7 +113,7 @@ class GriffinLim(Algorithm):
         return GriffinLimState(c=c, t_prev=t_prev, d=d, magnitude=mag, energy=energy)
 
     def step(self, problem: Problem, config: MelConfig, state: GriffinLimState):
-        x = _with_magnitude(state.magnitude, state.c)
+        x = with_magnitude(state.magnitude, state.c)
         p = project_consistent_tm(x, config, layout=problem.layout)
         # ||P1(x) - x|| / ||x||: how far the magnitude-constrained estimate is from a real signal's STFT.
         diff = p - x
@@ -129,7 +129,7 @@ class GriffinLim(Algorithm):
         return state._replace(c=c, t_prev=t_prev, d=d), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: GriffinLimState) -> jax.Array:
-        return jnp.swapaxes(_with_magnitude(state.magnitude, state.c), -1, -2)
+        return jnp.swapaxes(with_magnitude(state.magnitude, state.c), -1, -2)
 
 
 def gla(*, init_phase: str = "random") -> GriffinLim:

@@ -225,7 +225,7 @@ def mel_projection(spec: jax.Array, problem: Problem, config: MelConfig, outside
     return jnp.swapaxes(out, -1, -2)
 
 
-def _ratio(num: jax.Array, den: jax.Array) -> jax.Array:
+def norm_ratio(num: jax.Array, den: jax.Array) -> jax.Array:
     """``||num|| / ||den||`` per item, over the last two axes, for the per-step terms (not differentiated):
     both sums in one reduction, which XLA fuses with the elementwise work (one read of the inputs, no
     array written)."""
@@ -289,7 +289,7 @@ class MelGriffinLim(Algorithm):
         x = mel_projection_tm(state.c, state.target, config, self.outside, self.metric)
         p = project_consistent_tm(x, config, layout=problem.layout)
         mel_p = mel_of_spectrogram(p, config)
-        terms = {"inconsistency": _ratio(p - x, x), "mel_error": _ratio(mel_p - state.target.mel, state.target.mel)}
+        terms = {"inconsistency": norm_ratio(p - x, x), "mel_error": norm_ratio(mel_p - state.target.mel, state.target.mel)}
         if self.alpha:
             c = (1.0 + self.alpha) * p - self.alpha * state.t_prev
             p = written_after(p, c)  # after c, the last read of the old t_prev: written in place

@@ -510,7 +510,7 @@ def cmd_demo(args) -> int:
         from .examples import example
 
         args.input = str(example("speech"))
-    src = io._existing_file(args.input, "--input")
+    src = io.existing_file(args.input, "--input")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from .config import MelConfig, ParameterError, get_config
-from .transforms import _mel_from_magnitude, magnitude, project_consistent
+from .transforms import mel_from_magnitude_kernel, magnitude, project_consistent
 
 __all__ = [
     "sum_squares",
@@ -98,7 +98,7 @@ def mel_error(mag: jax.Array, target_mel: jax.Array, config: MelConfig, *, kind:
     """
     if kind not in MEL_LOSSES:
         raise ParameterError(f"mel_loss={kind!r} is not supported; choose one of {MEL_LOSSES}.")
-    mel = _mel_from_magnitude(mag, get_config(config))
+    mel = mel_from_magnitude_kernel(mag, get_config(config))
     if kind == "log":
         eps = _LOG_EPS * jnp.max(target_mel, axis=(-2, -1), keepdims=True) + jnp.finfo(jnp.float32).tiny
         d = jnp.log(mel + eps) - jnp.log(target_mel + eps)

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 
 from .config import MelConfig
 
-__all__ = ["pghi_phase", "gaussian_lambda"]
+__all__ = ["pghi_phase", "gaussian_lambda", "phase_gradients", "nearest_peak"]
 
 #: lam / L^2 of the Gaussian that matches each window of length L (Hann: Prusa et al. 2017).
 _LAMBDA = {"hann": 0.25645, "hamming": 0.29794, "blackman": 0.17954, "rectangular": 0.25645}
@@ -49,7 +49,7 @@ def gaussian_lambda(config: MelConfig) -> float:
     return _LAMBDA.get(config.window, 0.25645) * float(config.win_length) ** 2
 
 
-def _gradients(log_mag: jax.Array, config: MelConfig) -> tuple[jax.Array, jax.Array]:
+def phase_gradients(log_mag: jax.Array, config: MelConfig) -> tuple[jax.Array, jax.Array]:
     """Time-major ``(..., frames, n_freq)`` log-magnitude -> (phase advance per hop, phase step per bin)."""
     n, hop, lam = config.n_fft, config.hop_length, gaussian_lambda(config)
     d_bin = jnp.gradient(log_mag, axis=-1) if log_mag.shape[-1] > 1 else jnp.zeros_like(log_mag)
@@ -60,7 +60,7 @@ def _gradients(log_mag: jax.Array, config: MelConfig) -> tuple[jax.Array, jax.Ar
     return along_time, along_freq
 
 
-def _nearest_peak(mag: jax.Array, strong: jax.Array) -> jax.Array:
+def nearest_peak(mag: jax.Array, strong: jax.Array) -> jax.Array:
     """For each bin (last axis), the index of the nearest local maximum of ``mag`` among ``strong`` bins
     (the bin itself when it has none)."""
     n = mag.shape[-1]
@@ -80,11 +80,11 @@ def pghi_phase(magnitude: jax.Array, config: MelConfig, tol: float = 1e-5) -> ja
     mag = jnp.swapaxes(jnp.asarray(magnitude, jnp.float32), -1, -2)  # (..., frames, n_freq)
     floor = tol * jnp.max(mag, axis=(-2, -1), keepdims=True)
     strong = mag > floor
-    along_time, along_freq = _gradients(jnp.log(jnp.maximum(mag, floor) + 1e-30), config)
+    along_time, along_freq = phase_gradients(jnp.log(jnp.maximum(mag, floor) + 1e-30), config)
     # cumulative frequency-direction phase within each frame (trapezoidal rule), 0 at bin 0
     steps = 0.5 * (along_freq[..., 1:] + along_freq[..., :-1])
     cum = jnp.concatenate([jnp.zeros(steps.shape[:-1] + (1,), steps.dtype), jnp.cumsum(steps, axis=-1)], axis=-1)
-    owner = _nearest_peak(mag, strong)
+    owner = nearest_peak(mag, strong)
 
     def frame(carry, xs):
         prev_phase, prev_adv = carry

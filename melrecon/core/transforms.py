@@ -40,6 +40,18 @@ __all__ = [
     "mel_tm",
     "mel_adjoint_tm",
     "db_values",
+    # unchecked kernels (jittable, no validation: for the layers above, which validated once at their entry)
+    "stft_kernel",
+    "istft_kernel",
+    "mel_from_magnitude_kernel",
+    "compress_kernel",
+    "decompress_kernel",
+    "mel_spectrogram_kernel",
+    "mel_to_linear_kernel",
+    "frame_signal",
+    "overlap_add",
+    "linear_problem",
+    "istft_compiled",
 ]
 
 @functools.lru_cache(maxsize=64)
@@ -80,7 +92,7 @@ def _inverse_envelope(config: MelConfig, n_frames: int) -> np.ndarray:
     return inv
 
 
-def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int, win=None) -> jax.Array:
+def frame_signal(x: jax.Array, n_fft: int, hop: int, n_frames: int, win=None) -> jax.Array:
     """(..., L) -> (..., n_frames, n_fft), frame t = x[t*hop : t*hop + n_fft] (times ``win`` if given).
 
     With ``hop | n_fft`` a frame is ``n_fft // hop`` consecutive hop-sized blocks: the frames are a
@@ -100,7 +112,7 @@ def _frames(x: jax.Array, n_fft: int, hop: int, n_frames: int, win=None) -> jax.
     return out if win is None else out * win
 
 
-def _overlap_add(frames: jax.Array, hop: int) -> jax.Array:
+def overlap_add(frames: jax.Array, hop: int) -> jax.Array:
     """(..., T, n_fft) -> (..., (T - 1) * hop + n_fft), the sum of the frames placed ``hop`` apart.
 
     With ``hop | n_fft``: each of the ``n_fft // hop`` blocks of every frame is added in place into the
@@ -221,7 +233,7 @@ def _padded_signal(audio: jax.Array, cfg: MelConfig, layout: Layout) -> jax.Arra
 def _analyse_tm(padded: jax.Array, cfg: MelConfig, n_frames: int, mask=None) -> jax.Array:
     """rfft of the windowed frames of an already padded signal -> (..., T, F)."""
     hop, n_fft, win = cfg.hop_length, cfg.n_fft, window(cfg)
-    spec = jnp.fft.rfft(_frames(padded[..., :(n_frames - 1) * hop + n_fft], n_fft, hop, n_frames, win), axis=-1)
+    spec = jnp.fft.rfft(frame_signal(padded[..., :(n_frames - 1) * hop + n_fft], n_fft, hop, n_frames, win), axis=-1)
     return spec if mask is None else spec * mask
 
 
@@ -241,7 +253,7 @@ def _overlap_add_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = 
     """Windowed overlap-add of the inverse FFTs, ``(..., T, F) -> (..., (T - 1) * hop + n_fft)``."""
     if layout is not None:
         spec_tm = spec_tm * layout.frame_mask
-    return _overlap_add(jnp.fft.irfft(spec_tm, n=cfg.n_fft, axis=-1) * window(cfg), cfg.hop_length)
+    return overlap_add(jnp.fft.irfft(spec_tm, n=cfg.n_fft, axis=-1) * window(cfg), cfg.hop_length)
 
 
 def _istft_tm(spec_tm: jax.Array, cfg: MelConfig, length: int | None = None) -> jax.Array:
@@ -317,7 +329,7 @@ def stft(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None =
         Empty, too short, complex or non-finite audio (values are checked only outside ``jax.jit``).
     """
     cfg = get_config(config)
-    return _stft(_checked_audio(audio, cfg, sample_rate, check_length=layout is None), cfg, layout)
+    return stft_kernel(_checked_audio(audio, cfg, sample_rate, check_length=layout is None), cfg, layout)
 
 
 def _checked_audio(audio, cfg: MelConfig, sample_rate: int | None, *, check_length: bool = True) -> jax.Array:
@@ -330,7 +342,7 @@ def _checked_audio(audio, cfg: MelConfig, sample_rate: int | None, *, check_leng
     return audio
 
 
-def _stft(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
+def stft_kernel(audio: jax.Array, cfg: MelConfig, layout: Layout | None = None) -> jax.Array:
     """:func:`stft` without checks: ``audio`` a float array, ``cfg`` a MelConfig."""
     return jnp.swapaxes(_stft_tm(audio, cfg, layout), -1, -2)
 
@@ -359,10 +371,10 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
         length = check_iterations("length", length, minimum=1)
     if layout is not None and length is not None:
         raise ParameterError("length must be None with a layout (each item keeps its own length).")
-    return _istft(spec, cfg, length=length, layout=layout)
+    return istft_kernel(spec, cfg, length=length, layout=layout)
 
 
-def _istft(spec: jax.Array, cfg: MelConfig, *, length: int | None = None, layout: Layout | None = None) -> jax.Array:
+def istft_kernel(spec: jax.Array, cfg: MelConfig, *, length: int | None = None, layout: Layout | None = None) -> jax.Array:
     """:func:`istft` without checks."""
     spec_tm = jnp.swapaxes(spec, -1, -2)
     if layout is not None:
@@ -371,9 +383,9 @@ def _istft(spec: jax.Array, cfg: MelConfig, *, length: int | None = None, layout
     return _istft_tm(spec_tm, cfg, length)
 
 
-#: :func:`_istft` compiled as one program (called eagerly, its dozens of small operations would each be
+#: :func:`istft_kernel` compiled as one program (called eagerly, its dozens of small operations would each be
 #: traced, lowered and compiled on their own: seconds at start-up).
-istft_compiled = jax.jit(_istft, static_argnums=(1,), static_argnames=("length",))
+istft_compiled = jax.jit(istft_kernel, static_argnums=(1,), static_argnames=("length",))
 
 
 def project_consistent(spec: jax.Array, config: MelConfig | str, *, layout: Layout | None = None) -> jax.Array:
@@ -384,7 +396,7 @@ def project_consistent(spec: jax.Array, config: MelConfig | str, *, layout: Layo
     """
     cfg = get_config(config)
     if layout is None:
-        return _stft(_istft(spec, cfg), cfg)
+        return stft_kernel(istft_kernel(spec, cfg), cfg)
     return jnp.swapaxes(_project_tm(jnp.swapaxes(spec, -1, -2), cfg, layout), -1, -2)
 
 
@@ -437,10 +449,10 @@ def mel_from_magnitude(mag: jax.Array, config: MelConfig | str) -> jax.Array:
         raise ParameterError(
             f"mag has shape {jnp.shape(mag)}; n_fft={cfg.n_fft} needs (..., {cfg.n_freq}, frames)."
         )
-    return _mel_from_magnitude(mag, cfg)
+    return mel_from_magnitude_kernel(mag, cfg)
 
 
-def _mel_from_magnitude(mag: jax.Array, cfg: MelConfig) -> jax.Array:
+def mel_from_magnitude_kernel(mag: jax.Array, cfg: MelConfig) -> jax.Array:
     """:func:`mel_from_magnitude` without checks."""
     p = mag if cfg.power == 1.0 else mag ** cfg.power
     return jnp.asarray(mel_filterbank(cfg)) @ p
@@ -448,10 +460,10 @@ def _mel_from_magnitude(mag: jax.Array, cfg: MelConfig) -> jax.Array:
 
 def compress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
     """Apply the config's compression (and Coqui's dB range normalisation) to a linear Mel spectrogram."""
-    return _compress(mel, get_config(config))
+    return compress_kernel(mel, get_config(config))
 
 
-def _compress(mel: jax.Array, cfg: MelConfig) -> jax.Array:
+def compress_kernel(mel: jax.Array, cfg: MelConfig) -> jax.Array:
     if cfg.compression == "none":
         return mel
     out = COMPRESSIONS[cfg.compression].forward(jnp, jnp.maximum(mel, cfg.floor), cfg.power)
@@ -460,10 +472,10 @@ def _compress(mel: jax.Array, cfg: MelConfig) -> jax.Array:
 
 def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
     """Undo :func:`compress` (values at the floor, or clipped by the normalisation, come back at that bound)."""
-    return _decompress(mel, get_config(config))
+    return decompress_kernel(mel, get_config(config))
 
 
-def _decompress(mel: jax.Array, cfg: MelConfig) -> jax.Array:
+def decompress_kernel(mel: jax.Array, cfg: MelConfig) -> jax.Array:
     mel = jnp.asarray(mel)
     if cfg.compression == "none":
         return mel
@@ -480,13 +492,13 @@ def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: i
     :class:`~melrecon.ParameterError`; silence gives the compression's floor, never NaN).
     """
     cfg = get_config(config)
-    return _mel_spectrogram(_checked_audio(audio, cfg, sample_rate), cfg)
+    return mel_spectrogram_kernel(_checked_audio(audio, cfg, sample_rate), cfg)
 
 
 @functools.partial(jax.jit, static_argnums=(1,))
-def _mel_spectrogram(audio: jax.Array, cfg: MelConfig) -> jax.Array:
+def mel_spectrogram_kernel(audio: jax.Array, cfg: MelConfig) -> jax.Array:
     """:func:`mel_spectrogram` of checked float audio, compiled as one program."""
-    return _compress(_mel_from_magnitude(magnitude(_stft(audio, cfg)), cfg), cfg)
+    return compress_kernel(mel_from_magnitude_kernel(magnitude(stft_kernel(audio, cfg)), cfg), cfg)
 
 
 @functools.lru_cache(maxsize=64)
@@ -584,21 +596,21 @@ def mel_to_linear(mel: jax.Array, config: MelConfig | str, *, method: str = "nnl
         raise ParameterError(f"method={method!r} is not supported; choose 'nnls' or 'pinv'.")
     n_iter = check_iterations("n_iter", n_iter, minimum=0)
     mel = check_mel(mel, cfg, compressed=compressed, reconstruct=False)
-    mel_lin = _decompress(mel, cfg) if compressed else jnp.asarray(mel)
-    return _mel_to_linear(mel_lin, cfg, method=method, n_iter=n_iter)
+    mel_lin = decompress_kernel(mel, cfg) if compressed else jnp.asarray(mel)
+    return mel_to_linear_kernel(mel_lin, cfg, method=method, n_iter=n_iter)
 
 
 @functools.partial(jax.jit, static_argnums=(1,), static_argnames=("method",))
 def linear_problem(mel: jax.Array, cfg: MelConfig, mask=None, *, method: str = "nnls") -> tuple[jax.Array, jax.Array]:
-    """A checked (compressed) mel's linear Mel and its magnitude estimate (:func:`_mel_to_linear`), as one
+    """A checked (compressed) mel's linear Mel and its magnitude estimate (:func:`mel_to_linear_kernel`), as one
     compiled program; ``mask`` (``(..., 1, frames)``, optional) zeroes the linear Mel's padding frames."""
-    mel_lin = _decompress(mel, cfg).astype(jnp.float32)
+    mel_lin = decompress_kernel(mel, cfg).astype(jnp.float32)
     if mask is not None:
         mel_lin = mel_lin * mask
-    return mel_lin, _mel_to_linear(mel_lin, cfg, method=method)
+    return mel_lin, mel_to_linear_kernel(mel_lin, cfg, method=method)
 
 
-def _mel_to_linear(mel_lin: jax.Array, cfg: MelConfig, *, method: str = "nnls", n_iter: int = 200) -> jax.Array:
+def mel_to_linear_kernel(mel_lin: jax.Array, cfg: MelConfig, *, method: str = "nnls", n_iter: int = 200) -> jax.Array:
     """:func:`mel_to_linear` of a linear Mel, without checks."""
     mel_lin = jnp.asarray(mel_lin).astype(jnp.float32)
     if method == "pinv":

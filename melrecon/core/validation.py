@@ -38,6 +38,10 @@ __all__ = [
     "min_samples",
     "min_frames",
     "analysing_reconstruction",
+    # the parts of check_mel, for a caller that checks frames as they arrive (the stream)
+    "check_mel_shape",
+    "check_mel_range",
+    "mel_float32",
 ]
 
 # float32 overflows past 3.4e38: a spectrogram whose sum of squares would exceed this cannot be measured.
@@ -329,20 +333,20 @@ def check_mel(mel, config: MelConfig, *, name: str = "mel", compressed: bool = T
     ``reconstruct=False`` one frame is enough (no signal length is derived from it). On a traced
     array only dtype and shape are checked (and it is returned as is).
     """
-    arr = _check_mel_shape(mel, config, name=name, reconstruct=reconstruct)
+    arr = check_mel_shape(mel, config, name=name, reconstruct=reconstruct)
     if is_traced(arr):
         return arr
-    arr = _mel_float32(arr, name)
+    arr = mel_float32(arr, name)
     comp = config.compression if compressed else "none"
     lo, hi = float(arr.min()), float(arr.max())
     if comp == "db" and config.signal_norm is not None:
         lo, hi = _normalised_to_db(arr, config, name)
-    _check_mel_range(name, config, comp, lo, hi, compressed)
+    check_mel_range(name, config, comp, lo, hi, compressed)
     _check_mel_energy(name, config, comp, hi, arr.shape)
     return _check_convention(arr, config, name) if compressed else arr
 
 
-def _check_mel_shape(mel, config: MelConfig, *, name: str, reconstruct: bool):
+def check_mel_shape(mel, config: MelConfig, *, name: str, reconstruct: bool):
     """Dtype, rank, bands and frames of a mel (all that can be checked on a traced array)."""
     what = "a real array of shape (..., n_mels, frames)"
     arr = _as_array(mel, name, what)
@@ -372,7 +376,7 @@ def _check_mel_shape(mel, config: MelConfig, *, name: str, reconstruct: bool):
     return arr
 
 
-def _mel_float32(arr, name: str) -> np.ndarray:
+def mel_float32(arr, name: str) -> np.ndarray:
     """A concrete mel as float32, refusing non-finite values and values beyond float32."""
     original = np.asarray(arr)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -391,7 +395,7 @@ def _mel_float32(arr, name: str) -> np.ndarray:
     return arr
 
 
-def _check_mel_range(name: str, config: MelConfig, comp: str, lo: float, hi: float, compressed: bool) -> None:
+def check_mel_range(name: str, config: MelConfig, comp: str, lo: float, hi: float, compressed: bool) -> None:
     """Values that cannot come from the compression ``comp`` (negative linear values, decibels for a log, ...)."""
     label = f"config {config.name!r}"
     if comp == "none" and lo < 0:

@@ -27,7 +27,7 @@ MEL_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".h5", ".hdf5")
 _EXTRAS = {"torch": "torch", "h5py": "h5py"}
 
 
-def _require(module: str, what: str):
+def require_extra(module: str, what: str):
     """Import an optional package, or raise a ParameterError saying how to install it."""
     import importlib
 
@@ -40,7 +40,7 @@ def _require(module: str, what: str):
         ) from None
 
 
-def _existing_file(path, what: str) -> Path:
+def existing_file(path, what: str) -> Path:
     p = Path(path)
     if not p.exists():
         raise ParameterError(f"{what} {str(p)!r} does not exist; check the path.")
@@ -66,7 +66,7 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
     from ..core.validation import check_sample_rate
 
     sample_rate = check_sample_rate(sample_rate)
-    p = _existing_file(path, "audio file")
+    p = existing_file(path, "audio file")
     try:
         data, sr = sf.read(str(p), dtype="float32", always_2d=True)
     except Exception as exc:
@@ -237,7 +237,7 @@ def _pick(names: list[str], key: str | None, p: Path, default: str = "mel") -> s
 
 
 def _load_torch(p: Path, key: str | None) -> np.ndarray:
-    torch = _require("torch", f"read {p.suffix} tensors")
+    torch = require_extra("torch", f"read {p.suffix} tensors")
     try:
         data = torch.load(str(p), map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -250,7 +250,7 @@ def _load_torch(p: Path, key: str | None) -> np.ndarray:
 
 
 def _load_h5(p: Path, key: str | None) -> np.ndarray:
-    h5py = _require("h5py", f"read {p.suffix} feature dumps")
+    h5py = require_extra("h5py", f"read {p.suffix} feature dumps")
     try:
         with h5py.File(str(p), "r") as fh:
             names = [k for k in fh.keys() if isinstance(fh[k], h5py.Dataset)]
@@ -264,7 +264,7 @@ def load_mel(path, *, key: str | None = None) -> np.ndarray:
     (a tensor or a dict of them; needs torch); ``.h5``/``.hdf5`` (dataset ``feats`` as ParallelWaveGAN
     writes it, or ``key``; needs h5py). The array is returned as stored (see
     :func:`melrecon.io.conventions.prepare` for layouts and statistics)."""
-    p = _existing_file(path, "mel file")
+    p = existing_file(path, "mel file")
     suffix = p.suffix.lower()
     if suffix not in MEL_SUFFIXES:
         raise ParameterError(f"mel file {str(p)!r}: expected a .npy or .npz file (or .pt/.pth with torch, .h5 with h5py).")

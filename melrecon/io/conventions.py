@@ -81,12 +81,12 @@ def _stats_from_mapping(data, where: str) -> Stats:
 def load_stats(path) -> Stats:
     """Read mean/variance statistics: ``.npz`` (ESPnet count/sum/sum_square, or mean/std), ``.h5``
     (ParallelWaveGAN ``mean``/``scale``) or ``.npy`` holding a ``(2, n_mels)`` array (mean, std)."""
-    from . import _existing_file, _require
+    from . import existing_file, require_extra
 
-    p = _existing_file(path, "stats file")
+    p = existing_file(path, "stats file")
     suffix = p.suffix.lower()
     if suffix in (".h5", ".hdf5"):
-        h5py = _require("h5py", "read .h5 statistics")
+        h5py = require_extra("h5py", "read .h5 statistics")
         with h5py.File(str(p), "r") as fh:
             return _stats_from_mapping({k: np.asarray(fh[k]) for k in fh.keys()}, repr(str(p)))
     if suffix not in (".npz", ".npy"):
