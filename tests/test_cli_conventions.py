@@ -10,8 +10,9 @@ import soundfile as sf
 import soxr
 
 from melrecon import PRESETS
-from melrecon.apps.cli import _parser, main
-from melrecon.apps.cliconfig import config_from_args, config_toml
+from melrecon.apps.cli import main
+from melrecon.apps.cli.parser import build_parser as _parser
+from melrecon.apps.cli.config_args import config_from_args, config_toml
 from melrecon.io.conventions import toolkit_mel
 
 FAST = ["--method", "fgla", "--n-iter", "4", "--quiet"]

@@ -211,7 +211,8 @@ def test_every_method_has_every_effort_level_and_explicit_counts_win(method):
 
 
 def test_effort_reaches_the_api_the_cli_and_the_settings(tmp_path):
-    from melrecon.apps.cli import _method_kwargs, _parser
+    from melrecon.apps.cli.common import method_kwargs as _method_kwargs
+    from melrecon.apps.cli.parser import build_parser as _parser
     from melrecon.methods.resolve import describe
 
     args = _parser().parse_args(["invert", "a.wav", "b.wav", "--effort", "fast"])
@@ -403,10 +404,11 @@ def test_at_most_twelve_modules_directly_in_the_package():
 
 
 def test_layers_import_downwards_only():
-    """core, io <- algorithms <- methods <- reconstruct <- apps: no module imports a layer above its own
+    """core, io <- algorithms <- methods <- the front doors (reconstruct, stream) <- apps: no module imports a
+    layer above its own (every module of the package has a layer)
     (io reads and writes files beside core; its one convenience ``conventions.invert`` is the front door
     after a toolkit's preparation)."""
-    rank = {"core": 0, "io": 0, "algorithms": 1, "methods": 2, "reconstruct": 3, "apps": 4}
+    rank = {"core": 0, "io": 0, "algorithms": 1, "methods": 2, "reconstruct": 3, "stream": 3, "apps": 4}
     graph = _package_imports()
 
     def layer(mod):
@@ -427,12 +429,27 @@ FORMER_PATHS = {
     "diagnostics": "methods.diagnostics", "stage_options": "methods.options", "pieces": "methods.planner",
     "result": "methods.result", "runner": "methods.runner", "segments": "methods.segments",
     "batch": "apps.batch", "batch_ray": "apps.batch.engines.ray", "jobs": "apps.batch.jobs", "cli": "apps.cli",
-    "cliconfig": "apps.cliconfig", "compat": "apps.compat", "degrade": "apps.degrade",
+    "cliconfig": "apps.cli.config_args", "apps.cliconfig": "apps.cli.config_args",
+    "apps.batch.core": "apps.batch.groups", "compat": "apps.compat", "degrade": "apps.degrade",
     "examples": "apps.examples", "metrics": "apps.metrics", "plotting": "apps.plotting",
     "widgets": "apps.workbench", "workbench": "apps.workbench", "apps.widgets": "apps.workbench",
     "_moved": None,
 }
 
+
+
+def test_every_module_has_a_layer_and_no_module_imports_anothers_private_names():
+    layers = {"core", "io", "algorithms", "methods", "reconstruct", "stream", "apps"}
+    modules = [p.relative_to(PACKAGE) for p in PACKAGE.rglob("*.py")]
+    loose = [str(m) for m in modules if m.parts[0].removesuffix(".py") not in layers | {"__init__", "__main__"}]
+    assert loose == []
+    private = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                private += [f"{path.relative_to(REPO)}:{node.lineno} {a.name}" for a in node.names
+                            if a.name.startswith("_") and not a.name.startswith("__")]
+    assert private == [], "make what another module needs public where it lives"
 
 def test_former_module_paths_are_gone():
     import importlib

@@ -41,7 +41,7 @@ from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from ...methods.planner import check_batching, plan_items
 from ...methods.resolve import SOURCES, source_of
 from ...reconstruct import RUN_OPTIONS, check_call
-from .core import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, load_stats, targets
+from .groups import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, load_stats, targets
 from .engines import ENGINES, engine_module, engine_options
 from .jobs import Claims, disk_full_message, process_owner
 

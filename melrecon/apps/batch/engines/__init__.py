@@ -3,7 +3,7 @@
 An engine module has ``OPTIONS`` (its own keyword arguments of :func:`melrecon.apps.batch.invert_folder`,
 e.g. ``ray_address``), ``batch_multiple()`` (what batch sizes are rounded to: the local device count, or
 1) and ``run(job, plan, paths, summary, bar, **options)``, which runs every group through
-:func:`melrecon.apps.batch.core.invert_group` and folds the records into ``summary``. Adding an engine is
+:func:`melrecon.apps.batch.groups.invert_group` and folds the records into ``summary``. Adding an engine is
 one module here plus its line in :data:`ENGINES`.
 """
 

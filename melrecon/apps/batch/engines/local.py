@@ -4,7 +4,7 @@ local JAX devices)."""
 from __future__ import annotations
 
 from ....methods.batching import batch_sharding
-from ..core import DiskFull, invert_group
+from ..groups import DiskFull, invert_group
 
 __all__ = ["OPTIONS", "batch_multiple", "run"]
 

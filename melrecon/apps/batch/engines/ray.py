@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ....core.config import ParameterError
-from ..core import DiskFull, EngineError, invert_group
+from ..groups import DiskFull, EngineError, invert_group
 
 __all__ = ["OPTIONS", "batch_multiple", "run", "run_ray", "Inverter", "ray_init"]
 
@@ -60,7 +60,7 @@ def ray_init(address: str | None = None, **kwargs: Any) -> bool:
     current-cluster marker an earlier or running Ray left behind; with one (``"auto"`` or ``host:port``)
     the run joins that cluster (no object store size then: the cluster has its own). A cluster this
     process is already connected to is used as it is. A start or join that fails raises
-    :class:`~melrecon.apps.batch.core.EngineError` with one line: the cause and what to do instead.
+    :class:`~melrecon.apps.batch.groups.EngineError` with one line: the cause and what to do instead.
     """
     ray = _import_ray()
     if ray.is_initialized():
@@ -148,7 +148,7 @@ def run(job, plan, paths, summary, bar, *, ray_address=None, num_cpus=None, num_
 
 def run_ray(job, plan, paths, summary, bar, *, address=None, num_cpus=None, num_gpus=None) -> None:
     """Run the planned groups on Ray (see the module docstring); results are folded into ``summary``;
-    :class:`~melrecon.apps.batch.core.DiskFull` is raised when a record says the output disk is full."""
+    :class:`~melrecon.apps.batch.groups.DiskFull` is raised when a record says the output disk is full."""
     num_cpus = 1.0 if num_cpus is None else _resource("num_cpus", num_cpus)
     num_gpus = 0.0 if num_gpus is None else _resource("num_gpus", num_gpus)
     if not plan:

@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ..core.config import DEFAULT_PRESET, LAYOUTS, PRESETS, MelConfig, ParameterError, get_config
+from ...core.config import DEFAULT_PRESET, LAYOUTS, PRESETS, MelConfig, ParameterError, get_config
 
 __all__ = ["add_config_args", "config_from_args", "config_toml", "load_toml", "presets_table"]
 
