@@ -99,7 +99,7 @@ display(plotting.players_html({"original": audio, **results}, sr))
 rows = []
 for label, res in results.items():
     m = metrics.evaluate(audio, res.audio, cfg)
-    iters = "+".join(str(stop - start) for _, start, stop in res.stages)
+    iters = "+".join(str(stop - start) for _, start, stop in res.stage_spans)
     rows.append(dict(preset=cfg.name, method=label, iters=iters, seconds=res.seconds, **m))
 display(Markdown(plotting.metrics_table(rows)))
 assert all(np.isfinite(r["mel_sc"]) for r in rows)

@@ -120,7 +120,7 @@ for preset in PRESETS:
         stuck = any(issubclass(w.category, NoProgressWarning) for w in caught)
         results[label] = res
         m = metrics.evaluate(audio, res.audio, cfg)
-        iters = "+".join(str(stop - start) for _, start, stop in res.stages)
+        iters = "+".join(str(stop - start) for _, start, stop in res.stage_spans)
         all_rows.append(dict(preset=preset, method=label, iters=iters, seconds=res.seconds, wall=wall, **m))
         slug = "".join(ch for ch in label.lower().replace(" + ", "+") if ch.isalnum() or ch == "+")
         res.save(OUT / f"{preset}_{slug}.wav")

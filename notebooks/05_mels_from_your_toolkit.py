@@ -58,7 +58,7 @@ REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 SHARED = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"
 CLIP = SHARED if SHARED.exists() else example("speech")
 
-rows = [f"| `{n}` | {c.description} | {c.source} |" for n, c in melrecon.PRESETS.items()]
+rows = [f"| `{n}` | {c.description} | {c.citation} |" for n, c in melrecon.PRESETS.items()]
 display(Markdown("| preset | convention | source |\n|---|---|---|\n" + "\n".join(rows)))
 
 # %% [markdown]

@@ -34,7 +34,7 @@ def test_presets_lists_every_preset_with_its_source(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
     for name, cfg in PRESETS.items():
-        assert f"{name}\n" in out and cfg.source in out
+        assert f"{name}\n" in out and cfg.citation in out
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

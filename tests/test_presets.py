@@ -133,7 +133,7 @@ ATOL = {"espnet": 2e-3, "coqui": 1e-2}
 def test_every_preset_has_a_reference_and_a_source():
     assert set(REFERENCES) == set(PRESETS)
     for name, cfg in PRESETS.items():
-        assert cfg.source and cfg.name == name
+        assert cfg.citation and cfg.name == name
         assert cfg.layout == ("frames-first" if name == "espnet" else "mels-first")
 
 

@@ -80,7 +80,7 @@ def test_callback_can_stop_and_history_is_complete():
     res = reconstruct(mel, SEED, method="gl+gd", gl_iters=20, gd_iters=30, chunk_size=10, progress=False,
                       callback=lambda p: p.iteration < 30)
     assert res.stop_reason == "callback" and res.n_iterations == 30
-    assert [s[0] for s in res.stages] == ["fgla", "gd"] and res.stages[1][1:] == (20, 30)
+    assert [s[0] for s in res.stage_spans] == ["fgla", "gd"] and res.stage_spans[1][1:] == (20, 30)
     h = res.history
     assert np.isfinite(h["inconsistency"]).all()
     assert np.isnan(h["mel_error"][:20]).all() and np.isfinite(h["mel_error"][20:]).all()

@@ -56,7 +56,7 @@ def test_sliders_reach_reconstruct_and_board_updates(bench):
     res = bench.run(blocking=True)
     assert bench.error is None
     assert isinstance(res, melrecon.Reconstruction) and res is bench.result
-    assert [(name, stop - start) for name, start, stop in res.stages] == [("fgla", 20), ("gd", 30)]
+    assert [(name, stop - start) for name, start, stop in res.stage_spans] == [("fgla", 20), ("gd", 30)]
     assert res.settings["stages"][1]["learning_rate"] == pytest.approx(0.02)
     # redrawn live (50 iterations in chunks of 5) and at the end, with a different picture
     assert bench.plot_updates >= before + 2
@@ -81,7 +81,7 @@ def test_method_choice_disables_unused_controls(bench):
     assert bench.learning_rate.disabled and [s.description for s in bench.stage_iters] == ["fgla iterations"]
     bench.set_iters(12)
     res = bench.run(blocking=True)
-    assert [s[0] for s in res.stages] == ["fgla"] and res.n_iterations == 12
+    assert [s[0] for s in res.stage_spans] == ["fgla"] and res.n_iterations == 12
     bench.method.value = "lbfgs"
     assert bench.learning_rate.disabled and [s.description for s in bench.stage_iters] == ["lbfgs iterations"]
 
@@ -168,5 +168,5 @@ def test_first_run_is_reconstruct_with_the_methods_own_counts():
     assert [s.value for s in wb.stage_iters] == list(resolve(source="analysis").counts)
     res = wb.run(blocking=True)
     ref = melrecon.reconstruct(melrecon.mel_spectrogram(clip, "seed"), "seed", source="analysis", progress=False)
-    assert res.stages == ref.stages
+    assert res.stage_spans == ref.stage_spans
     np.testing.assert_array_equal(res.audio, ref.audio)

@@ -97,7 +97,7 @@ def comparison_figure(original, results: Mapping[str, object], config: MelConfig
 
 
 # ------------------------------------------------------------------------------- notebook helpers
-_NOT_TERMS = ("stage", "time")
+_NOT_TERMS = ("stage_index", "time")
 
 
 def loss_terms(result) -> list[str]:
@@ -148,7 +148,7 @@ def plot_loss_terms(ax, results: Mapping[str, object], *, x: str = "iteration", 
             ax.plot(ex, ey, marker="o", ms=2.5, lw=2.0, color=color,
                     label=f"{label}: Mel SC (output)" if label else "Mel SC (output)")
         if stage_lines and len(results) == 1:
-            for _, start, _ in res.stages[1:]:
+            for _, start, _ in res.stage_spans[1:]:
                 pos = start if x == "iteration" else (res.history["time"][start - 1] if start > 0 else 0.0)
                 ax.axvline(pos, color="0.5", ls=":", lw=1)
     ax.set_yscale("log")
@@ -237,7 +237,7 @@ FAMILIES = (
 
 def run_family(result) -> str:
     """The :data:`FAMILIES` panel a result belongs to (by the names of its stages; "other" when none)."""
-    names = [name for name, _, _ in result.stages]
+    names = [name for name, _, _ in result.stage_spans]
     return next((title for title, belongs in FAMILIES if belongs(names)), "other")
 
 
@@ -291,7 +291,7 @@ def live_loss_figure(history: Mapping[str, np.ndarray], *, total: int, title: st
 
     fig = Figure(figsize=figsize, layout="constrained", dpi=90)
     ax = fig.add_subplot()
-    stage = np.asarray(history.get("stage", np.zeros(0, np.int32)))
+    stage = np.asarray(history.get("stage_index", np.zeros(0, np.int32)))
     n = int(stage.shape[0])
     xs = np.arange(1, n + 1)
     for j, (term, values) in enumerate((k, v) for k, v in history.items() if k not in _NOT_TERMS):

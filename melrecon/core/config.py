@@ -19,7 +19,7 @@ Presets (``MelConfig.preset(name)`` or :data:`PRESETS`):
     ``librosa.feature.melspectrogram`` defaults: 22.05 kHz, n_fft 2048, hop 512, 128 bands, Slaney,
     power 2, no compression, ``center=True``, ``pad_mode="constant"``.
 ``tacotron2``, ``vocos``, ``bigvgan-24k``, ``bigvgan-44k``, ``bigvgan-22k``, ``espnet``, ``coqui``, ``speechbrain``
-    The conventions of those toolkits (each preset's ``source`` names the files the facts come from,
+    The conventions of those toolkits (each preset's ``citation`` names the files the facts come from,
     ``melrecon presets`` lists them): sample rate, STFT, filterbank, compression, Coqui's dB range
     normalisation and the array layout (ESPnet stores ``(T, n_mels)``).
 """
@@ -173,7 +173,7 @@ class MelConfig:
     layout : {"mels-first", "frames-first"}
         How the toolkit stores a mel: ``(n_mels, T)`` or ``(T, n_mels)``. The transforms always work
         on ``(..., n_mels, T)``; the layout is applied when files are read (:mod:`melrecon.io.conventions`).
-    source : str
+    citation : str
         Where the settings come from (the toolkit's file); not part of equality.
 
     Examples
@@ -209,7 +209,7 @@ class MelConfig:
     max_norm: float = 4.0
     clip_norm: bool = True
     layout: str = "mels-first"
-    source: str = dataclasses.field(default="", compare=False)
+    citation: str = dataclasses.field(default="", compare=False)
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -318,7 +318,7 @@ class MelConfig:
         s(self, "max_norm", max_norm)
         s(self, "clip_norm", bool(self.clip_norm))
         s(self, "layout", check_layout(self.layout))
-        s(self, "source", str(self.source))
+        s(self, "citation", str(self.citation))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -349,8 +349,8 @@ class MelConfig:
                 f"{[f.name for f in dataclasses.fields(self)]}."
             )
         changes.setdefault("name", "custom")
-        if changes["name"] == "custom" and "source" not in changes and self.name != "custom":
-            changes["source"] = f"preset {self.name!r}, modified"
+        if changes["name"] == "custom" and "citation" not in changes and self.name != "custom":
+            changes["citation"] = f"preset {self.name!r}, modified"
         if "center" in changes and "pad" not in changes:
             changes["pad"] = None
         if "n_fft" in changes and "win_length" not in changes and self.win_length == self.n_fft:
@@ -391,35 +391,35 @@ class MelConfig:
         return cfg.replace(**overrides) if overrides else cfg
 
 
-def _hifigan_like(name: str, sr: int, n_fft: int, hop: int, n_mels: int, fmax: float | None, source: str) -> MelConfig:
+def _hifigan_like(name: str, sr: int, n_fft: int, hop: int, n_mels: int, fmax: float | None, citation: str) -> MelConfig:
     """HiFi-GAN's ``meldataset.mel_spectrogram``: reflect pad (n_fft - hop) / 2, no centring, Slaney, ln."""
     return MelConfig(
         sample_rate=sr, n_fft=n_fft, win_length=n_fft, hop_length=hop, n_mels=n_mels, fmin=0.0, fmax=fmax,
         mel_scale="slaney", norm="slaney", power=1.0, compression="log", floor=1e-5, center=False,
-        pad=(n_fft - hop) // 2, pad_mode="reflect", name=name, source=source,
+        pad=(n_fft - hop) // 2, pad_mode="reflect", name=name, citation=citation,
     )
 
 
-def _center_reflect(name: str, source: str, **fields: Any) -> MelConfig:
+def _center_reflect(name: str, citation: str, **fields: Any) -> MelConfig:
     """A 22.05 kHz, 1024/1024/256, Slaney, centred reflect-padded STFT, with ``fields`` changed."""
     base = dict(sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, n_mels=80, fmin=0.0,
                 fmax=8000.0, mel_scale="slaney", norm="slaney", power=1.0, center=True, pad_mode="reflect")
     base.update(fields)
-    return MelConfig(name=name, source=source, **base)
+    return MelConfig(name=name, citation=citation, **base)
 
 
 PRESETS: dict[str, MelConfig] = {
     "seed": MelConfig(
         sample_rate=16000, n_fft=512, hop_length=128, n_mels=128, fmin=0.0, fmax=None,
         mel_scale="htk", norm=None, power=1.0, compression="none", center=True, pad_mode="constant",
-        name="seed", source="melrecon's original experiment",
+        name="seed", citation="melrecon's original experiment",
     ),
     "hifigan": _hifigan_like("hifigan", 22050, 1024, 256, 80, 8000.0,
                              "jik876/hifi-gan meldataset.py mel_spectrogram + config_v1.json"),
     "librosa": MelConfig(
         sample_rate=22050, n_fft=2048, hop_length=512, n_mels=128, fmin=0.0, fmax=None,
         mel_scale="slaney", norm="slaney", power=2.0, compression="none", center=True,
-        pad_mode="constant", name="librosa", source="librosa.feature.melspectrogram defaults (librosa 0.10/0.11)",
+        pad_mode="constant", name="librosa", citation="librosa.feature.melspectrogram defaults (librosa 0.10/0.11)",
     ),
     "tacotron2": _center_reflect(
         "tacotron2", "NVIDIA/tacotron2 hparams.py + layers.py TacotronSTFT (stft.py: reflect pad n_fft/2; "
@@ -427,7 +427,7 @@ PRESETS: dict[str, MelConfig] = {
     "vocos": MelConfig(
         sample_rate=24000, n_fft=1024, win_length=1024, hop_length=256, n_mels=100, fmin=0.0, fmax=None,
         mel_scale="htk", norm=None, power=1.0, compression="log", floor=1e-7, center=True, pad_mode="reflect",
-        name="vocos", source="gemelo-ai/vocos feature_extractors.py MelSpectrogramFeatures (torchaudio "
+        name="vocos", citation="gemelo-ai/vocos feature_extractors.py MelSpectrogramFeatures (torchaudio "
         "MelSpectrogram defaults: HTK, no norm; safe_log clip 1e-7) + configs/vocos.yaml",
     ),
     "bigvgan-24k": _hifigan_like("bigvgan-24k", 24000, 1024, 256, 100, 12000.0,

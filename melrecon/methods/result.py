@@ -23,7 +23,7 @@ class Progress:
 
     iteration: int
     total: int
-    stage: int
+    stage_index: int
     stage_name: str
     mel_sc: np.ndarray
     best_mel_sc: np.ndarray
@@ -43,12 +43,12 @@ class Reconstruction:
     config : MelConfig
     method : str
     history : dict of arrays (n_iterations, ...)
-        Every loss term of every step (NaN where a stage has no such term), plus ``"stage"`` (index of
+        Every loss term of every step (NaN where a stage has no such term), plus ``"stage_index"`` (index of
         the stage) and ``"time"`` (seconds since the start, excluding compilation).
     evaluations : dict of arrays
         At chunk ends: ``"iteration"``, ``"time"`` and ``"mel_sc"`` (Mel spectral convergence of the
         output audio against the target).
-    stages : list of (name, first_iteration, stop_iteration)
+    stage_spans : list of (name, first_iteration, stop_iteration)
     mel_sc : array (...)
         Mel spectral convergence of the returned audio.
     best_iteration : int
@@ -70,7 +70,7 @@ class Reconstruction:
     method: str
     history: dict[str, np.ndarray]
     evaluations: dict[str, np.ndarray]
-    stages: list[tuple[str, int, int]]
+    stage_spans: list[tuple[str, int, int]]
     mel_sc: np.ndarray
     best_iteration: int
     interrupted: bool
@@ -82,7 +82,7 @@ class Reconstruction:
 
     @property
     def n_iterations(self) -> int:
-        return int(self.history["stage"].shape[0])
+        return int(self.history["stage_index"].shape[0])
 
     @classmethod
     def from_run(cls, run, audio: np.ndarray, *, config: MelConfig, method: str, settings: dict[str, Any],
@@ -103,7 +103,7 @@ class Reconstruction:
             spectrogram = np.asarray(run.best_spec[row, :, :frames])
         return cls(
             audio=audio, sample_rate=config.sample_rate, config=config, method=method, history=history,
-            evaluations=evaluations, stages=run.spans, mel_sc=mel_sc, best_iteration=int(run.best_iter),
+            evaluations=evaluations, stage_spans=run.spans, mel_sc=mel_sc, best_iteration=int(run.best_iter),
             interrupted=run.stop_reason == "interrupted", stop_reason=run.stop_reason, seconds=run.run_s,
             compile_seconds=run.compile_s, settings=dict(settings, chunk_size=run.chunk), spectrogram=spectrogram,
         )

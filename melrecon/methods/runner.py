@@ -182,10 +182,10 @@ def assemble_history(history: dict, spans: list, batch_shape: tuple) -> dict[str
     names = sorted({name for (_, name) in history if name != "time"})
     n_total = spans[-1][2] if spans else 0
     out = {name: np.full((n_total, *batch_shape), np.nan, np.float32) for name in names}
-    out["stage"] = np.zeros(n_total, np.int32)
+    out["stage_index"] = np.zeros(n_total, np.int32)
     out["time"] = np.zeros(n_total, np.float64)
     for index, (_, start, stop) in enumerate(spans):
-        out["stage"][start:stop] = index
+        out["stage_index"][start:stop] = index
         for name in names + ["time"]:
             parts = history.get((index, name))
             if parts:
@@ -304,7 +304,7 @@ class _Loop:
         if self.callback is None:
             return True
         info = Progress(
-            iteration=self.done, total=self.total, stage=index, stage_name=algo.name, mel_sc=sc_host,
+            iteration=self.done, total=self.total, stage_index=index, stage_name=algo.name, mel_sc=sc_host,
             best_mel_sc=self.best_sc.copy(), elapsed=self.run_s,
             history=assemble_history(self.history, self.spans, self.batch_shape),
         )

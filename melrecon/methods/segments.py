@@ -153,12 +153,12 @@ def _joined(mel, run: Run, offsets, plan: Plan, results, length, independent: bo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: terms a stage does not have
         history = {name: np.nanmean(np.stack([h[name] for h in histories if h[name].shape == histories[0][name].shape]),
-                                    axis=0) if name != "stage" else histories[0][name] for name in histories[0]}
+                                    axis=0) if name != "stage_index" else histories[0][name] for name in histories[0]}
     audio = out if length is None else np.pad(out, (0, max(0, length - out.shape[-1])))[:length]
     seconds = [h["time"][-1] for h in histories if len(h["time"])]
     return Reconstruction(
         audio=audio, sample_rate=cfg.sample_rate, config=cfg, method=last.method, history=history,
-        evaluations=last.evaluations, stages=last.stages, mel_sc=np.float32(sc), best_iteration=last.best_iteration,
+        evaluations=last.evaluations, stage_spans=last.stage_spans, mel_sc=np.float32(sc), best_iteration=last.best_iteration,
         interrupted=any(r.interrupted for r in done),
         stop_reason=next((r.stop_reason for r in done if r.stop_reason), None),
         seconds=max(seconds, default=0.0) if independent else sum(seconds), compile_seconds=last.compile_seconds,

@@ -29,7 +29,7 @@ COMMANDS = {
     "batch": "invert every audio / mel file of a folder (resumable, batched)",
     "methods": "list the named methods: their stages, families and iterations per effort level",
     "demo": "GL vs GL+GD on the bundled sample at the seed and hifigan presets",
-    "presets": "list the presets (toolkit conventions) with their sources",
+    "presets": "list the presets (toolkit conventions) with their citations",
     "config": "print a TOML settings file to start from (use it with --config)",
     "stream": "invert raw float32 Mel frames from stdin to raw float32 PCM on stdout as they arrive",
     "listen": "listening tests: build a MUSHRA / ABX test and its shareable page, collect answers, report",

@@ -2,7 +2,7 @@
 
 Precedence, lowest first: the preset (``--preset``, or ``preset = "..."`` in the file, default
 ``hifigan``), the file's fields, the flags. ``melrecon config --preset NAME`` prints a file to start
-from; ``melrecon presets`` lists the presets with their sources.
+from; ``melrecon presets`` lists the presets with their citations.
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def config_toml(config: MelConfig | str) -> str:
     """A TOML file with every field of ``config`` (``melrecon config --preset NAME``); ``--config`` reads it back."""
     cfg = get_config(config)
     lines = [f"# melrecon analysis settings: preset {cfg.name!r}", f"# {cfg.description}"]
-    if cfg.source:
-        lines.append(f"# source: {cfg.source}")
+    if cfg.citation:
+        lines.append(f"# citation: {cfg.citation}")
     lines.append("# Edit and pass as: melrecon invert MEL OUT.wav --config THIS.toml")
     for f in _FIELDS:
         if f == "source":
@@ -140,5 +140,5 @@ def presets_table() -> str:
     """``melrecon presets``: one block per preset (settings in words, then the source)."""
     out = []
     for name, cfg in PRESETS.items():
-        out.append(f"{name}\n    {cfg.description}\n    source: {cfg.source}")
+        out.append(f"{name}\n    {cfg.description}\n    citation: {cfg.citation}")
     return "\n".join(out)

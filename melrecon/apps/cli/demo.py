@@ -94,7 +94,7 @@ def cmd_demo(args) -> int:
                                         cfg.sample_rate, subtype="FLOAT")
                 written.append(wav.name)
                 m = metrics.evaluate(audio, res.audio, cfg)
-                iters = "+".join(str(e - s) for _, s, e in res.stages)
+                iters = "+".join(str(e - s) for _, s, e in res.stage_spans)
                 rows.append(dict(preset=name, method=label, iters=iters, seconds=wall, **m))
                 if res.interrupted or held:
                     raise KeyboardInterrupt

@@ -93,7 +93,7 @@ def _reconstruct_quietly(mel, cfg, kwargs, bucket: bool = False):
 
 
 def _summary(dst: Path, result, cfg) -> str:
-    ran = " + ".join(f"{name} {stop - start}" for name, start, stop in result.stages)  # "meladmm 300 + melgl 200"
+    ran = " + ".join(f"{name} {stop - start}" for name, start, stop in result.stage_spans)  # "meladmm 300 + melgl 200"
     settings = result.settings
     why = settings.get("reasons", {})  # melrecon.methods.resolve.Choice: what was chosen and why
     path = f"{settings.get('source')} mel, effort {settings.get('effort')}"
