@@ -10,6 +10,9 @@ from :data:`NOTEBOOKS`, one row per ``notebooks/NN_*.py``.
 ``tests/test_docs.py`` checks that the block matches the stored file, and re-runs the
 cheap rows of the stored run to check the numbers still hold.
 
+The effort-level table (between ``<!-- levels-table -->`` markers in README.md, docs/effort.md and docs/speed.md)
+is rendered from the method records (:func:`render_levels`).
+
 README's quality table (between ``<!-- quality-table -->`` markers) is rendered from
 ``docs/data/quality_readme.json``; ``--quality results/quality/quality.json`` stores the speech means of a new
 ``benchmarks/quality.py`` run (``hifigan`` preset) there first.
@@ -34,13 +37,14 @@ NOTEBOOKS = {
     "01_quickstart": (
         'Load the bundled sample (`melrecon.apps.examples.example("speech")`), make its Mel spectrogram '
         '(`melrecon.mel_spectrogram`), reconstruct with fast Griffin-Lim (`method="fgla"`), with GL then '
-        'GD (`method="gl+gd"`) and with the default method (`melrecon.DEFAULT_METHOD`); the original, '
+        'GD (`method="gl+gd"`) and with the default method for a mel computed from audio '
+        '(`melrecon.DEFAULT_METHODS["analysis"]`); the original, '
         'Mel and reconstructed spectrograms; inline players; the metrics (Mel SC, LSD, Mel dB distance, '
         'PESQ-wb, STOI).'
     ),
     "02_griffin_lim_vs_gradient_descent": (
         'The seed experiment reproduced and extended: GL 200, GL 5000, GL 200 + GD 5000, the default '
-        'method (`melrecon.DEFAULT_METHOD`), and every other method of `melrecon.METHODS` (GLA, AGLA, GD '
+        'method for a mel computed from audio (`source="analysis"`), and every other method of `melrecon.METHODS` (GLA, AGLA, GD '
         'from a random phase, Adam and L-BFGS on the waveform, GL + L-BFGS), at the `seed` and `hifigan` '
         'presets. Every loss term of every run on one log-scale figure against iterations and against '
         'wall-clock seconds (one colour per run, one line style per loss term); spectrograms with error '
@@ -187,6 +191,38 @@ def stored() -> tuple[list[dict], str]:
     return data["rows"], data["context"]
 
 
+#: The effort-level table (between these markers in README.md, docs/effort.md and docs/speed.md): what each
+#: level runs, read from the method records (melrecon/methods/registry.py), so no count is typed by hand.
+LEVELS = ("<!-- levels-table -->", "<!-- /levels-table -->")
+LEVEL_DOCS = (README, REPO / "docs" / "effort.md", REPO / "docs" / "speed.md")
+
+
+def _level_cell(choice) -> str:
+    text = " + ".join(map(str, choice.counts))
+    if choice.init_phases:
+        return f"{text} from each of {' and '.join(p.upper() if p == 'pghi' else p for p in choice.init_phases)} starts, the lower Mel SC kept"
+    return text + (f" from a {choice.init_phase.upper()} start" if choice.init_phase == "pghi" else "")
+
+
+def render_levels() -> str:
+    """The effort-level table from the records: each default method's stages per level, the streaming
+    inverter's iterations per frame, and the rule of the other methods."""
+    from melrecon.methods.registry import EFFORT_SCALE, EFFORTS, STREAMING
+    from melrecon.methods.resolve import DEFAULT_METHODS, describe
+
+    words = {"analysis": "mels melrecon computed from audio", "predicted": "mels handed in"}
+    head = "| method | " + " | ".join(f"`{e}`" for e in EFFORTS) + " |"
+    lines = [LEVELS[0], head, "|---" * (len(EFFORTS) + 1) + "|"]
+    for source, method in DEFAULT_METHODS.items():
+        cells = [_level_cell(describe(method, e)) for e in EFFORTS]
+        lines.append(f"| `{method}` (default for {words[source]}) | " + " | ".join(cells) + " |")
+    lines.append("| `Streamer` (iterations per arriving frame) | "
+                 + " | ".join(str(STREAMING.level(e).counts[0]) for e in EFFORTS) + " |")
+    lines.append("| any other method (× its `default_iters`) | "
+                 + " | ".join(f"{EFFORT_SCALE[e]:g}×" for e in EFFORTS) + " |")
+    return "\n".join(lines + [LEVELS[1]])
+
+
 def doc_block(text: str | None = None, begin: str = BEGIN, end: str = END, doc: Path = DOC) -> str:
     text = doc.read_text() if text is None else text
     match = re.search(re.escape(begin) + ".*?" + re.escape(end), text, flags=re.S)
@@ -219,6 +255,9 @@ def main(argv=None) -> int:
     readme = readme.replace(doc_block(readme, *README_NB, doc=README), render_readme_notebooks())
     readme = readme.replace(doc_block(readme, *QUALITY, doc=README), render_quality(*stored_quality()))
     README.write_text(readme)
+    for doc in LEVEL_DOCS:
+        text = doc.read_text()
+        doc.write_text(text.replace(doc_block(text, *LEVELS, doc=doc), render_levels()))
     print(f"wrote the tables of {DOC.relative_to(REPO)} and README.md from docs/data/ and notebooks/")
     return 0
 

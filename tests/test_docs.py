@@ -134,3 +134,34 @@ def test_docs_list_the_accepted_input_files():
     section = readme[readme.index("Accepted inputs"):][:600]
     for suffix in io.AUDIO_SUFFIXES + io.MEL_SUFFIXES:
         assert f"`{suffix}`" in section, f"README's accepted inputs do not list {suffix}"
+
+
+def test_level_tables_are_generated_from_the_method_records():
+    for doc in docs_tables.LEVEL_DOCS:
+        assert docs_tables.doc_block(None, *docs_tables.LEVELS, doc=doc) == docs_tables.render_levels(), (
+            f"{doc.name}'s levels table differs from the method records; run python scripts/docs_tables.py")
+
+
+def test_counts_quoted_next_to_a_level_are_the_levels():
+    """Wherever the README or a doc names an effort level and then gives counts (``effort="best"`` ... 300 + 950),
+    they are what that level runs for the default methods (melrecon.methods.registry)."""
+    from melrecon.methods.resolve import DEFAULT_METHODS, describe
+
+    pattern = re.compile(r'[`"]{1,2}(fast|default|balanced|best)[`"]{1,2}\)?[^.|;]{0,30}?\b(\d+) ?\+ ?(\d+)')
+    quoted = []
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for number, line in enumerate(doc.read_text().splitlines(), 1):
+            for level, a, b in pattern.findall(line):
+                counts = {describe(m, level).counts for m in DEFAULT_METHODS.values()}
+                quoted.append((f"{doc.name}:{number}", level, (int(a), int(b)), counts))
+    assert quoted, "the pattern found nothing: the test no longer reads the docs"
+    wrong = [q for q in quoted if q[2] not in q[3]]
+    assert wrong == [], wrong
+
+
+def test_the_architecture_page_names_the_places_that_exist():
+    text = (REPO / "docs" / "architecture.md").read_text()
+    for path in re.findall(r"`((?:methods|apps|core|io|algorithms)/[\w/]+\.py)`", text):
+        assert (REPO / "melrecon" / path).exists(), path
+    for name in ("resolve", "plan_single", "plan_items", "padded_length", "DEFAULT_METHODS", "PIPELINE_LEVELS"):
+        assert name in text
