@@ -106,7 +106,7 @@ def config_from_args(args) -> MelConfig:
     if not fields:
         return base
     fields.setdefault("name", f"{preset}+custom")
-    fields.setdefault("source", f"preset {preset!r} with {sorted(set(fields) - {'name'})} set")
+    fields.setdefault("citation", f"preset {preset!r} with {sorted(set(fields) - {'name'})} set")
     return base.replace(**fields)
 
 
@@ -130,14 +130,14 @@ def config_toml(config: MelConfig | str) -> str:
         lines.append(f"# citation: {cfg.citation}")
     lines.append("# Edit and pass as: melrecon invert MEL OUT.wav --config THIS.toml")
     for f in _FIELDS:
-        if f == "source":
+        if f == "citation":
             continue
         lines.append(f"{f} = {_toml_value(getattr(cfg, f))}")
     return "\n".join(lines) + "\n"
 
 
 def presets_table() -> str:
-    """``melrecon presets``: one block per preset (settings in words, then the source)."""
+    """``melrecon presets``: one block per preset (settings in words, then the citation)."""
     out = []
     for name, cfg in PRESETS.items():
         out.append(f"{name}\n    {cfg.description}\n    citation: {cfg.citation}")
