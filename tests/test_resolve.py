@@ -142,7 +142,9 @@ def test_every_entry_point_runs_the_resolvers_choice(choices, small_levels, tmp_
     if choices["kind"] == "mel":
         wb.add_clip("mel", mel=mel)
     wb.effort.value = choices["effort"]
-    assert _ran(wb.run(blocking=True).settings) == expected
+    bench = wb.run(blocking=True)
+    assert _ran(bench.settings) == expected
+    np.testing.assert_array_equal(bench.audio, api.audio)  # the workbench's run is reconstruct's, sample for sample
     if choices["kind"] == "mel":  # the drop-in: a linear power mel handed in, at librosa's settings
         lin = MelConfig.preset("librosa")
         power = np.asarray(melrecon.mel_spectrogram(np.tile(audio, 3), lin))
