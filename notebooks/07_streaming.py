@@ -73,11 +73,12 @@ view, parts, next_draw = display(display_id=True), [], 0.0
 t0 = time.perf_counter()
 for t in range(mel.shape[1]):
     parts.append(streamer.push(mel[:, t:t + 1]))
-    done = sum(p.size for p in parts) / sr
+    n_out = sum(p.size for p in parts)  # samples out so far (counted, never rebuilt from seconds)
+    done = n_out / sr
     if done >= next_draw or t == mel.shape[1] - 1:
         fig, ax = plt.subplots(figsize=(10, 2))
         ax.plot(np.arange(audio.size) / sr, audio, color="0.85", lw=0.5)
-        ax.plot(np.arange(int(done * sr)) / sr, np.concatenate(parts), lw=0.5)
+        ax.plot(np.arange(n_out) / sr, np.concatenate(parts), lw=0.5)
         ax.set(xlim=(0, audio.size / sr), xlabel="seconds", title=f"{t + 1} frames in, {done:.2f} s out")
         plt.close(fig)
         view.update(fig)
