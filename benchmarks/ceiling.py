@@ -41,7 +41,9 @@ from quality import category, find_clips  # noqa: E402
 
 from melrecon import MelConfig, istft, mel_spectrogram, reconstruct, stft  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
-from melrecon.methods import DEFAULT_METHOD  # noqa: E402
+from melrecon.methods.resolve import resolve  # noqa: E402
+
+DEFAULT_METHOD = resolve(source="analysis").method  # the default for a mel computed from audio, as here
 from melrecon.apps.metrics import evaluate  # noqa: E402
 
 MEASURES = ("pesq", "stoi", "mel_sc")

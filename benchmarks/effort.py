@@ -86,7 +86,7 @@ def parse_row(spec: str) -> dict:
                 options={k: _value(v) for k, v in options.items()})
 
 
-def initial_phases(magnitude_shape: tuple, starts: int, config: MelConfig, magnitude) -> np.ndarray:
+def phase_array(magnitude_shape: tuple, starts: int, config: MelConfig, magnitude) -> np.ndarray:
     """``starts`` initial phase arrays (starts, F, frames): zero, PGHI of the magnitude, then random."""
     from melrecon.core.pghi import pghi_phase
 
@@ -102,7 +102,7 @@ def best_of_starts(mel, cfg: MelConfig, starts: int, **kw):
     from melrecon.core.transforms import mel_to_linear
 
     magnitude = mel_to_linear(mel, cfg)  # the estimate reconstruct starts from (NNLS)
-    phases = initial_phases(tuple(magnitude.shape), starts, cfg, magnitude)
+    phases = phase_array(tuple(magnitude.shape), starts, cfg, magnitude)
     out = reconstruct(np.broadcast_to(mel, (starts, *mel.shape)).copy(), cfg, init=phases, **kw)
     best = int(np.argmin(out.mel_sc))
     return out.audio[best], out.seconds, dict(mel_sc=[float(v) for v in out.mel_sc], chosen=best)

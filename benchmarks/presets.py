@@ -89,7 +89,7 @@ def main() -> None:
     rows = run(Path(args.audio), names, args.iters)
     table = metrics_table(rows, COLUMNS)
     load = os.getloadavg()
-    report = (f"Recording: `{Path(args.audio).name}`; method {melrecon.DEFAULT_METHOD} "
+    report = (f"Recording: `{Path(args.audio).name}`; method {melrecon.DEFAULT_METHODS['analysis']} "
               f"({'its own schedule' if args.iters is None else f'{args.iters} iterations per stage'}); "
               f"load average {load[0]:.1f} / {load[1]:.1f} on {os.cpu_count()} CPUs.\n\n{table}\n")
     print(report)

@@ -50,7 +50,9 @@ from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
 from melrecon.apps.metrics import evaluate  # noqa: E402
 from melrecon.apps.examples import example  # noqa: E402
-from melrecon.methods import DEFAULT_METHOD, build_stages  # noqa: E402
+from melrecon.methods.resolve import resolve  # noqa: E402
+
+DEFAULT_METHOD = resolve(source="analysis").method  # the default for a mel computed from audio, as here
 from melrecon.core.transforms import decompress  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "audio"
@@ -174,7 +176,7 @@ def run_clip(path: Path, cfg: MelConfig, rows: dict, equal_time: bool, lib_iters
     for label, (method, kw) in rows.items():
         r = reconstruct(mel, cfg, method=method or DEFAULT_METHOD, seed=0, progress=False, **kw)
         if method is None:
-            iters = "+".join(str(n) for _, n in build_stages(DEFAULT_METHOD))
+            iters = "+".join(str(stop - start) for _, start, stop in r.stage_spans)
             label = f"default: {DEFAULT_METHOD} {iters}"
         res[label] = dict(score(x, r.audio, cfg, r.seconds, duration), iterations=r.n_iterations)
 

@@ -194,7 +194,7 @@ def test_tolerant_steps_stay_finite_on_silence():
     import jax
 
     for method in ("tolmeladmm", "tolmelgl"):
-        (algo, _), = mr_methods()[method]("default")  # a recipe at an effort: its one stage
+        (algo, _), = mr_methods()[method].stages("default")  # the method record at an effort: its one stage
         for mel in (np.zeros((CFG.n_mels, 12), np.float32), np.ones((CFG.n_mels, 12), np.float32)):
             problem = Problem(mel=mel, magnitude=np.zeros((CFG.n_freq, 12), np.float32))
             state = algo.init(problem, CFG, jax.random.key(0))

@@ -31,7 +31,7 @@ from ..core.config import MelConfig
 from ..core.transforms import decompress
 from .planner import Plan, segment_offsets
 from .result import Reconstruction
-from .single import Run, invert_whole, initial_phases
+from .single import Run, invert_whole, phase_array
 
 __all__ = ["invert_segmented", "invert_pieces"]
 
@@ -78,7 +78,7 @@ def _warm_started(mel, run: Run, offsets, plan: Plan):
     for k, s in enumerate(offsets):
         init = None
         if prev is not None:
-            init = initial_phases(run.stages, run.cfg, seg_len, run.seed + k)
+            init = phase_array(run.stages, run.cfg, seg_len, run.seed + k)
             shared = prev_offset + seg_len - s
             init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_offset:])
         res = _segment(mel[..., s:s + seg_len], run.replace(seed=run.seed + k), init, plan.piece)

@@ -23,7 +23,7 @@ from .registry import Stage
 from .result import Reconstruction
 from .runner import RunOutput, run_stages
 
-__all__ = ["Run", "invert_whole", "initial_phases"]
+__all__ = ["Run", "invert_whole", "phase_array"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +77,7 @@ def invert_whole(mel_np: np.ndarray, run: Run, *, init: np.ndarray | None = None
     return Reconstruction.from_run(out, audio, config=cfg, method=run.name, settings=run.settings)
 
 
-def initial_phases(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
+def phase_array(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
     """Phases ``(n_freq, n_frames)`` for fresh frames: what the first stage starts from itself (zero, or
     uniform random from ``seed``)."""
     if getattr(stages[0].algorithm, "init_phase", "random") == "zero":
