@@ -21,7 +21,9 @@ system-deps:
 demo: $(STAMP)
 	$(VENV)/bin/melrecon demo
 
+# ruff (the configuration: pyproject.toml [tool.ruff]) then the tests
 test: $(STAMP) system-deps
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lab: $(STAMP)

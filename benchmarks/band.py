@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.apps.examples import example  # noqa: E402
-from melrecon.io import load_audio  # noqa: E402
 from melrecon.apps.metrics import evaluate  # noqa: E402
+from melrecon.io import load_audio  # noqa: E402
 
 DEV = REPO / "samples" / "devset"
 CLIPS = [REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav", example("speech"), DEV / "speech_flite_slt.wav",
@@ -37,7 +37,7 @@ CLIPS = [REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav", example("
 
 def above_fmax(x: np.ndarray, y: np.ndarray, cfg: MelConfig) -> tuple[float, float, float]:
     """(LSD over the bins above fmax, source energy there, output energy there), in dB."""
-    import librosa
+    import librosa  # noqa: PLC0415 - an extra (dev, notebooks), not a melrecon dependency
 
     n = min(len(x), len(y))
     spec = [np.abs(librosa.stft(a[:n], n_fft=cfg.n_fft, hop_length=cfg.hop_length)) ** 2 for a in (x, y)]
@@ -68,8 +68,8 @@ def main() -> None:
             n = min(len(x), len(y))
             m = evaluate(x[:n], y[:n], cfg, extra=("visqol",))
             lsd, e_src, e_out = above_fmax(x[:n], y[:n], cfg)
-            print(f"| {path.stem} | {outside} | {m['pesq']:.2f} | {m['visqol']:.3f} | {lsd:.1f} | {e_src:.0f} / {e_out:.0f} |",
-                  flush=True)
+            print(f"| {path.stem} | {outside} | {m['pesq']:.2f} | {m['visqol']:.3f} | {lsd:.1f} | "
+                  f"{e_src:.0f} / {e_out:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -40,17 +40,17 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from quality import category, find_clips  # noqa: E402
 
 from melrecon import MelConfig, istft, mel_spectrogram, reconstruct, stft  # noqa: E402
+from melrecon.apps.metrics import evaluate  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
 from melrecon.methods.resolve import resolve  # noqa: E402
 
 DEFAULT_METHOD = resolve(source="analysis").method  # the default for a mel computed from audio, as here
-from melrecon.apps.metrics import evaluate  # noqa: E402
 
 MEASURES = ("pesq", "stoi", "mel_sc")
 
 
 def true_magnitude_gl(x: np.ndarray, cfg: MelConfig, n_iter: int) -> np.ndarray:
-    import librosa
+    import librosa  # noqa: PLC0415 - an extra (dev, notebooks), not a melrecon dependency
 
     mag = np.abs(np.asarray(stft(x, cfg))).astype(np.float32)
     window = cfg.window if cfg.window != "rectangular" else "boxcar"

@@ -40,6 +40,7 @@ import time
 import warnings
 from pathlib import Path
 
+import jax
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -51,9 +52,10 @@ import speed  # noqa: E402  (the looped 10 s speech signal)
 from quality import librosa_inverse, seeded_mel_to_audio  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, mel_to_audio, reconstruct  # noqa: E402
-from melrecon.io import load_audio  # noqa: E402
 from melrecon.apps.metrics import pesq_wb  # noqa: E402
-from melrecon.core.transforms import decompress  # noqa: E402
+from melrecon.core.pghi import pghi_phase  # noqa: E402
+from melrecon.core.transforms import decompress, mel_to_linear  # noqa: E402
+from melrecon.io import load_audio  # noqa: E402
 
 DEFAULT_ROWS = ("meladmm+melgl@300+200", "meladmm+melgl@150+100", "meladmm+melgl@100+50", "meladmm+melgl@60+40",
                 "meladmm+melgl@40+30", "meladmm+melgl@30+20")
@@ -88,8 +90,6 @@ def parse_row(spec: str) -> dict:
 
 def phase_array(magnitude_shape: tuple, starts: int, config: MelConfig, magnitude) -> np.ndarray:
     """``starts`` initial phase arrays (starts, F, frames): zero, PGHI of the magnitude, then random."""
-    from melrecon.core.pghi import pghi_phase
-
     rng = np.random.default_rng(0)
     phases = [np.zeros(magnitude_shape, np.float32), np.asarray(pghi_phase(magnitude, config), np.float32)]
     while len(phases) < starts:
@@ -99,8 +99,6 @@ def phase_array(magnitude_shape: tuple, starts: int, config: MelConfig, magnitud
 
 def best_of_starts(mel, cfg: MelConfig, starts: int, **kw):
     """Several starts of one method as one batch; the audio of the start with the lowest Mel SC."""
-    from melrecon.core.transforms import mel_to_linear
-
     magnitude = mel_to_linear(mel, cfg)  # the estimate reconstruct starts from (NNLS)
     phases = phase_array(tuple(magnitude.shape), starts, cfg, magnitude)
     out = reconstruct(np.broadcast_to(mel, (starts, *mel.shape)).copy(), cfg, init=phases, **kw)
@@ -165,7 +163,7 @@ def quality_part(clips: list[Path], rows: list[dict], preset: str = "hifigan") -
 
 def compat_quality(clips: list[Path], rows: list[dict]) -> dict:
     """librosa's ``mel_to_audio`` vs ``melrecon.mel_to_audio`` at librosa's defaults, PESQ per clip."""
-    import librosa
+    import librosa  # noqa: PLC0415 - an extra (dev, notebooks), not a melrecon dependency
 
     per_clip = {}
     for path in clips:
@@ -196,7 +194,7 @@ def best_times(calls: dict, reps: int) -> dict[str, float]:
 
 def speed_part(rows: list[dict], seconds: float, reps: int, preset: str = "hifigan") -> dict[str, float]:
     """End-to-end seconds of librosa-32 and every row on one ``seconds`` mel (warm, best of ``reps``)."""
-    import librosa
+    import librosa  # noqa: PLC0415 - an extra (dev, notebooks), not a melrecon dependency
 
     cfg = MelConfig.preset(preset)
     mel = speed._mel(speed._signal(seconds, cfg.sample_rate), cfg)
@@ -210,7 +208,7 @@ def speed_part(rows: list[dict], seconds: float, reps: int, preset: str = "hifig
 
 
 def compat_speed(rows: list[dict], seconds: float, reps: int) -> dict[str, float]:
-    import librosa
+    import librosa  # noqa: PLC0415 - an extra (dev, notebooks), not a melrecon dependency
 
     M = librosa.feature.melspectrogram(y=speed._signal(seconds, 22050), sr=22050)
     calls = {LIBROSA: lambda: librosa.feature.inverse.mel_to_audio(M)}
@@ -338,8 +336,6 @@ def main(argv=None) -> int:
     rows = _rows(args.rows, DEFAULT_ROWS) + ([] if args.no_peer else [parse_row(PEER)])
     compat_rows = _rows(args.compat_rows, DEFAULT_COMPAT_ROWS)
     reps = args.reps or (2 if args.quick else 3)
-    import jax
-
     meta = dict(command="python benchmarks/effort.py " + " ".join(sys.argv[1:] if argv is None else argv),
                 date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 machine=f"{os.cpu_count()} CPU cores, JAX {jax.__version__} on {jax.default_backend()}",

@@ -36,8 +36,8 @@ import melrecon  # noqa: E402
 from melrecon import PRESETS, io  # noqa: E402
 from melrecon.apps import metrics  # noqa: E402
 from melrecon.apps.cli import main as cli  # noqa: E402
-from melrecon.io.conventions import prepare, toolkit_mel  # noqa: E402
 from melrecon.apps.plotting import metrics_table  # noqa: E402
+from melrecon.io.conventions import prepare, toolkit_mel  # noqa: E402
 
 COLUMNS = [("preset", "preset", "s"), ("sr", "sr (Hz)", "s"), ("stored", "stored shape", "s"),
            ("pesq_cli", "PESQ-wb (CLI --preset)", ".2f"), ("pesq_custom", "PESQ-wb (custom MelConfig)", ".2f"),

@@ -47,17 +47,18 @@ sys.path.insert(0, str(REPO))
 import jax  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
-from melrecon.io import load_audio  # noqa: E402
-from melrecon.apps.metrics import evaluate  # noqa: E402
 from melrecon.apps.examples import example  # noqa: E402
+from melrecon.apps.metrics import evaluate  # noqa: E402
+from melrecon.core.transforms import decompress  # noqa: E402
+from melrecon.io import atomic_path, load_audio  # noqa: E402
 from melrecon.methods.resolve import resolve  # noqa: E402
 
 DEFAULT_METHOD = resolve(source="analysis").method  # the default for a mel computed from audio, as here
-from melrecon.core.transforms import decompress  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "audio"
 SEED_CLIP = SHARED / "seed_arctic_raw_16k.wav"
-SEED_REFERENCES = {"original GD 200+5000 (file)": "seed_graddescent.wav", "original GL 5000 (file)": "seed_griffinlim.wav"}
+SEED_REFERENCES = {"original GD 200+5000 (file)": "seed_graddescent.wav",
+                   "original GL 5000 (file)": "seed_griffinlim.wav"}
 QUICK_CLIPS = ("speech.wav", "speech_flite_awb.wav", "speech_espeak_en-us_m3.wav", "music_piano.wav", "noise_rain.wav")
 METRICS = ("pesq", "stoi", "mel_sc", "mel_db", "lsd", "seconds", "rtf")
 
@@ -65,7 +66,8 @@ METRICS = ("pesq", "stoi", "mel_sc", "mel_db", "lsd", "seconds", "rtf")
 METHOD_ROWS = {
     "fgla-200": ("fgla", dict(n_iter=200)),
     "gl+gd (seed method) 200+300": ("gl+gd", dict(n_iter=[200, 300])),
-    "fgla+waveform (Adam, log-Mel) 100+400": ("fgla+waveform", dict(n_iter=[100, 400], mel_loss="log", learning_rate=1e-3)),
+    "fgla+waveform (Adam, log-Mel) 100+400": ("fgla+waveform",
+                                              dict(n_iter=[100, 400], mel_loss="log", learning_rate=1e-3)),
     "fgla+lbfgs 100+100": ("fgla+lbfgs", dict(n_iter=[100, 100])),
     "admm (ADMM-GLA) 300": ("admm", dict(n_iter=300)),
     "meladmm 300": ("meladmm", dict(n_iter=300)),
@@ -116,8 +118,6 @@ def find_clips(extra_dirs, quick: bool) -> list[Path]:
 
 def librosa_inverse(mel_lin: np.ndarray, cfg: MelConfig, n_iter: int, length: int) -> np.ndarray:
     """``librosa.feature.inverse.mel_to_audio`` with the settings of ``cfg`` (same framing as melrecon)."""
-    import librosa
-
     kw = dict(
         sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
         window=cfg.window if cfg.window != "rectangular" else "boxcar", power=cfg.power, n_iter=n_iter,
@@ -136,7 +136,7 @@ def seeded_mel_to_audio(mel_lin: np.ndarray, *, sr=22050, n_fft=2048, hop_length
     """``librosa.feature.inverse.mel_to_audio`` step for step (``mel_to_stft``, then ``griffinlim``) with the
     random initial phase seeded (``random_state=0``): librosa's own call draws it from an unseeded
     generator, so its PESQ changes from run to run (by up to 0.3 on a clip)."""
-    import librosa
+    import librosa  # noqa: PLC0415 - an extra (dev, notebooks), not a melrecon dependency
 
     stft = librosa.feature.inverse.mel_to_stft(mel_lin, sr=sr, n_fft=n_fft, power=power, **mel_kw)
     return librosa.griffinlim(stft, n_iter=n_iter, hop_length=hop_length, win_length=win_length, n_fft=n_fft,
@@ -235,17 +235,19 @@ def claims(preset: str, clips: list[dict]) -> list[str]:
         return []
     default = next(label for label in speech[0]["results"] if label.startswith("default"))
     m = means(speech)
+    peer = m["lbfgs (peer) 200"]
     lines = [f"Speech ({len(speech)} clips), `{default}` vs the L-BFGS peer: PESQ {m[default]['pesq']:.3f} vs "
-             f"{m['lbfgs (peer) 200']['pesq']:.3f} (difference {m[default]['pesq'] - m['lbfgs (peer) 200']['pesq']:+.3f}); "
-             f"STOI {m[default]['stoi']:.4f} vs {m['lbfgs (peer) 200']['stoi']:.4f}; RTF {m[default]['rtf']:.2f} vs "
-             f"{m['lbfgs (peer) 200']['rtf']:.2f}."]
+             f"{peer['pesq']:.3f} (difference {m[default]['pesq'] - peer['pesq']:+.3f}); "
+             f"STOI {m[default]['stoi']:.4f} vs {peer['stoi']:.4f}; RTF {m[default]['rtf']:.2f} vs "
+             f"{peer['rtf']:.2f}."]
     worst = []
     for c in speech:
         refs = [v["pesq"] for k, v in c["results"].items() if k.startswith(("librosa", "lbfgs"))]
         gap = c["results"][default]["pesq"] - max(refs)
         worst.append((gap, c["name"]))
     gap, name = min(worst)
-    lines.append(f"Smallest margin of the default over the best reference row on a speech clip: {gap:+.3f} PESQ ({name}).")
+    lines.append(f"Smallest margin of the default over the best reference row on a speech clip: {gap:+.3f} PESQ "
+                 f"({name}).")
     lib = m.get("librosa-32")
     if lib is not None:
         margin = m[default]["pesq"] - lib["pesq"]
@@ -269,8 +271,6 @@ def claims(preset: str, clips: list[dict]) -> list[str]:
 
 def write_report(out_dir: Path, runs: dict, meta: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    from melrecon.io import atomic_path
-
     with atomic_path(out_dir / "quality.json") as tmp:
         Path(tmp).write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
     lines = ["# Quality benchmark", "", f"Command: `{meta['command']}`  ", f"Date: {meta['date']}; {meta['machine']}",

@@ -47,9 +47,9 @@ from quality import SEED_CLIP, category, find_clips, librosa_inverse  # noqa: E4
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.apps.degrade import DEGRADATIONS, degrade  # noqa: E402
-from melrecon.io import load_audio  # noqa: E402
 from melrecon.apps.metrics import dnsmos, mel_spectral_convergence, pesq_wb, stoi  # noqa: E402
-from melrecon.core.transforms import compress  # noqa: E402
+from melrecon.core.transforms import compress, decompress  # noqa: E402
+from melrecon.io import load_audio  # noqa: E402
 
 ROWS = {"librosa": None, "lbfgs": "lbfgs", "meladmm+melgl": "meladmm+melgl",
         "tolmeladmm+tolmelgl (auto)": "tolmeladmm+tolmelgl"}
@@ -83,8 +83,6 @@ def run_clip(path: Path, cfg: MelConfig, conditions) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         x, _ = load_audio(path, sample_rate=cfg.sample_rate)
-    from melrecon.core.transforms import decompress
-
     clean = np.asarray(decompress(mel_spectrogram(x, cfg), cfg))
     res = {}
     for cond in conditions:
@@ -95,7 +93,8 @@ def run_clip(path: Path, cfg: MelConfig, conditions) -> dict:
             y, seconds = invert(row, given, cfg, length)
             res[f"{cond}|{row}"] = dict(measure(x, y, given, clean, aligned, cfg), seconds=seconds)
         print(f"  {path.name} {cond}: " + ", ".join(
-            f"{row} {res[f'{cond}|{row}'].get('pesq', res[f'{cond}|{row}']['dnsmos']):.2f}" for row in ROWS), flush=True)
+            f"{row} {res[f'{cond}|{row}'].get('pesq', res[f'{cond}|{row}']['dnsmos']):.2f}" for row in ROWS),
+              flush=True)
     return {"name": path.stem, "category": category(path), "results": res}
 
 
@@ -180,7 +179,8 @@ def write(results: list[dict], conditions, args, n_clips: int, took: float) -> s
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="5 clips (the seed recording, 2 varied speech, piano, rain), 4 conditions")
+    ap.add_argument("--quick", action="store_true",
+                    help="5 clips (the seed recording, 2 varied speech, piano, rain), 4 conditions")
     ap.add_argument("--clips", help="comma-separated clip stems (default: all, or the quick set)")
     ap.add_argument("--conditions", help=f"comma-separated conditions among {list(DEGRADATIONS)}")
     ap.add_argument("--rows", help=f"comma-separated rows (names or prefixes) among {list(ROWS)}")

@@ -35,10 +35,10 @@ from quality import find_clips  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.algorithms.tolerant import auto_choice  # noqa: E402
-from melrecon.core.config import PRESETS  # noqa: E402
-from melrecon.io import load_audio  # noqa: E402
 from melrecon.apps.metrics import mel_spectral_convergence, pesq_wb  # noqa: E402
+from melrecon.core.config import PRESETS  # noqa: E402
 from melrecon.core.transforms import decompress  # noqa: E402
+from melrecon.io import load_audio  # noqa: E402
 
 SECONDS = 2.4
 
@@ -88,6 +88,10 @@ def presets_table(presets) -> str:
     return "\n".join(lines)
 
 
+def _pair(values, fmt: str) -> str:
+    return " → ".join(format(u, fmt) for u in values) or "–"
+
+
 def signals_table(presets, invert: bool) -> str:
     lines = ["| preset | clean signal | sharpness | noise level | a (sharpen) | band spread | deblur (bands) | "
              "PESQ-wb default → noise-aware | Mel SC default → noise-aware |",
@@ -102,10 +106,9 @@ def signals_table(presets, invert: bool) -> str:
                 y = np.asarray(reconstruct(mel, cfg, method=method, seed=0, progress=False).audio)
                 pesq.append(pesq_wb(x, y, cfg.sample_rate))
                 sc.append(mel_spectral_convergence(lin, y, cfg, reference_is_mel=True))
-            pair = (lambda v, f: " → ".join(format(u, f) for u in v) or "–")
             lines.append(f"| `{name}` | {label} | {seen['sharpness']:.2f} | {seen['noise_level']:.3f} | "
                          f"{seen['sharpen']:.1f} | {seen['band_spread']:.2f} | {seen['deblur']:.2f} | "
-                         f"{pair(pesq, '.2f')} | {pair(sc, '.3f')} |")
+                         f"{_pair(pesq, '.2f')} | {_pair(sc, '.3f')} |")
             print(lines[-1], flush=True)
     return "\n".join(lines)
 

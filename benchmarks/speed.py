@@ -173,7 +173,8 @@ def case_default(preset: str, seconds: float, reps: int = 3) -> dict:
         one_times.append(time.perf_counter() - t0)
     return dict(kind="default", preset=preset, clip_s=seconds, method=out.method,
                 n_iter="+".join(str(st["n_iter"]) for st in out.settings["stages"]), librosa_s=min(lib_times),
-                melrecon_s=min(mr_times), loop_s=loops[mr_times.index(min(mr_times))], first_wall_s=first_wall, compile_s=first.compile_seconds,
+                melrecon_s=min(mr_times), loop_s=loops[mr_times.index(min(mr_times))], first_wall_s=first_wall,
+                compile_s=first.compile_seconds,
                 ratio=min(lib_times) / min(mr_times), librosa_all_s=lib_times, melrecon_all_s=mr_times,
                 pieces=len(out.settings.get("pieces", [0])), one_piece_s=min(one_times), one_piece_all_s=one_times,
                 one_piece_ratio=min(lib_times) / min(one_times))
@@ -362,27 +363,31 @@ def markdown(rows: list[dict], meta: dict) -> str:
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in gl:
             out.append(f"| {r['preset']} | {r['clip_s']} s | {r['n_iter']} | {r['librosa_tput']:.0f} | "
-                       f"{r['melrecon_tput']:.0f} | **{r['ratio']:.2f}x** | {1e3 * r['melrecon_s'] / r['n_iter']:.1f} | "
+                       f"{r['melrecon_tput']:.0f} | **{r['ratio']:.2f}x** | "
+                       f"{1e3 * r['melrecon_s'] / r['n_iter']:.1f} | "
                        f"{r['compile_s']:.2f} | {r['first_call_overhead_s']:.2f} | {r['librosa_peak_mb']:.0f} | "
                        f"{r['melrecon_peak_mb']:.0f} |")
     gd = [r for r in rows if r.get("kind") == "gd"]
     if gd:
         out.append("\n## Gradient descent step rates\n")
-        out.append("| preset | clip | method | iterations (done) | steps/s | tput | compile (s) | first-call overhead (s) | peak MB |")
+        out.append("| preset | clip | method | iterations (done) | steps/s | tput | compile (s) | "
+                   "first-call overhead (s) | peak MB |")
         out.append("|---|---|---|---|---|---|---|---|---|")
         for r in gd:
-            out.append(f"| {r['preset']} | {r['clip_s']} s | {r['method']} | {r['n_iter']} ({r['done_iter']}) | {r['steps_per_s']:.2f} | "
+            out.append(f"| {r['preset']} | {r['clip_s']} s | {r['method']} | {r['n_iter']} ({r['done_iter']}) | "
+                       f"{r['steps_per_s']:.2f} | "
                        f"{r['melrecon_tput']:.0f} | {r['compile_s']:.2f} | {r['first_call_overhead_s']:.2f} | "
                        f"{r['melrecon_peak_mb']:.0f} |")
     pipe = [r for r in rows if r.get("kind") == "pipeline"]
     if pipe:
         out.append("\n## Long clip through the default pipeline\n")
-        out.append("| preset | clip | method | iterations | completed | wall (s) | loop (s) | compile (s) | peak MB | Mel SC |")
+        out.append("| preset | clip | method | iterations | completed | wall (s) | loop (s) | compile (s) | peak MB | "
+                   "Mel SC |")
         out.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in pipe:
-            out.append(f"| {r['preset']} | {r['clip_s']} s | gl+gd | {r['gl_iters']}+{r['gd_iters']} | {r['completed']} | "
-                       f"{r['wall_s']:.1f} | {r['melrecon_s']:.1f} | {r['compile_s']:.1f} | {r['melrecon_peak_mb']:.0f} | "
-                       f"{r['mel_sc']:.3f} |")
+            out.append(f"| {r['preset']} | {r['clip_s']} s | gl+gd | {r['gl_iters']}+{r['gd_iters']} | "
+                       f"{r['completed']} | {r['wall_s']:.1f} | {r['melrecon_s']:.1f} | {r['compile_s']:.1f} | "
+                       f"{r['melrecon_peak_mb']:.0f} | {r['mel_sc']:.3f} |")
     bat = [r for r in rows if r.get("kind") == "batch"]
     if bat:
         out.append("\n## Padded batches vs one by one (32 clips of 1-5 s)\n")
@@ -398,7 +403,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
     fol = [r for r in rows if r.get("kind") == "folder"]
     if fol:
         out.append("\n## `melrecon batch` on a folder\n")
-        out.append("| files | audio (s) | method | iterations | written | failed | all readable | buckets | wall (s) | compile (s) |")
+        out.append("| files | audio (s) | method | iterations | written | failed | all readable | buckets | wall (s) | "
+                   "compile (s) |")
         out.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in fol:
             out.append(f"| {r['files']} | {r['audio_s']:.0f} | {r['method']} | {'+'.join(map(str, r['n_iter']))} | "
@@ -444,7 +450,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="1 s and 10 s clips only, no 600 s or folder rows")
     ap.add_argument("--only", default=None,
                     help="run only cases of this kind (gl, gd, pipeline, batch, folder, default, cli), or 'ratios' "
-                         "(the headline ratios: default vs mel_to_audio, fgla vs griffinlim at 10 s and 60 s, CLI runs)")
+                         "(the headline ratios: default vs mel_to_audio, fgla vs griffinlim at 10 s and 60 s, "
+                         "CLI runs)")
     ap.add_argument("--case", default=None, help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = ap.parse_args(argv)
     if args.case:

@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
-
 from speed import _signal  # noqa: E402
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -32,8 +33,8 @@ sys.path.insert(0, str(REPO))
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct  # noqa: E402
 from melrecon.apps.examples import example  # noqa: E402
-from melrecon.io import load_audio  # noqa: E402
 from melrecon.apps.metrics import evaluate  # noqa: E402
+from melrecon.io import load_audio  # noqa: E402
 from melrecon.stream import Streamer  # noqa: E402
 
 SEED_CLIP = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"
@@ -42,8 +43,6 @@ SEED_CLIP = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"
 def speech_clips(quick: bool) -> list[Path]:
     devset = REPO / "samples" / "devset"
     if not any(devset.glob("speech*.wav")):
-        import subprocess
-
         print("rendering the development set's speech (samples/make_samples.py) ...", flush=True)
         subprocess.run([sys.executable, str(REPO / "samples" / "make_samples.py"), "--only", "speech", "--only",
                         "varied"], check=True)

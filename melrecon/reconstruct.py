@@ -1,7 +1,8 @@
 """``reconstruct``: the front door. Check -> plan -> execute -> result, each once per call.
 
 1. **check and resolve**: the configuration, the user's choices of what to run (resolved once into a
-   :class:`~melrecon.methods.resolve.Choice`: method, stages, starting phases, :func:`melrecon.methods.resolve.resolve`),
+   :class:`~melrecon.methods.resolve.Choice`: method, stages, starting phases,
+   :func:`melrecon.methods.resolve.resolve`),
    the run options and the mel(s) (:mod:`melrecon.core.validation`);
 2. **plan**: how the checked problem runs (:mod:`melrecon.methods.planner`: whole, a padded bucket,
    segments for long inputs, pieces across cores; length buckets for a list);
@@ -75,9 +76,9 @@ def reconstruct(
         ``"meladmm+melgl"`` (ADMM, then fast Griffin-Lim, between the Mel-constraint set and the consistent
         STFTs); for a mel handed in (the default: ``source="predicted"``), ``"tolmeladmm+tolmelgl"``, the
         same towards a target cleaned of what the mel's statistics read as an acoustic model's noise, time
-        smoothing or band blur (the same audio when nothing is read; docs/robustness.md). Or any single method of :data:`METHODS` (``"gla"``,
-        ``"fgla"``, ``"agla"``, ``"melgl"``, ``"admm"``, ``"meladmm"``, ``"gd"``, ``"waveform"``,
-        ``"lbfgs"``) or a ``"+"``-joined pipeline such as ``"gl+gd"`` (the seed's method).
+        smoothing or band blur (the same audio when nothing is read; docs/robustness.md). Or any single method
+        of :data:`METHODS` (``"gla"``, ``"fgla"``, ``"agla"``, ``"melgl"``, ``"admm"``, ``"meladmm"``, ``"gd"``,
+        ``"waveform"``, ``"lbfgs"``) or a ``"+"``-joined pipeline such as ``"gl+gd"`` (the seed's method).
     source : {"predicted", "analysis"}, optional
         Where the mel came from, which chooses the default ``method``: ``"predicted"`` (default: handed in,
         e.g. by an acoustic model) or ``"analysis"`` (computed by melrecon from audio, exact). The result's
@@ -88,9 +89,9 @@ def reconstruct(
         and quality of each). Explicit ``n_iter`` / ``gl_iters`` / ``gd_iters`` win.
     n_iter, gl_iters, gd_iters : int
         Iterations (see :func:`~melrecon.methods.build_stages`): ``gl_iters`` sets every projection stage
-        (Griffin-Lim, ADMM, the Mel-constrained ones), ``gd_iters`` every gradient stage; defaults: the method's counts at ``effort``
-        (at ``"balanced"``: 300 + 200 for the default method, 500 ``melgl``, 200 GL, 300 ADMM, 500 GD,
-        200 L-BFGS, each algorithm's ``default_iters``).
+        (Griffin-Lim, ADMM, the Mel-constrained ones), ``gd_iters`` every gradient stage; defaults: the method's
+        counts at ``effort`` (at ``"balanced"``: 300 + 200 for the default method, 500 ``melgl``, 200 GL,
+        300 ADMM, 500 GD, 200 L-BFGS, each algorithm's ``default_iters``).
     seed : int
         Seeds the random initial phase: the same inputs and seed give the same audio.
     init_magnitude : {"nnls", "pinv"}
@@ -160,8 +161,9 @@ def reconstruct(
     """
     _cache.enable()  # JAX's persistent compilation cache (melrecon/core/cache.py), once per process
     run, init = check_call(config, method=method, effort=effort, source=source, n_iter=n_iter, gl_iters=gl_iters,
-                           gd_iters=gd_iters, seed=seed, init_magnitude=init_magnitude, init=init, callback=callback, progress=progress,
-                           chunk_size=chunk_size, segment_seconds=segment_seconds, pieces=pieces, options=options)
+                           gd_iters=gd_iters, seed=seed, init_magnitude=init_magnitude, init=init, callback=callback,
+                           progress=progress, chunk_size=chunk_size, segment_seconds=segment_seconds, pieces=pieces,
+                           options=options)
     if _is_list(mel):
         if init is not None:
             raise ParameterError("init is not supported with a list of mels; invert such items one by one.")

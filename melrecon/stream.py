@@ -46,19 +46,20 @@ from __future__ import annotations
 import collections
 import functools
 import math
+import struct
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .core import cache as _cache
 from .algorithms.mel_griffin_lim import MelTarget, check_mel_options, mel_projection_tm
+from .core import cache as _cache
 from .core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
-from .methods.resolve import streaming_iters
-from .core.pghi import phase_gradients, nearest_peak
+from .core.pghi import nearest_peak, phase_gradients
 from .core.transforms import decompress_kernel, frame_signal, mel_to_linear_kernel, overlap_add, window
-from .core.validation import check_mel_range, check_mel_shape, mel_float32, check_iterations, min_frames
+from .core.validation import check_iterations, check_mel_range, check_mel_shape, mel_float32, min_frames
+from .methods.resolve import streaming_iters
 
 __all__ = ["Streamer", "GrowingWav", "stream_pcm", "stream_to_wav", "trace_count", "INIT_PHASES"]
 
@@ -404,9 +405,7 @@ class GrowingWav:
     _HEADER = 58  # RIFF + WAVE, fmt (18 bytes: IEEE float, cbSize 0), fact (sample count), data
 
     def __init__(self, path, sample_rate: int):
-        import struct
-
-        self._struct, self.path, self.samples = struct, path, 0
+        self.path, self.samples = path, 0
         self.sample_rate = check_iterations("sample_rate", sample_rate, minimum=1)
         self._file = open(path, "wb")
         fmt = struct.pack("<HHIIHHH", 3, 1, self.sample_rate, 4 * self.sample_rate, 4, 32, 0)
@@ -419,7 +418,7 @@ class GrowingWav:
         data = np.asarray(audio, "<f4").reshape(-1)
         if not data.size:
             return
-        pack, f = self._struct.pack, self._file
+        pack, f = struct.pack, self._file
         f.seek(0, 2)
         f.write(data.tobytes())
         self.samples += data.size

@@ -68,7 +68,8 @@ print("mel", mel.shape, f"range {mel.min():.2f} .. {mel.max():.2f}")
 # %%
 gl = melrecon.reconstruct(mel, cfg, method="fgla", n_iter=GL_ITERS, progress=False)
 glgd = melrecon.reconstruct(mel, cfg, method="gl+gd", gl_iters=GL_ITERS, gd_iters=GD_ITERS, progress=False)
-default = melrecon.reconstruct(mel, cfg, source="analysis", n_iter=DEFAULT_ITERS, progress=False)  # the resolver's default
+# the resolver's default
+default = melrecon.reconstruct(mel, cfg, source="analysis", n_iter=DEFAULT_ITERS, progress=False)
 results = {f"GL {GL_ITERS}": gl, f"GL {GL_ITERS} + GD {GD_ITERS}": glgd, f"default ({default.method})": default}
 for label, res in results.items():
     print(f"{label:>22}: {res.n_iterations} iterations in {res.seconds:.2f} s (+{res.compile_seconds:.1f} s "

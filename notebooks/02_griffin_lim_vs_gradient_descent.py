@@ -70,8 +70,8 @@ print("methods in melrecon.METHODS:", sorted(melrecon.METHODS))
 # %% [markdown]
 # ## The runs
 # The seed's three, melrecon's default method for a mel it computed from audio (what
-# `reconstruct(mel, cfg, source="analysis")` runs when no method is given), then each remaining method of `melrecon.METHODS` on its own ("gl" is an alias of "fgla"),
-# and GL followed by L-BFGS on the waveform.
+# `reconstruct(mel, cfg, source="analysis")` runs when no method is given), then each remaining method of
+# `melrecon.METHODS` on its own ("gl" is an alias of "fgla"), and GL followed by L-BFGS on the waveform.
 
 # %%
 DEFAULT_LABEL = f"default ({melrecon.resolve(source='analysis').method})"  # asked of the resolver
@@ -133,11 +133,11 @@ for preset in PRESETS:
 # %% [markdown]
 # ## Loss curves
 # One panel per family of methods (Griffin-Lim; the Mel-constrained projections of the default; their
-# noise-aware variants; gradient descent on the STFT; descent on the waveform), a few runs each in distinct colours. Line styles are the
-# terms: `inconsistency` (how far the STFT is from the STFT of its own inverse) and `mel_error` (gradient
-# stages); the thick line with dots is the Mel spectral convergence of the output audio (measured the same
-# way for every method, at chunk ends). Top: against iterations; bottom: against wall-clock seconds
-# (compilation excluded).
+# noise-aware variants; gradient descent on the STFT; descent on the waveform), a few runs each in distinct
+# colours. Line styles are the terms: `inconsistency` (how far the STFT is from the STFT of its own inverse) and
+# `mel_error` (gradient stages); the thick line with dots is the Mel spectral convergence of the output audio
+# (measured the same way for every method, at chunk ends). Top: against iterations; bottom: against wall-clock
+# seconds (compilation excluded).
 #
 # Why `mel_error` can rise while the Mel SC falls: `mel_error` is measured on the magnitudes of the STFT
 # being optimised, which is not consistent (no signal has exactly that STFT), while the Mel SC is measured

@@ -51,8 +51,8 @@ from IPython.display import Markdown, display
 import melrecon
 from melrecon import io
 from melrecon.apps import metrics, plotting
-from melrecon.io import conventions
 from melrecon.apps.examples import example
+from melrecon.io import conventions
 
 REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 SHARED = REPO.parent / "shared" / "audio" / "seed_arctic_raw_16k.wav"

@@ -53,8 +53,8 @@ from IPython.display import Markdown, display
 
 import melrecon
 from melrecon import io
-from melrecon.apps import degrade, metrics, plotting
 from melrecon.algorithms.tolerant import auto_choice
+from melrecon.apps import degrade, metrics, plotting
 from melrecon.apps.examples import example
 
 REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()

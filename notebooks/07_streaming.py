@@ -47,7 +47,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Audio, HTML, Markdown, display
+from IPython.display import HTML, Audio, Markdown, display
 
 import melrecon
 from melrecon import io

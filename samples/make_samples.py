@@ -300,7 +300,7 @@ def render_midi(parts: list[Part], bpm: float, end_beats: float, tmp: Path,
 
 def piano_parts() -> tuple[list[Part], float, float, float]:
     """Acoustic grand piano (GM 1): C - Am - F - G - C chords under a short melody."""
-    C3, D3, E3, F3, G3, A3, B3 = 48, 50, 52, 53, 55, 57, 59
+    C3, D3, E3, G3, A3, B3 = 48, 50, 52, 55, 57, 59
     A2, F2, G2 = 45, 41, 43
     C5, D5, E5, F5, G5, A5, B5, C6 = 72, 74, 76, 77, 79, 81, 83, 84
     chords = [

@@ -28,6 +28,11 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
+from melrecon.methods.registry import EFFORT_SCALE, EFFORTS, STREAMING
+from melrecon.methods.resolve import DEFAULT_METHODS, describe
+
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "notebooks.md"
 DATA = REPO / "docs" / "data" / "notebook02_metrics.json"
@@ -44,8 +49,9 @@ NOTEBOOKS = {
     ),
     "02_griffin_lim_vs_gradient_descent": (
         'The seed experiment reproduced and extended: GL 200, GL 5000, GL 200 + GD 5000, the default '
-        'method for a mel computed from audio (`source="analysis"`), and every other method of `melrecon.METHODS` (GLA, AGLA, GD '
-        'from a random phase, Adam and L-BFGS on the waveform, GL + L-BFGS), at the `seed` and `hifigan` '
+        'method for a mel computed from audio (`source="analysis"`), and every other method of '
+        '`melrecon.METHODS` (GLA, AGLA, GD from a random phase, Adam and L-BFGS on the waveform, GL + '
+        'L-BFGS), at the `seed` and `hifigan` '
         'presets. Every loss term of every run on one log-scale figure against iterations and against '
         'wall-clock seconds (one colour per run, one line style per loss term); spectrograms with error '
         "maps; a metrics table; players for each output next to the original. Uses the seed's CMU ARCTIC "
@@ -123,8 +129,6 @@ def render_readme_notebooks() -> str:
 
 def quality_from_run(path: Path, preset: str = "hifigan", category: str = "speech") -> list[dict]:
     """README rows from a ``benchmarks/quality.py`` quality.json: means over the preset's speech clips."""
-    import numpy as np
-
     clips = [c for c in json.loads(Path(path).read_text())["runs"][preset] if c["category"] == category]
     rows = []
     for key in [*QUALITY_ROWS, "default:"]:
@@ -200,16 +204,14 @@ LEVEL_DOCS = (README, REPO / "docs" / "effort.md", REPO / "docs" / "speed.md")
 def _level_cell(choice) -> str:
     text = " + ".join(map(str, choice.counts))
     if choice.init_phases:
-        return f"{text} from each of {' and '.join(p.upper() if p == 'pghi' else p for p in choice.init_phases)} starts, the lower Mel SC kept"
+        phases = " and ".join(p.upper() if p == "pghi" else p for p in choice.init_phases)
+        return f"{text} from each of {phases} starts, the lower Mel SC kept"
     return text + (f" from a {choice.init_phase.upper()} start" if choice.init_phase == "pghi" else "")
 
 
 def render_levels() -> str:
     """The effort-level table from the records: each default method's stages per level, the streaming
     inverter's iterations per frame, and the rule of the other methods."""
-    from melrecon.methods.registry import EFFORT_SCALE, EFFORTS, STREAMING
-    from melrecon.methods.resolve import DEFAULT_METHODS, describe
-
     words = {"analysis": "mels melrecon computed from audio", "predicted": "mels handed in"}
     head = "| method | " + " | ".join(f"`{e}`" for e in EFFORTS) + " |"
     lines = [LEVELS[0], head, "|---" * (len(EFFORTS) + 1) + "|"]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from melrecon import PRESETS, reconstruct
-from melrecon.core import transforms
 from melrecon.algorithms import Problem, STFTGradientDescent, WaveformGradientDescent, agla, fgla, gla
+from melrecon.core import transforms
 from melrecon.core.config import ParameterError
 
 CFG = PRESETS["seed"]

@@ -5,12 +5,12 @@ import pytest
 from scipy.ndimage import gaussian_filter1d, uniform_filter
 
 from melrecon import MelConfig, ParameterError, mel_spectrogram, reconstruct
-from melrecon.apps import degrade, metrics
 from melrecon.algorithms import Problem, TolerantMelADMM
 from melrecon.algorithms.tolerant import auto_choice, band_spread, deblurred, deblurred_log
+from melrecon.apps import degrade, metrics
 from melrecon.apps.examples import example
-from melrecon.io import load_audio
 from melrecon.core.transforms import compress, decompress
+from melrecon.io import load_audio
 
 CFG = MelConfig.preset("hifigan")
 ITERS = [40, 20]  # one compiled run per method, shared by the tests that invert

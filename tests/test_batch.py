@@ -43,7 +43,8 @@ def _mel(x, cfg):
 
 @pytest.mark.parametrize("preset", ["hifigan", "seed"])  # reflect padding / constant (centred) padding
 @pytest.mark.parametrize("method,kw", [("gla", dict(n_iter=12)), ("gla+gd", dict(n_iter=[4, 6])),
-                                       ("waveform", dict(n_iter=6)), ("meladmm+melgl", dict(n_iter=[6, 6], init_phase="random"))])
+                                       ("waveform", dict(n_iter=6)),
+                                       ("meladmm+melgl", dict(n_iter=[6, 6], init_phase="random"))])
 def test_short_item_in_batch_with_long_item_equals_alone(speech22k, preset, method, kw):
     cfg = MelConfig.preset(preset)
     x = speech22k if cfg.sample_rate == 22050 else speech22k[::2].copy()  # any signal will do for 16 kHz

@@ -82,7 +82,7 @@ class TestLocalCluster:
 
     def test_ray_engine_gives_the_local_engines_audio(self, tmp_path, speech):
         expected = _folder(tmp_path / "in", speech)
-        local = invert_folder(tmp_path / "in", tmp_path / "local", "hifigan", **RUN)
+        invert_folder(tmp_path / "in", tmp_path / "local", "hifigan", **RUN)
         remote = invert_folder(tmp_path / "in", tmp_path / "ray", "hifigan", engine="ray", **RUN)
         assert remote.engine == "ray" and not remote.failed and len(remote.written) == len(expected)
         _check_whole(tmp_path / "ray", expected)

@@ -281,7 +281,8 @@ def _drive(page, url: str, log: Path) -> None:
         fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
     page.goto(url, wait_until="domcontentloaded")
-    opened = "() => !!(window.jupyterapp && jupyterapp.shell.currentWidget && jupyterapp.shell.currentWidget.sessionContext)"
+    opened = ("() => !!(window.jupyterapp && jupyterapp.shell.currentWidget && "
+              "jupyterapp.shell.currentWidget.sessionContext)")
     wait("JupyterLab to open the notebook", lambda: page.evaluate(opened), 90)
     kernel_idle = ("() => { const w = jupyterapp.shell.currentWidget; const k = w.sessionContext.session && "
                    "w.sessionContext.session.kernel; return !!k && k.status === 'idle'; }")

@@ -10,8 +10,8 @@ import numpy as np
 import soundfile as sf
 
 from melrecon import PRESETS
-from melrecon.core import transforms
 from melrecon.apps.cli import main
+from melrecon.core import transforms
 from tests.conftest import SPEECH
 
 

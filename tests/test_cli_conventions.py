@@ -11,8 +11,8 @@ import soxr
 
 from melrecon import PRESETS
 from melrecon.apps.cli import main
-from melrecon.apps.cli.parser import build_parser as _parser
 from melrecon.apps.cli.config_args import config_from_args, config_toml
+from melrecon.apps.cli.parser import build_parser as _parser
 from melrecon.io.conventions import toolkit_mel
 
 FAST = ["--method", "fgla", "--n-iter", "4", "--quiet"]

@@ -13,8 +13,8 @@ import soundfile as sf
 
 import melrecon
 from melrecon import MelConfig, reconstruct
-from melrecon.core import transforms
 from melrecon.apps.cli import main
+from melrecon.core import transforms
 from melrecon.methods.diagnostics import NoProgressWarning
 from tests.conftest import SPEECH, shared_audio
 

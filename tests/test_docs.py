@@ -9,11 +9,11 @@ import importlib.metadata as md
 import importlib.util
 import re
 import sys
-import tomllib
 import warnings
 
 import numpy as np
 import pytest
+import tomllib
 
 from melrecon import io
 from tests.conftest import REPO
@@ -40,7 +40,8 @@ def test_readme_tables_are_generated():
     its quality table is the stored run's (docs/data/quality_readme.json)."""
     readme = (REPO / "README.md").read_text()
     block = docs_tables.doc_block(readme, *docs_tables.README_NB, doc=REPO / "README.md")
-    assert block == docs_tables.render_readme_notebooks(), "README's notebook table is stale; run scripts/docs_tables.py"
+    assert block == docs_tables.render_readme_notebooks(), \
+        "README's notebook table is stale; run scripts/docs_tables.py"
     for nb in (REPO / "notebooks").glob("[0-9][0-9]_*.py"):
         assert f"`{nb.stem}`" in block
     quality = docs_tables.doc_block(readme, *docs_tables.QUALITY, doc=REPO / "README.md")

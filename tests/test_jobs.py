@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from melrecon.apps.cli import EXIT_TERMINATED
 from melrecon.apps.batch.jobs import Claims, Manifest, _start_time
+from melrecon.apps.cli import EXIT_TERMINATED
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and file-size limits")
 
@@ -156,8 +156,8 @@ def test_sigterm_in_batch_stops_cleanly_and_the_rerun_finishes(tmp_path, speech)
     assert not list(dst.glob(".*.part.*")) and not list((dst / ".claims").glob("*.claim"))
     summary = json.loads((dst / "batch_summary.json").read_text())
     assert summary["interrupted"] and len(summary["written"]) == len(finished)
-    rerun = subprocess.run(cmd[:-7] + ["--n-iter", "20", "--quiet"], env=_env(), cwd=tmp_path, capture_output=True, text=True,
-                           timeout=600)
+    rerun = subprocess.run(cmd[:-7] + ["--n-iter", "20", "--quiet"], env=_env(), cwd=tmp_path, capture_output=True,
+                           text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert _whole_outputs(dst) == expected
 

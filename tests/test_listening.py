@@ -19,8 +19,22 @@ import pytest
 import soundfile as sf
 
 from melrecon.apps.cli import main
-from melrecon.apps.listening import (Session, analyse, binomial_p, build_abx, build_mushra, build_page, collect,
-                                     load_test, lowpass, mean_ci, pearson, screening_reasons, spearman, t_quantile)
+from melrecon.apps.listening import (
+    Session,
+    analyse,
+    binomial_p,
+    build_abx,
+    build_mushra,
+    build_page,
+    collect,
+    load_test,
+    lowpass,
+    mean_ci,
+    pearson,
+    screening_reasons,
+    spearman,
+    t_quantile,
+)
 from melrecon.apps.listening.audio import rms_dbfs
 from melrecon.core.config import ParameterError
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from melrecon import MelConfig, ParameterError, reconstruct
-from melrecon.core import transforms
 from melrecon.algorithms import ADMMGriffinLim, MelGriffinLim, Problem, mel_projection
+from melrecon.core import transforms
 from melrecon.core.filters import mel_filterbank
 from melrecon.core.pghi import gaussian_lambda, pghi_phase
 

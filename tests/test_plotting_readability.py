@@ -100,7 +100,8 @@ def test_family_loss_figure_has_few_distinct_series_per_panel(runs):
                      for line in ax.get_lines() if line.get_linestyle() != ":" or line.get_marker() == "o"}
         assert len(runs_here) <= 5
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert set(titles) == {"Griffin-Lim family", "gradient descent on the STFT", "Mel-constrained projections (default)"}
+    assert set(titles) == {"Griffin-Lim family", "gradient descent on the STFT",
+                           "Mel-constrained projections (default)"}
     for ax in fig.axes[:3]:  # each top panel's legend names its own runs only, in readable type
         legend = ax.get_legend()
         assert legend is not None and len(legend.get_texts()) == 3

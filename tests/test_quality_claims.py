@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct
-from melrecon.io import load_audio
 from melrecon.apps.metrics import evaluate, mel_spectral_convergence, pesq_wb
+from melrecon.io import load_audio
 
 from .conftest import shared_audio
 
@@ -47,8 +47,8 @@ def test_gradient_descent_improves_on_griffin_lim_at_equal_gl_iterations(seed_me
 
 
 def test_default_method_beats_both_original_outputs(seed_mel):
-    """The default (Mel-constrained ADMM then fast GL, 300 + 200 iterations): Mel SC below the original gradient descent's
-    output (5200 iterations), and PESQ at least that of the original 5000-iteration Griffin-Lim."""
+    """The default (Mel-constrained ADMM then fast GL, 300 + 200 iterations): Mel SC below the original gradient
+    descent's output (5200 iterations), and PESQ at least that of the original 5000-iteration Griffin-Lim."""
     from melrecon.methods.registry import EXACT_METHOD
 
     x, mel = seed_mel

@@ -14,8 +14,15 @@ import melrecon
 from melrecon import MelConfig, ParameterError, reconstruct
 from melrecon.methods import registry
 from melrecon.methods.registry import EXACT_METHOD, NOISE_AWARE_METHOD, STREAMING, Level
-from melrecon.methods.resolve import (DEFAULT_METHODS, default_method, describe, resolve, source_of, split_total,
-                                      streaming_iters)
+from melrecon.methods.resolve import (
+    DEFAULT_METHODS,
+    default_method,
+    describe,
+    resolve,
+    source_of,
+    split_total,
+    streaming_iters,
+)
 
 CFG = MelConfig.preset("seed")
 

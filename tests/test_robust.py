@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 
 from melrecon import MelConfig, ParameterError, mel_spectrogram, reconstruct
-from melrecon.apps import degrade, metrics
 from melrecon.algorithms import Problem, TolerantMelADMM
-from melrecon.algorithms.tolerant import (choose, noise_level, roughness, sharpening_amount, sharpness,
-                                         smoothing_width)
+from melrecon.algorithms.tolerant import choose, noise_level, roughness, sharpening_amount, sharpness, smoothing_width
+from melrecon.apps import degrade, metrics
 from melrecon.core.transforms import compress, decompress
 
 CFG = MelConfig.preset("hifigan")

@@ -8,7 +8,7 @@ import pytest
 
 from melrecon import MelConfig, mel_spectrogram, reconstruct
 from melrecon.core.config import ParameterError
-from melrecon.methods.planner import AUTO_THRESHOLD_SECONDS, segment_plan, segment_offsets
+from melrecon.methods.planner import AUTO_THRESHOLD_SECONDS, segment_offsets, segment_plan
 
 
 @pytest.mark.parametrize("n_frames,length,overlap", [(1000, 300, 80), (301, 300, 80), (5000, 344, 86), (777, 400, 90)])

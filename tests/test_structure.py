@@ -289,7 +289,8 @@ def _package_imports() -> dict[str, set[str]]:
 
 def test_no_import_circle_between_modules():
     graph = _package_imports()
-    assert "melrecon.core.config" in graph["melrecon.core.transforms"] and "melrecon.core.filters" in graph["melrecon.core.config"]
+    assert "melrecon.core.config" in graph["melrecon.core.transforms"]
+    assert "melrecon.core.filters" in graph["melrecon.core.config"]
     assert not graph["melrecon.core.filters"]
     # leave out the package facades (melrecon, melrecon.algorithms, ...: re-exports only) and look for cycles
     facades = {k for k in graph if (PACKAGE.parent / k.replace(".", "/") / "__init__.py").exists()}
@@ -598,3 +599,24 @@ def test_version_and_help_do_not_import_jax():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _ruff() -> list[str] | None:
+    """The ruff command: this interpreter's ruff package (the dev extra), else one on PATH; None when neither."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("ruff") is not None:
+        return [sys.executable, "-m", "ruff"]
+    found = shutil.which("ruff")
+    return [found] if found else None
+
+
+def test_the_tree_passes_ruff():
+    """``ruff check .`` with the repository's configuration (pyproject.toml [tool.ruff]): line length, pyflakes,
+    sorted imports, and imports at module top but the named lazy ones (``# noqa: PLC0415 - <reason>``)."""
+    ruff = _ruff()
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
+    out = subprocess.run([*ruff, "check", "--no-cache", "."], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]

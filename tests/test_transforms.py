@@ -8,7 +8,7 @@ import librosa
 import numpy as np
 import pytest
 
-from melrecon import MelConfig, PRESETS
+from melrecon import PRESETS, MelConfig
 from melrecon.core import transforms
 from melrecon.core.filters import hz_to_mel, mel_filterbank, mel_to_hz
 

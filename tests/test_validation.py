@@ -12,12 +12,12 @@ import pytest
 
 import melrecon as mr
 from melrecon import MelConfig, ParameterError
+from melrecon.algorithms import Problem
 from melrecon.apps import metrics
 from melrecon.core import losses, transforms
-from melrecon.algorithms import Problem
+from melrecon.core.validation import check_mel, min_frames, min_samples
 from melrecon.methods.diagnostics import NoProgressWarning
 from melrecon.methods.runner import trace_count
-from melrecon.core.validation import check_mel, min_frames, min_samples
 
 SEED = MelConfig.preset("seed")
 HIFI = MelConfig.preset("hifigan")

@@ -39,7 +39,7 @@ from ..core.config import MelConfig, ParameterError
 from ..core.transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram, written_after
 from .griffin_lim import with_magnitude
-from .mel_griffin_lim import MelTarget, norm_ratio, check_mel_options, mel_projection_tm, mel_target
+from .mel_griffin_lim import MelTarget, check_mel_options, mel_projection_tm, mel_target, norm_ratio
 
 __all__ = ["ADMMGriffinLim"]
 

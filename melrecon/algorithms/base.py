@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from ..core.config import MelConfig, ParameterError
+from ..core.pghi import pghi_phase
 
 __all__ = [
     "Problem", "Algorithm", "FAMILIES", "INIT_PHASES", "check_init_phase", "initial_spectrogram", "random_phase",
@@ -88,8 +89,6 @@ def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None
     if init_phase == "zero":
         return mag.astype(jnp.complex64)
     if init_phase == "pghi":
-        from ..core.pghi import pghi_phase
-
         return (mag * jnp.exp(1j * pghi_phase(mag, config))).astype(jnp.complex64)
     angles = random_phase(key, mag.shape)
     return (mag * jnp.exp(1j * angles)).astype(jnp.complex64)

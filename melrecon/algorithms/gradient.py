@@ -3,8 +3,8 @@
 :class:`STFTGradientDescent` (the seed's method)
     Parameters are the STFT's magnitude and phase, ``X = s * m * exp(i phi)`` (``s``: the target
     magnitude's RMS, so ``m`` is of order 1 whatever the level). The loss is
-    ``wc * ||P1(X) - X||^2 / ||A||^2 + wm * mel_error(|X|, M)`` (``A``: the target magnitude estimate): STFT consistency plus Mel error. The
-    output is ``iSTFT(X)``.
+    ``wc * ||P1(X) - X||^2 / ||A||^2 + wm * mel_error(|X|, M)`` (``A``: the target magnitude estimate): STFT
+    consistency plus Mel error. The output is ``iSTFT(X)``.
 :class:`WaveformGradientDescent`
     Parameters are the samples themselves; the loss is the Mel error of their STFT (consistent by
     construction). With ``optimizer="lbfgs"`` this is L-BFGS with a zoom (strong-Wolfe) line search.
@@ -32,10 +32,18 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from ..core.config import MelConfig, ParameterError
 from ..core.losses import MEL_LOSSES, energy_ratio, mel_error, sum_squares
-from ..core.transforms import istft_kernel, mel_from_magnitude_kernel, stft_kernel, magnitude, project_consistent, window
+from ..core.transforms import (
+    istft_kernel,
+    magnitude,
+    mel_from_magnitude_kernel,
+    project_consistent,
+    stft_kernel,
+    window,
+)
 from .base import Algorithm, Problem, initial_spectrogram, valid_mean
 
 __all__ = ["OptaxDescent", "STFTGradientDescent", "WaveformGradientDescent", "make_optimizer", "OPTIMIZERS"]
@@ -45,22 +53,14 @@ OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd", "lbfgs")
 LBFGS_MEMORY = 100
 
 
-def _optax():
-    """optax, imported when a gradient method first needs it (it is a third of a second of start-up)."""
-    import optax
-
-    return optax
-
-
 def _is_transformation(optimizer: Any) -> bool:
-    return not isinstance(optimizer, str) and isinstance(optimizer, _optax().GradientTransformation)
+    return not isinstance(optimizer, str) and isinstance(optimizer, optax.GradientTransformation)
 
 
 def make_optimizer(optimizer: Any, learning_rate: float | None) -> optax.GradientTransformation:
     """An optax transformation from a name in :data:`OPTIMIZERS` or an optax instance (returned as is)."""
     if _is_transformation(optimizer):
         return optimizer
-    optax = _optax()
     if optimizer == "lbfgs":
         # History 100 and a zoom (strong-Wolfe) line search: the L-BFGS of Decorsiere et al. (2015).
         return optax.lbfgs(learning_rate=learning_rate, memory_size=LBFGS_MEMORY)
@@ -80,7 +80,6 @@ def _descend(opt, loss_fn, params, opt_state, batch_shape):
     ``loss_fn(params) -> (scalar, terms)``. Optimizers with a line search (their state stores the value
     and gradient at the current point) reuse those; their per-step terms are then the total loss only.
     """
-    optax = _optax()
     scalar_loss = lambda p: loss_fn(p)[0]  # noqa: E731
     if optax.tree.get(opt_state, "value") is not None:
         value, grad = optax.value_and_grad_from_state(scalar_loss)(params, state=opt_state)
@@ -110,7 +109,8 @@ class OptaxDescent(Algorithm):
 
     def __post_init__(self):
         super().__post_init__()
-        if not ((isinstance(self.optimizer, str) and self.optimizer in OPTIMIZERS) or _is_transformation(self.optimizer)):
+        named = isinstance(self.optimizer, str) and self.optimizer in OPTIMIZERS
+        if not (named or _is_transformation(self.optimizer)):
             make_optimizer(self.optimizer, self.learning_rate)  # raises the message
         if self.learning_rate is not None:
             lr = self.learning_rate

@@ -192,7 +192,8 @@ def mel_projection_tm(spec_tm: jax.Array, target: MelTarget, config: MelConfig, 
 
     ``metric="euclidean"``: ``pinv(F) r`` is computed as ``F.T (pinv(F F.T) r)``: the Mel product by
     blocks read straight from ``spec_tm`` (:func:`mel_of_spectrogram`), one small ``(n_mels, n_mels)``
-    product, and ``F.T`` by blocks (:func:`~melrecon.core.transforms.mel_adjoint_tm`); the phase factor is applied in real arithmetic (``X * m' / |X|``).
+    product, and ``F.T`` by blocks (:func:`~melrecon.core.transforms.mel_adjoint_tm`); the phase factor is
+    applied in real arithmetic (``X * m' / |X|``).
     ``metric="relative"``: nearest in the metric weighted by the inverse of the current value
     (:func:`_weighted_correction`, one tridiagonal solve per frame), which keeps the harmonic fine structure
     (power-2 Mel spectrograms at a large FFT need it: ``docs/quality.md``). ``metric="auto"``: relative
@@ -289,7 +290,8 @@ class MelGriffinLim(Algorithm):
         x = mel_projection_tm(state.c, state.target, config, self.outside, self.metric)
         p = project_consistent_tm(x, config, layout=problem.layout)
         mel_p = mel_of_spectrogram(p, config)
-        terms = {"inconsistency": norm_ratio(p - x, x), "mel_error": norm_ratio(mel_p - state.target.mel, state.target.mel)}
+        terms = {"inconsistency": norm_ratio(p - x, x),
+                 "mel_error": norm_ratio(mel_p - state.target.mel, state.target.mel)}
         if self.alpha:
             c = (1.0 + self.alpha) * p - self.alpha * state.t_prev
             p = written_after(p, c)  # after c, the last read of the old t_prev: written in place

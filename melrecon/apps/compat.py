@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 
 from ..core.config import MelConfig, ParameterError
+from ..core.validation import check_iterations
+from ..methods.resolve import resolve
+from ..reconstruct import reconstruct
 
 __all__ = ["mel_to_audio"]
 
@@ -62,10 +65,6 @@ def mel_to_audio(M, *, sr: float = 22050, n_fft: int = 2048, hop_length: int | N
     >>> melrecon.mel_to_audio(M, n_iter=4).shape  # librosa: (20 - 1) * 512
     (9728,)
     """
-    from ..core.validation import check_iterations
-    from ..methods.resolve import resolve
-    from ..reconstruct import reconstruct
-
     if not isinstance(n_iter, (list, tuple)) and n_iter is not None:
         n_iter = check_iterations("n_iter", n_iter, minimum=1)
     win = n_fft if win_length is None else win_length

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import soxr
 
 from ..core.config import MelConfig, ParameterError, get_config
 from ..core.transforms import magnitude, mel_from_magnitude, stft
@@ -101,15 +102,13 @@ def _to_16k(audio, sample_rate: int) -> np.ndarray:
     x = np.asarray(audio, np.float64)
     if sample_rate == 16000:
         return x
-    import soxr
-
     return soxr.resample(x, sample_rate, 16000)
 
 
 def pesq_wb(reference, estimate, sample_rate: int) -> float:
     """Wide-band PESQ (ITU-T P.862.2) at 16 kHz; needs the ``pesq`` package (``melrecon[metrics]``)."""
     try:
-        from pesq import pesq
+        from pesq import pesq  # noqa: PLC0415 - optional extra (melrecon[metrics])
     except ImportError:  # pragma: no cover - depends on the environment
         raise ParameterError("PESQ needs the 'pesq' package: pip install 'melrecon[metrics]'.") from None
     sample_rate = check_sample_rate(sample_rate)
@@ -121,7 +120,7 @@ def pesq_wb(reference, estimate, sample_rate: int) -> float:
 def stoi(reference, estimate, sample_rate: int, *, extended: bool = False) -> float:
     """Short-time objective intelligibility; needs the ``pystoi`` package (``melrecon[metrics]``)."""
     try:
-        from pystoi import stoi as _stoi
+        from pystoi import stoi as _stoi  # noqa: PLC0415 - optional extra (melrecon[metrics])
     except ImportError:  # pragma: no cover
         raise ParameterError("STOI needs the 'pystoi' package: pip install 'melrecon[metrics]'.") from None
     sample_rate = check_sample_rate(sample_rate)
@@ -134,8 +133,6 @@ def _resample(audio, sample_rate: int, target: int) -> np.ndarray:
     x = np.asarray(audio, np.float64)
     if sample_rate == target:
         return x
-    import soxr
-
     return soxr.resample(x, sample_rate, target)
 
 
@@ -143,7 +140,7 @@ def dnsmos(audio, sample_rate: int) -> float:
     """DNSMOS P.835 overall quality (OVRL, about 1-5) of ``audio``, with no reference (resampled to 16 kHz);
     needs ``speechmos`` and ``onnxruntime`` (``melrecon[metrics]``)."""
     try:
-        from speechmos import dnsmos as _dnsmos
+        from speechmos import dnsmos as _dnsmos  # noqa: PLC0415 - optional extra (melrecon[metrics])
     except ImportError:  # pragma: no cover - depends on the environment
         raise ParameterError("DNSMOS needs 'speechmos' and 'onnxruntime': pip install 'melrecon[metrics]'.") from None
     sample_rate = check_sample_rate(sample_rate)
@@ -159,7 +156,7 @@ def visqol(reference, estimate, sample_rate: int) -> float:
     """ViSQOL audio mode MOS-LQO (about 1-4.75) of ``estimate`` against ``reference``, full band at 48 kHz;
     needs ``visqol-python`` (``melrecon[metrics]``)."""
     try:
-        from visqol import VisqolApi
+        from visqol import VisqolApi  # noqa: PLC0415 - optional extra (melrecon[metrics])
     except ImportError:  # pragma: no cover
         raise ParameterError("ViSQOL needs the 'visqol-python' package: pip install 'melrecon[metrics]'.") from None
     sample_rate = check_sample_rate(sample_rate)

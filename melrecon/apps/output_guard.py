@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from ..core.config import ParameterError
+from ..io.conventions import convention_message, prepare
 
 __all__ = ["prepare_once", "convention_quiet", "guard_output", "FULL_SCALE_TARGET", "CLIP_TRACE"]
 
@@ -35,8 +36,6 @@ def prepare_once(mel, cfg, *, layout=None, stats=None, name: str = "mel"):
 
     The caller says the message once (or records it); other warnings of the read pass through.
     """
-    from ..io.conventions import convention_message, prepare
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         arr = prepare(mel, cfg, layout=layout, stats=stats, name=name)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import io
 from typing import Mapping, Sequence
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from ..core.config import MelConfig, get_config
+from ..core.filters import mel_filterbank
 from ..core.transforms import magnitude, mel_from_magnitude, stft
 from ..core.validation import analysing_reconstruction
 
@@ -77,8 +83,6 @@ def plot_history(ax, results: Mapping[str, object], *, term: str = "mel_sc", x: 
 def comparison_figure(original, results: Mapping[str, object], config: MelConfig | str,
                       terms: Sequence[str] = ("mel_sc",)):
     """One figure: the original's and each result's Mel spectrogram (one dB colour bar), and loss curves below."""
-    from matplotlib.figure import Figure
-
     cfg = get_config(config)
     n = 1 + len(results)
     fig = Figure(figsize=(3.2 * n + 0.8, 5.6), layout="constrained")
@@ -164,8 +168,6 @@ def _run_colors(n: int) -> list:
     """A distinct colour per run: the default cycle up to 10 runs, then the 20 colours of ``tab20``."""
     if n <= 10:
         return [f"C{i}" for i in range(10)]
-    from matplotlib import colormaps
-
     cmap = colormaps["tab20"]
     return [cmap(i % 20) for i in range(n)]
 
@@ -179,8 +181,6 @@ def _term_styles(results: Mapping[str, object], terms: Sequence[str] | None) -> 
 
 def _compact_legend(fig, results: Mapping[str, object], terms: Sequence[str] | None, mel_sc: bool = True) -> None:
     """One legend below the panels: a colour per result, then a line style per term (each listed once)."""
-    from matplotlib.lines import Line2D
-
     colors = _run_colors(len(results))
     handles = [Line2D([], [], color=colors[r], lw=3) for r in range(len(results))]
     labels = list(results)
@@ -206,8 +206,6 @@ def _robust_ylim(ax) -> None:
 def loss_figure(results: Mapping[str, object], *, title: str = "", terms: Sequence[str] | None = None,
                 figsize: tuple[float, float] = (13.0, 4.6)):
     """Two panels: every loss term of every result against iterations (left) and seconds (right)."""
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=figsize, layout="constrained")
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
     plot_loss_terms(ax1, results, x="iteration", terms=terms)
@@ -242,13 +240,11 @@ def run_family(result) -> str:
 
 
 def family_loss_figure(results: Mapping[str, object], *, title: str = "",
-                       terms: Sequence[str] = ("inconsistency", "mel_error"), figsize: tuple[float, float] = (17.0, 7.5)):
+                       terms: Sequence[str] = ("inconsistency", "mel_error"),
+                       figsize: tuple[float, float] = (17.0, 7.5)):
     """Small multiples: one column per family of runs (:data:`FAMILIES`: a few runs each, distinct colours
     within a panel), against iterations (top row) and wall-clock seconds (bottom row); line style = term, the
     thick dotted line = the output's Mel SC. Readable where :func:`loss_figure` of twenty runs is not."""
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-
     groups: dict[str, dict] = {}
     for label, res in results.items():
         groups.setdefault(run_family(res), {})[label] = res
@@ -287,8 +283,6 @@ def live_loss_figure(history: Mapping[str, np.ndarray], *, total: int, title: st
     Used by the workbench's live plot: every per-step term on a log axis, the stage switches, and (with
     ``evaluations = (iterations, mel_sc)``) the output's Mel SC at chunk ends.
     """
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=figsize, layout="constrained", dpi=90)
     ax = fig.add_subplot()
     stage = np.asarray(history.get("stage_index", np.zeros(0, np.int32)))
@@ -320,8 +314,6 @@ def spectrogram_panels(original, results: Mapping[str, object], config: MelConfi
     The error map is ``result_dB - original_dB`` (both relative to the original's peak) on a diverging
     colour scale of +-``error_range_db``; its title gives the mean absolute difference.
     """
-    from matplotlib.figure import Figure
-
     cfg = get_config(config)
     ref = _mel_abs_db(original, cfg)
     peak = ref.max()
@@ -358,8 +350,6 @@ def _mel_abs_db(audio, cfg: MelConfig) -> np.ndarray:
 
 def figure_png(fig, *, dpi: int | None = None) -> bytes:
     """A matplotlib figure rendered to PNG bytes (for ``ipywidgets.Image`` or a file)."""
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
@@ -374,7 +364,7 @@ def playable(audio, *, peak: float = 1.0) -> np.ndarray:
 
 def audio_player(audio, sample_rate: int):
     """An inline player (``IPython.display.Audio``) at the signal's real level (clipped, not normalised)."""
-    from IPython.display import Audio
+    from IPython.display import Audio  # noqa: PLC0415 - IPython: notebooks extra
 
     return Audio(playable(audio), rate=int(sample_rate), normalize=False)
 
@@ -427,8 +417,6 @@ def plot_stft(ax, values_db: np.ndarray, config: MelConfig | str, *, title: str 
 def overview_figure(original, mel, results: Mapping[str, object], config: MelConfig | str, *, top_db: float = 80.0):
     """The original's spectrogram, its (compressed) Mel spectrogram as given to ``reconstruct``, and each
     result's spectrogram, side by side (spectrograms in dB relative to the original's peak)."""
-    from matplotlib.figure import Figure
-
     cfg = get_config(config)
     n = 2 + len(results)
     fig = Figure(figsize=(3.3 * n, 3.2), layout="constrained")
@@ -452,10 +440,6 @@ def overview_figure(original, mel, results: Mapping[str, object], config: MelCon
 
 def filterbank_figure(configs: Sequence[MelConfig | str]):
     """The Mel filterbank of each config: every triangle against frequency (Hz), one panel per config."""
-    from matplotlib.figure import Figure
-
-    from ..core.filters import mel_filterbank
-
     cfgs = [get_config(c) for c in configs]
     fig = Figure(figsize=(4.4 * len(cfgs), 3.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(cfgs)))
@@ -478,9 +462,7 @@ def players_html(items: Mapping[str, object], sample_rate: int, *, notes: Mappin
     ``items`` maps a label to audio (an array) or to a :class:`~melrecon.Reconstruction`; ``notes`` adds a
     line of text (e.g. metrics) under a player.
     """
-    import html as _html
-
-    from IPython.display import HTML, Audio
+    from IPython.display import HTML, Audio  # noqa: PLC0415 - IPython: notebooks extra
 
     cells = []
     for label, item in items.items():
@@ -490,7 +472,8 @@ def players_html(items: Mapping[str, object], sample_rate: int, *, notes: Mappin
         note = (notes or {}).get(label, "")
         seconds = np.asarray(audio).shape[-1] / sample_rate  # shown: a player shows 0:00 until it has loaded
         cells.append(f"<div style='padding:4px 8px;border:1px solid #ddd;border-radius:6px;min-width:0'>"
-                     f"<b>{_html.escape(label)}</b> <span style='font-size:11px'>({seconds:.2f} s)</span><br>{player}<div style='font-size:11px'>{_html.escape(note)}</div>"
+                     f"<b>{html.escape(label)}</b> <span style='font-size:11px'>({seconds:.2f} s)</span><br>{player}"
+                     f"<div style='font-size:11px'>{html.escape(note)}</div>"
                      f"</div>")
     return HTML(f"<div style='{PLAYER_GRID_STYLE}'>" + "".join(cells) + "</div>")
 
@@ -503,8 +486,6 @@ PLAYER_GRID_STYLE = "display:grid;grid-template-columns:repeat(auto-fill,minmax(
 
 def mel_panels(mels: Mapping[str, np.ndarray], config: MelConfig | str, *, cmap: str = "viridis"):
     """Several Mel spectrograms (any units) side by side, each on its own colour scale with a colour bar."""
-    from matplotlib.figure import Figure
-
     cfg = get_config(config)
     fig = Figure(figsize=(3.6 * len(mels), 3.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(mels)))

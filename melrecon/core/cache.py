@@ -28,6 +28,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jax
+
+try:
+    from jax.experimental.compilation_cache import compilation_cache
+except ImportError:  # pragma: no cover - a JAX without this entry point: the next process picks the folder up
+    compilation_cache = None
+
 __all__ = ["ENV_VAR", "resolve_dir", "enable"]
 
 ENV_VAR = "MELRECON_CACHE_DIR"
@@ -57,8 +64,6 @@ def enable(value: str | os.PathLike | None = None, *, force: bool = False) -> Pa
     """
     if _state["done"] and not force and value is None:
         return _state["dir"]
-    import jax
-
     _state["done"] = True
     ours = _state["dir"]
     current = jax.config.values.get("jax_compilation_cache_dir")
@@ -82,8 +87,6 @@ def enable(value: str | os.PathLike | None = None, *, force: bool = False) -> Pa
 def _reset_jax_cache() -> None:
     """Let JAX open the cache folder again (it opens it once, at the first compilation after it is set)."""
     try:
-        from jax.experimental.compilation_cache import compilation_cache
-
         compilation_cache.reset_cache()
     except Exception:  # pragma: no cover - older/newer JAX without this entry point: the next process picks it up
         pass

@@ -391,7 +391,8 @@ class MelConfig:
         return cfg.replace(**overrides) if overrides else cfg
 
 
-def _hifigan_like(name: str, sr: int, n_fft: int, hop: int, n_mels: int, fmax: float | None, citation: str) -> MelConfig:
+def _hifigan_like(name: str, sr: int, n_fft: int, hop: int, n_mels: int, fmax: float | None,
+                  citation: str) -> MelConfig:
     """HiFi-GAN's ``meldataset.mel_spectrogram``: reflect pad (n_fft - hop) / 2, no centring, Slaney, ln."""
     return MelConfig(
         sample_rate=sr, n_fft=n_fft, win_length=n_fft, hop_length=hop, n_mels=n_mels, fmin=0.0, fmax=fmax,

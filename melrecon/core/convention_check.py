@@ -77,8 +77,9 @@ def _span_message(arr: np.ndarray, cfg: MelConfig, name: str) -> str | None:
 
 
 def convention_message(mel, config: MelConfig | str, *, name: str = "mel") -> str | None:
-    """The message (or None) of :func:`melrecon.io.conventions.check_convention`: when the values of ``mel`` (``(..., n_mels, T)``, as stored)
-    contradict the config's compression or normalisation, naming the presets they look like.
+    """The message (or None) of :func:`melrecon.io.conventions.check_convention`: when the values of ``mel``
+    (``(..., n_mels, T)``, as stored) contradict the config's compression or normalisation, naming the presets
+    they look like.
 
     Evidence used, in order: the value many bins sit at (a compression's floor or Coqui's clipped
     bottom: ln(1e-5) = -11.51 for HiFi-GAN-like presets, ln(1e-7) = -16.12 for Vocos, log10(1e-10) = -10
@@ -104,7 +105,8 @@ def convention_message(mel, config: MelConfig | str, *, name: str = "mel") -> st
         if lo < bottom - 1e-3 or float(arr.max()) > cfg.max_norm + 1e-3:
             guess = (f"preset(s) {', '.join(match)}" if match else
                      "a log-compressed mel (ln: 'hifigan' and the like; log10: 'espnet')")
-            message = (f"{name} has values outside [{bottom:g}, {cfg.max_norm:g}] ({lo:.4g} .. {float(arr.max()):.4g}), "
+            message = (f"{name} has values outside [{bottom:g}, {cfg.max_norm:g}] "
+                       f"({lo:.4g} .. {float(arr.max()):.4g}), "
                        f"which the clipped {cfg.signal_norm} normalisation of config {cfg.name!r} never gives; it "
                        f"looks like {guess}.")
     if message is None and arr.ndim >= 2:

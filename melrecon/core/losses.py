@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from .config import MelConfig, ParameterError, get_config
-from .transforms import mel_from_magnitude_kernel, magnitude, project_consistent
+from .transforms import magnitude, mel_from_magnitude_kernel, project_consistent
 
 __all__ = [
     "sum_squares",

@@ -374,7 +374,8 @@ def istft(spec: jax.Array, config: MelConfig | str, *, length: int | None = None
     return istft_kernel(spec, cfg, length=length, layout=layout)
 
 
-def istft_kernel(spec: jax.Array, cfg: MelConfig, *, length: int | None = None, layout: Layout | None = None) -> jax.Array:
+def istft_kernel(spec: jax.Array, cfg: MelConfig, *, length: int | None = None,
+                 layout: Layout | None = None) -> jax.Array:
     """:func:`istft` without checks."""
     spec_tm = jnp.swapaxes(spec, -1, -2)
     if layout is not None:

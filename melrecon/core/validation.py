@@ -23,9 +23,12 @@ import os
 import sys
 import warnings
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .config import COMPRESSIONS, MelConfig, ParameterError, db_scale, db_values
+from .convention_check import convention_message, floor_presets
 
 __all__ = [
     "check_mel",
@@ -89,14 +92,10 @@ _warn = warn_user
 
 def is_traced(x) -> bool:
     """True when ``x`` is a JAX tracer (inside ``jit``/``grad``/``vmap``): its values are unknown."""
-    import jax
-
     return isinstance(x, jax.core.Tracer)
 
 
 def _is_jax_array(x) -> bool:
-    import jax
-
     return isinstance(x, jax.Array)
 
 
@@ -143,7 +142,7 @@ def min_frames(config: MelConfig) -> int:
 
 
 def _dtype_kind(name: str, dtype, what: str) -> None:
-    if dtype == object or np.issubdtype(dtype, np.complexfloating) or dtype == np.bool_ or not (
+    if dtype == np.object_ or np.issubdtype(dtype, np.complexfloating) or dtype == np.bool_ or not (
         np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)
     ):
         raise ParameterError(f"{name} has dtype {dtype}; pass a real floating-point array {what}.")
@@ -169,8 +168,6 @@ def _nonfinite_message(name: str, arr) -> str:
 
 def _all_finite(arr) -> bool:
     if _is_jax_array(arr):
-        import jax.numpy as jnp
-
         return bool(jnp.isfinite(arr).all())
     return bool(np.isfinite(arr).all())
 
@@ -259,8 +256,6 @@ def check_audio(audio, config: MelConfig | None = None, *, name: str = "audio", 
 
 def _peak(arr) -> float:
     if _is_jax_array(arr):
-        import jax.numpy as jnp
-
         return float(jnp.max(jnp.abs(arr)))
     return float(np.max(np.abs(arr)))
 
@@ -285,7 +280,7 @@ def check_spectrogram(spec, config: MelConfig, *, name: str = "spec"):
     what = "of shape (..., n_fft // 2 + 1, frames)"
     arr = _as_array(spec, name, what)
     dtype = np.dtype(arr.dtype)
-    if dtype == object or dtype == np.bool_ or not (
+    if dtype == np.object_ or dtype == np.bool_ or not (
         np.issubdtype(dtype, np.number)
     ):
         raise ParameterError(f"{name} has dtype {dtype}; pass a complex STFT {what}.")
@@ -310,8 +305,6 @@ def _normalised_to_db(arr, config: MelConfig, name: str) -> tuple[float, float]:
     lo, hi = float(arr.min()), float(arr.max())
     span = config.max_norm - lo_norm
     if lo < lo_norm - span or hi > config.max_norm + span:
-        from .convention_check import floor_presets
-
         match = floor_presets(arr)[1]
         guess = f"; its floor is that of preset(s) {', '.join(match)}" if match else ""
         raise ParameterError(
@@ -457,8 +450,6 @@ def _check_mel_energy(name: str, config: MelConfig, comp: str, hi: float, shape:
 
 
 def _check_convention(arr, config: MelConfig, name: str):
-    from .convention_check import convention_message
-
     message = convention_message(arr, config, name=name)
     if message is not None:
         _warn(message)

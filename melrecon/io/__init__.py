@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import os
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+import soxr
 
 from ..core.config import ParameterError
+from ..core.validation import check_sample_rate
 
 __all__ = [
     "load_audio", "save_audio", "load_mel", "save_mel", "atomic_path", "check_output_path", "AUDIO_SUFFIXES",
@@ -29,8 +33,6 @@ _EXTRAS = {"torch": "torch", "h5py": "h5py"}
 
 def require_extra(module: str, what: str):
     """Import an optional package, or raise a ParameterError saying how to install it."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError:
@@ -61,10 +63,6 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
     -------
     (audio, sample_rate)
     """
-    import soundfile as sf
-
-    from ..core.validation import check_sample_rate
-
     sample_rate = check_sample_rate(sample_rate)
     p = existing_file(path, "audio file")
     try:
@@ -83,8 +81,6 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
     if not np.isfinite(audio).all():
         raise ParameterError(f"audio file {str(p)!r} contains non-finite samples.")
     if sample_rate is not None and int(sample_rate) != sr:
-        import soxr
-
         warnings.warn(f"{p.name} is at {sr} Hz; resampling to {sample_rate} Hz.", UserWarning, stacklevel=2)
         audio = soxr.resample(audio, sr, int(sample_rate), quality="HQ").astype(np.float32)
         sr = int(sample_rate)
@@ -94,8 +90,6 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
 def _folder_error(folder: Path, exc: OSError) -> ParameterError:
     """Why no file can be created in ``folder``, in words (a probe's error: ENOENT from /proc is not "no such
     file")."""
-    import errno
-
     reasons = {errno.EROFS: "it is on a read-only file system", errno.EACCES: "permission denied",
                errno.EPERM: "operation not permitted", errno.ENOSPC: "the disk is full",
                errno.EDQUOT: "the disk quota is exceeded"}
@@ -186,10 +180,6 @@ def save_audio(path, audio, sample_rate: int, *, subtype: str | None = None, ove
     Samples beyond [-1, 1] are clipped with a warning for integer formats (the default wav subtype is
     PCM_16).
     """
-    import soundfile as sf
-
-    from ..core.validation import check_sample_rate
-
     dest = check_output_path(path, overwrite=overwrite, suffixes=AUDIO_SUFFIXES)
     sample_rate = check_sample_rate(sample_rate)
     try:
@@ -267,7 +257,8 @@ def load_mel(path, *, key: str | None = None) -> np.ndarray:
     p = existing_file(path, "mel file")
     suffix = p.suffix.lower()
     if suffix not in MEL_SUFFIXES:
-        raise ParameterError(f"mel file {str(p)!r}: expected a .npy or .npz file (or .pt/.pth with torch, .h5 with h5py).")
+        raise ParameterError(
+            f"mel file {str(p)!r}: expected a .npy or .npz file (or .pt/.pth with torch, .h5 with h5py).")
     if suffix in (".pt", ".pth"):
         return _load_torch(p, key)
     if suffix in (".h5", ".hdf5"):

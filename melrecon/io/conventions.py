@@ -28,6 +28,10 @@ import numpy as np
 
 from ..core.config import MelConfig, ParameterError, check_layout, get_config
 from ..core.convention_check import convention_message, floor_presets  # noqa: F401 - floor_presets: public here too
+from ..core.transforms import mel_spectrogram
+from ..core.validation import check_mel, warn_user
+from ..reconstruct import reconstruct
+from . import existing_file, require_extra
 
 __all__ = ["Stats", "load_stats", "prepare", "to_mels_first", "toolkit_mel", "invert", "check_convention"]
 
@@ -81,8 +85,6 @@ def _stats_from_mapping(data, where: str) -> Stats:
 def load_stats(path) -> Stats:
     """Read mean/variance statistics: ``.npz`` (ESPnet count/sum/sum_square, or mean/std), ``.h5``
     (ParallelWaveGAN ``mean``/``scale``) or ``.npy`` holding a ``(2, n_mels)`` array (mean, std)."""
-    from . import existing_file, require_extra
-
     p = existing_file(path, "stats file")
     suffix = p.suffix.lower()
     if suffix in (".h5", ".hdf5"):
@@ -101,7 +103,8 @@ def load_stats(path) -> Stats:
         ) from None
     if isinstance(data, np.ndarray):
         if data.ndim != 2 or data.shape[0] != 2:
-            raise ParameterError(f"stats file {str(p)!r} has shape {data.shape}; a .npy must be (2, n_mels): mean, std.")
+            raise ParameterError(
+                f"stats file {str(p)!r} has shape {data.shape}; a .npy must be (2, n_mels): mean, std.")
         return Stats(data[0].astype(np.float64), data[1].astype(np.float64))
     with data:
         return _stats_from_mapping(data, repr(str(p)))
@@ -145,8 +148,6 @@ def prepare(mel, config: MelConfig | str, *, layout: str | None = None, stats: S
     :class:`Stats` or a file for :func:`load_stats`), then the values are checked
     (:func:`melrecon.core.validation.check_mel`, which warns when they contradict the config's convention).
     """
-    from ..core.validation import check_mel
-
     cfg = get_config(config)
     arr = to_mels_first(mel, cfg, layout=layout, name=name).astype(np.float32)
     if stats is not None:
@@ -158,8 +159,6 @@ def prepare(mel, config: MelConfig | str, *, layout: str | None = None, stats: S
 def toolkit_mel(audio, config: MelConfig | str, *, stats: Stats | None = None) -> np.ndarray:
     """The mel a toolkit of this convention stores for ``audio``: compressed (and range-normalised),
     mean/variance-normalised with ``stats``, in the config's layout."""
-    from ..core.transforms import mel_spectrogram
-
     cfg = get_config(config)
     mel = np.asarray(mel_spectrogram(audio, cfg), np.float32)
     if stats is not None:
@@ -170,8 +169,6 @@ def toolkit_mel(audio, config: MelConfig | str, *, stats: Stats | None = None) -
 
 def invert(mel, config: MelConfig | str, *, layout: str | None = None, stats=None, **options: Any):
     """:func:`prepare` then :func:`melrecon.reconstruct` (``options`` go to it)."""
-    from ..reconstruct import reconstruct
-
     cfg = get_config(config)
     return reconstruct(prepare(mel, cfg, layout=layout, stats=stats), cfg, **options)
 
@@ -180,8 +177,6 @@ def check_convention(mel, config: MelConfig | str, *, name: str = "mel") -> str 
     """Warn (and return the message) when the values of ``mel`` (``(..., n_mels, T)``, as stored)
     contradict the config's compression or normalisation, naming the presets they look like
     (the evidence: :func:`melrecon.core.convention_check.convention_message`)."""
-    from ..core.validation import warn_user
-
     message = convention_message(mel, config, name=name)
     if message is not None:
         warn_user(message)

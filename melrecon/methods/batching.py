@@ -16,10 +16,10 @@ import numpy as np
 
 from ..algorithms import Problem
 from ..core.config import MelConfig
-from .result import Reconstruction
-from .single import Run
 from ..core.transforms import batch_layout, istft_compiled, linear_problem
 from ..core.validation import warn_user
+from .result import Reconstruction
+from .single import Run
 
 __all__ = ["default_batch_size", "batch_sharding", "invert_batches"]
 

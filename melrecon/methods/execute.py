@@ -7,11 +7,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..algorithms.tolerant import auto_choice
+from ..core.transforms import decompress
 from .batching import invert_batches
 from .planner import Plan, plan_single
+from .registry import Stage
 from .result import Reconstruction
 from .segments import invert_pieces, invert_segmented
-from .registry import Stage
 from .single import Run, invert_whole
 
 __all__ = ["execute_single", "execute_items", "best_start", "estimated"]
@@ -86,8 +88,5 @@ def estimated(result: Reconstruction, mel: np.ndarray, run: Run) -> None:
     level, time sharpness, band spread and what it chose), for the summary line."""
     if mel.ndim != 2 or not hasattr(run.stages[0].algorithm, "tolerance"):
         return
-    from ..algorithms.tolerant import auto_choice
-    from ..core.transforms import decompress
-
     values, _ = auto_choice(np.asarray(decompress(mel, run.cfg)), run.cfg)
     result.settings = dict(result.settings, estimated={k: round(v, 4) for k, v in values.items()})

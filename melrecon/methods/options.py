@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..core.config import ParameterError
 from ..algorithms import INIT_PHASES
 from ..algorithms.mel_griffin_lim import METRICS, OUTSIDE
+from ..core.config import ParameterError
 from ..core.losses import MEL_LOSSES
 from .registry import used_options
 from .resolve import describe

@@ -42,6 +42,7 @@ import jax
 
 from ..core.config import MelConfig, ParameterError
 from ..core.validation import check_iterations
+from .batching import default_batch_size
 
 __all__ = ["ENV_VAR", "MIN_SECONDS", "OVERLAP_SECONDS", "MAX_PIECES", "AUTO_SEGMENT_SECONDS", "AUTO_THRESHOLD_SECONDS",
            "usable_cores", "piece_count", "piece_plan", "segment_plan", "segment_offsets", "overlap_frames",
@@ -259,8 +260,6 @@ def fitted_length(padded: int, frames: Sequence[int]) -> int:
 
 def check_batching(batch_size: Any, max_buckets: Any) -> tuple[int, int]:
     """Checked batching settings of a list of mels or a folder (``batch_size`` None: the backend's default)."""
-    from .batching import default_batch_size
-
     batch_size = default_batch_size() if batch_size is None else check_iterations("batch_size", batch_size, minimum=1)
     return batch_size, check_iterations("max_buckets", max_buckets, minimum=1)
 

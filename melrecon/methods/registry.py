@@ -20,13 +20,22 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from ..algorithms import (
-    ADMMGriffinLim, Algorithm, MelGriffinLim, STFTGradientDescent, TolerantMelADMM, TolerantMelGriffinLim,
-    WaveformGradientDescent, agla, fgla, gla,
+    ADMMGriffinLim,
+    Algorithm,
+    MelGriffinLim,
+    STFTGradientDescent,
+    TolerantMelADMM,
+    TolerantMelGriffinLim,
+    WaveformGradientDescent,
+    agla,
+    fgla,
+    gla,
 )
 from ..core.config import ParameterError
 
 __all__ = ["Stage", "Level", "Method", "METHODS", "EFFORTS", "DEFAULT_EFFORT", "EXACT_METHOD", "NOISE_AWARE_METHOD",
-           "STREAMING", "check_effort", "method_record", "register", "unregister", "families", "known_options", "used_options"]
+           "STREAMING", "check_effort", "method_record", "register", "unregister", "families", "known_options",
+           "used_options"]
 
 
 class Stage(NamedTuple):
@@ -204,7 +213,8 @@ def unregister(name: str) -> None:
     GENERATION[0] += 1
 
 
-#: Bumped by :func:`register` and :func:`unregister`: descriptions cached elsewhere (:func:`melrecon.methods.resolve.describe`) key on it.
+#: Bumped by :func:`register` and :func:`unregister`: descriptions cached elsewhere
+#: (:func:`melrecon.methods.resolve.describe`) key on it.
 GENERATION = [0]
 
 

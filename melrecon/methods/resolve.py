@@ -24,7 +24,7 @@ its engines, the workbench, ``mel_to_audio``, ``Streamer``) hands what the user 
 (19, 13)
 >>> print(resolve(path="mel.npy").summary())
 tolmeladmm+tolmelgl 60+40 (method: the default for a mel handed in; source: predicted: a mel file; counts: effort default)
-"""
+"""  # noqa: E501 - a doctest's output line
 
 from __future__ import annotations
 
@@ -39,8 +39,19 @@ from ..core.validation import check_iterations
 from ..io import MEL_SUFFIXES
 from . import registry
 from .registry import (
-    DEFAULT_EFFORT, EFFORTS, EXACT_METHOD, METHODS, NOISE_AWARE_METHOD, STREAMING, Level, Method, Stage, check_effort,
-    families, known_options, method_record,
+    DEFAULT_EFFORT,
+    EFFORTS,
+    EXACT_METHOD,
+    METHODS,
+    NOISE_AWARE_METHOD,
+    STREAMING,
+    Level,
+    Method,
+    Stage,
+    check_effort,
+    families,
+    known_options,
+    method_record,
 )
 
 __all__ = ["Choice", "resolve", "build_stages", "describe", "source_of", "default_method", "streaming_iters",

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..core.config import MelConfig
+from ..io import save_audio
 
 __all__ = ["Reconstruction", "Progress"]
 
@@ -110,8 +111,6 @@ class Reconstruction:
 
     def save(self, path, **kwargs) -> None:
         """Write the audio atomically (see :func:`melrecon.io.save_audio`)."""
-        from ..io import save_audio
-
         save_audio(path, self.audio, self.sample_rate, **kwargs)
 
 

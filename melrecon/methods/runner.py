@@ -19,15 +19,16 @@ from typing import Any, Callable, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..algorithms import Algorithm, Problem
 from ..core.config import MelConfig
 from ..core.filters import mel_filterbank
 from ..core.losses import relative_error
-from .registry import Stage
-from .result import Progress
 from ..core.transforms import magnitude, project_consistent_tm
 from ..core.validation import warn_user
+from .registry import Stage
+from .result import Progress
 
 __all__ = ["CompileCache", "CACHE", "RunOutput", "run_stages", "trace_count", "assemble_history"]
 
@@ -354,8 +355,6 @@ def run_stages(problem: Problem, stages: Sequence[Stage], cfg: MelConfig, *, bat
     total = sum(n for _, n in stages)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=total, desc=name, unit="it", leave=False)
     loop = _Loop(problem=problem, cfg=cfg, batched=batched, chunk=chunk_size or auto_chunk(problem), total=total,
                  callback=callback, bar=bar, cache=cache)

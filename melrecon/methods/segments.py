@@ -158,7 +158,8 @@ def _joined(mel, run: Run, offsets, plan: Plan, results, length, independent: bo
     seconds = [h["time"][-1] for h in histories if len(h["time"])]
     return Reconstruction(
         audio=audio, sample_rate=cfg.sample_rate, config=cfg, method=last.method, history=history,
-        evaluations=last.evaluations, stage_spans=last.stage_spans, mel_sc=np.float32(sc), best_iteration=last.best_iteration,
+        evaluations=last.evaluations, stage_spans=last.stage_spans, mel_sc=np.float32(sc),
+        best_iteration=last.best_iteration,
         interrupted=any(r.interrupted for r in done),
         stop_reason=next((r.stop_reason for r in done if r.stop_reason), None),
         seconds=max(seconds, default=0.0) if independent else sum(seconds), compile_seconds=last.compile_seconds,

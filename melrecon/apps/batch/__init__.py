@@ -36,13 +36,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from ... import io
 from ...core.config import DEFAULT_PRESET, MelConfig, ParameterError, get_config
 from ...methods.planner import check_batching, plan_items
 from ...methods.resolve import SOURCES, source_of
 from ...reconstruct import RUN_OPTIONS, check_call
-from .groups import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, load_stats, targets
 from .engines import ENGINES, engine_module, engine_options
+from .groups import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, load_stats, targets
 from .jobs import Claims, disk_full_message, process_owner
 
 __all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES", "Job", "invert_group", "frames_of"]
@@ -78,8 +80,9 @@ def invert_folder(
     method : str, optional
         As for :func:`melrecon.reconstruct`; default: by each file's mel source (audio files, which melrecon
         analyses: the exact ``"meladmm+melgl"``; mel files, handed in: the noise-aware
-        ``"tolmeladmm+tolmelgl"``; :func:`melrecon.methods.resolve.resolve`), or ``source=`` for all. Other keyword options (``effort``, ``n_iter``,
-        ``gl_iters``, ``gd_iters``, ``seed``, ``learning_rate``, ``segment_seconds``, ...) are passed on.
+        ``"tolmeladmm+tolmelgl"``; :func:`melrecon.methods.resolve.resolve`), or ``source=`` for all. Other
+        keyword options (``effort``, ``n_iter``, ``gl_iters``, ``gd_iters``, ``seed``, ``learning_rate``,
+        ``segment_seconds``, ...) are passed on.
     batch_size : int, optional
         Most items per padded batch (default 4 on a CPU, 32 on accelerators).
     max_buckets : int
@@ -131,8 +134,6 @@ def invert_folder(
     n_inputs = len(found) + len(summary.skipped) + len(summary.failed)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=n_inputs, initial=n_inputs - len(found), desc="melrecon batch", unit="file")
     try:
         run_engine.run(job, plan, paths, summary, bar, **engine_kw)

@@ -5,7 +5,6 @@ summary. An engine (:mod:`melrecon.apps.batch.engines`) only decides where :func
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -13,17 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
 from ... import io
 from ...core.config import MelConfig, ParameterError
 from ...core.transforms import mel_spectrogram
 from ...core.validation import check_mel
+from ...io import conventions as io_conventions
 from ...methods.diagnostics import NO_PROGRESS_MEL_SC
 from ...methods.execute import best_start, execute_items, execute_single
 from ...methods.planner import fitted_length, plan_single
 from ...methods.resolve import source_of
 from ...methods.single import Run
-from ..output_guard import convention_quiet, prepare_once
+from ..output_guard import convention_fix, convention_quiet, guard_output, prepare_once
+from .jobs import Claims, Manifest, disk_full_message, remove_partial_writes
 
 __all__ = ["BatchSummary", "DiskFull", "EngineError", "Job", "find_inputs", "frames_of", "invert_group", "targets"]
 
@@ -165,17 +167,13 @@ def _load_mel(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
 
 def load_stats(stats):
     """Statistics read once for the whole folder (a path), or as given."""
-    from ...io.conventions import load_stats
-
-    return load_stats(stats) if isinstance(stats, (str, Path)) else stats
+    return io_conventions.load_stats(stats) if isinstance(stats, (str, Path)) else stats
 
 
 def frames_of(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | None = None, stats=None) -> int:
     """Frames of a file's mel (audio: from its header, without decoding): what the plan groups by."""
     if path.suffix.lower() in io.MEL_SUFFIXES:  # the frame axis depends on the layout: read it as inverted
         return int(_load_mel(path, cfg, mel_key, layout, stats).shape[-1])
-    import soundfile as sf
-
     try:
         info = sf.info(str(path))
     except Exception as exc:  # noqa: BLE001
@@ -211,9 +209,6 @@ def _record(job: Job, src: Path, dst: Path, status: str, **extra) -> dict[str, A
 
 def _write(job: Job, src: Path, dst: Path, res, seconds: float, convention: str | None = None) -> dict[str, Any]:
     """Write one result (never clipped: see :func:`melrecon.apps.output_guard.guard_output`)."""
-    from ..output_guard import convention_fix, guard_output
-    from .jobs import disk_full_message
-
     note = None
     try:
         audio, note = guard_output(res.audio, convention=convention, force=job.force, where=dst.name,
@@ -248,8 +243,6 @@ def ran_settings(settings: dict) -> dict:
 
 def _claim_and_load(job, claims, members, paths, notes, conventions):
     """Claim and load the group's files; -> (records of the files left out, {index: mel})."""
-    from .jobs import remove_partial_writes
-
     records, mels = [], {}
     for i in dict.fromkeys(members):
         src, dst = paths[i]
@@ -271,8 +264,6 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     ``members`` index ``paths`` (input, output); repeats fill the batch up to its planned size. Raises
     KeyboardInterrupt when interrupted (nothing of the group is written then).
     """
-    from .jobs import Claims, Manifest
-
     claims, manifest = Claims(job.dst_root, owner=job.owner), Manifest(job.dst_root)
     notes: dict[str, str] = {}
     conventions: dict[str, tuple[str, str]] = {}

@@ -156,7 +156,7 @@ class Claims:
     def _locked(self):
         """Hold the folder's lock. The folder may be removed by a run that finished (:meth:`remove_if_unused`)
         while this one waited: then the lock taken is of a removed file, and it is taken again on a new one."""
-        import fcntl
+        import fcntl  # noqa: PLC0415 - POSIX only; every CLI command imports this module (apps.cli.common)
 
         lock = self.dir / ".lock"
         while True:

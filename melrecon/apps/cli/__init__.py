@@ -67,6 +67,6 @@ def main(argv=None) -> int:
         _light_parser().parse_args(argv)  # prints the help or the version and exits (or says what is missing)
     # One of the CLI's two imports inside a function (the other: a command's module, in run.py): everything
     # from here on loads JAX, which `melrecon`, `--help` and `--version` above never do.
-    from .run import run
+    from .run import run  # noqa: PLC0415 - keeps `melrecon`, --help and --version free of JAX (see above)
 
     return run(argv)

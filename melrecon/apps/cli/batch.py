@@ -15,7 +15,8 @@ def cmd_batch(args) -> int:
     summary = invert_folder(args.input, args.output, config_from_args(args), batch_size=args.batch_size,
                             max_buckets=args.max_buckets, overwrite=args.overwrite, mel_key=args.mel_key,
                             progress=not quiet, layout=args.layout, stats=args.stats, engine=args.engine,
-                            ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus, force=args.force, **kw)
+                            ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+                            force=args.force, **kw)
     print(summary.report())
     if summary.interrupted:
         return interrupted_status()

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the tomli backport (a dependency there)
+    import tomli as tomllib
 
 from ...core.config import DEFAULT_PRESET, LAYOUTS, PRESETS, MelConfig, ParameterError, get_config
 
@@ -59,12 +65,14 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
         g.add_argument(flag, dest=f"cfg_{field}", type=kind, default=None, help=text, metavar=_metavar(field, kind))
     scale = g.add_mutually_exclusive_group()
     scale.add_argument("--htk", dest="cfg_mel_scale", action="store_const", const="htk", help="HTK Mel formula")
-    scale.add_argument("--slaney", dest="cfg_mel_scale", action="store_const", const="slaney", help="Slaney Mel formula")
+    scale.add_argument("--slaney", dest="cfg_mel_scale", action="store_const", const="slaney",
+                       help="Slaney Mel formula")
     g.add_argument("--center", dest="cfg_center", action=argparse.BooleanOptionalAction, default=None,
                    help="centre frames (pad n_fft/2 on each side)")
     g.add_argument("--clip-norm", dest="cfg_clip_norm", action=argparse.BooleanOptionalAction, default=None,
                    help="Coqui clip_norm")
-    g.add_argument("--layout", default=None, metavar="LAYOUT", help=f"how the mel array is stored: {' or '.join(LAYOUTS)} "
+    g.add_argument("--layout", default=None, metavar="LAYOUT",
+                   help=f"how the mel array is stored: {' or '.join(LAYOUTS)} "
                    "((n_mels, T) or (T, n_mels); default: the preset's)")
     g.add_argument("--stats", default=None, metavar="FILE",
                    help="mean/variance statistics to undo (ESPnet feats_stats.npz, mean/std .npz, .h5)")
@@ -72,10 +80,6 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
 
 def load_toml(path) -> dict[str, Any]:
     """The fields of a TOML config file (``preset`` allowed); unknown keys are refused."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
     p = Path(path)
     if not p.is_file():
         raise ParameterError(f"--config {str(p)!r} does not exist or is not a file.")

@@ -69,7 +69,8 @@ def cmd_demo(args) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ParameterError(f"--out {str(out)!r} could not be created ({exc.strerror}); choose another folder.") from None
+        raise ParameterError(
+            f"--out {str(out)!r} could not be created ({exc.strerror}); choose another folder.") from None
     io.check_output_path(out / "metrics.md", probe=True)
     runs = _demo_runs(args)
     rows = []
@@ -113,8 +114,8 @@ def cmd_demo(args) -> int:
     table = metrics_table(rows, DEMO_COLUMNS)
     report = (f"# melrecon demo\n\nInput: `{Path(args.input).name}`; GL = fast Griffin-Lim (momentum 0.99), "
               f"GL+GD = the same GL then Adam on the STFT (consistency + Mel error), default = melrecon's "
-              f"default method for audio it analysed (`{default_method('analysis')}`). Metrics against the input audio; Mel SC = Mel spectral "
-              f"convergence.\n\n{table}\n")
+              f"default method for audio it analysed (`{default_method('analysis')}`). Metrics against the input "
+              f"audio; Mel SC = Mel spectral convergence.\n\n{table}\n")
     with hold_signals() as held:
         with io.atomic_path(out / "metrics.md") as tmp:
             tmp.write_text(report)

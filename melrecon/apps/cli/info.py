@@ -21,7 +21,8 @@ def methods_listing() -> str:
 
 
 def cmd_conventions(args) -> int:
-    print(presets_table() if args.command == "presets" else config_toml(args.preset), end="\n" if args.command == "presets" else "")
+    presets = args.command == "presets"
+    print(presets_table() if presets else config_toml(args.preset), end="\n" if presets else "")
     return 0
 
 

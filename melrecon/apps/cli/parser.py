@@ -114,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--ray-address", default=None, metavar="ADDRESS",
                      help="with --engine ray: the cluster to join (auto, or host:port of `ray start --head`); "
                           "default: start a local one")
-    bat.add_argument("--num-cpus", type=float, default=None, metavar="N", help="with --engine ray: CPUs per worker (default 1)")
-    bat.add_argument("--num-gpus", type=float, default=None, metavar="N", help="with --engine ray: GPUs per worker (default 0)")
+    bat.add_argument("--num-cpus", type=float, default=None, metavar="N",
+                     help="with --engine ray: CPUs per worker (default 1)")
+    bat.add_argument("--num-gpus", type=float, default=None, metavar="N",
+                     help="with --engine ray: GPUs per worker (default 0)")
 
     sub.add_parser("methods", help=COMMANDS["methods"],
                    description="List the named methods and common pipelines (such as gl+gd): each one's stages, "

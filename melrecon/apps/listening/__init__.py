@@ -23,14 +23,7 @@ from .build import ANCHORS_HZ, ListeningTest, build_abx, build_mushra, load_test
 from .page import build_page, page_html
 from .report import Report, analyse
 from .stats import binomial_p, mean_ci, pearson, screening_reasons, spearman, t_quantile
-
-
-def take_test(test, listener, *, folder=None):
-    """The notebook view of ``test`` for ``listener`` (:func:`melrecon.apps.listening.widgets.take_test`)."""
-    from .widgets import take_test as _take
-
-    return _take(test, listener, folder=folder)
-
+from .widgets import take_test
 
 __all__ = ["build_mushra", "build_abx", "load_test", "ListeningTest", "ANCHORS_HZ", "Session", "Results", "collect",
            "take_test", "build_page", "page_html", "analyse", "Report", "mean_ci", "t_quantile", "binomial_p",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ... import io
 from ...core.config import ParameterError
 from .build import ListeningTest, load_test
 
@@ -195,8 +196,6 @@ class Session:
         return self._save({"trial": trial_id, "choice": choice})
 
     def _save(self, answer: dict) -> dict:
-        from ... import io
-
         answer.update(seconds=round(time.monotonic() - self._shown, 2), time=_now())
         self.results.answers[answer["trial"]] = answer
         record = self.results.record

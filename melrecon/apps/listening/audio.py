@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ... import io
 from ...core.config import ParameterError
 
 __all__ = ["lowpass", "rms_dbfs", "match_loudness", "as_audio", "as_clips", "PEAK", "DEFAULT_LEVEL_DBFS"]
@@ -95,8 +96,6 @@ def match_loudness(stimuli: Mapping[str, np.ndarray], *, level_dbfs: float = DEF
 def as_audio(value: Any, sample_rate: int, what: str) -> np.ndarray:
     """One stimulus as mono float32: an array, a path to an audio file (read and resampled to
     ``sample_rate``), or anything with an ``.audio`` array (a :class:`melrecon.Reconstruction`)."""
-    from ... import io
-
     if isinstance(value, (str, Path)):
         value, _ = io.load_audio(value, sample_rate=sample_rate)
     elif hasattr(value, "audio") and not isinstance(value, np.ndarray):

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ... import io
 from ...core.config import ParameterError
 from .audio import DEFAULT_LEVEL_DBFS, clip_table, lowpass, match_loudness
 
@@ -141,8 +142,6 @@ def _move_stale_answers(folder: Path, test_id: str) -> None:
 
 def _write_wav(folder: Path, rel: str, audio: np.ndarray, sample_rate: int, rng: np.random.Generator | None = None):
     """Write a 16-bit stimulus; with ``rng``, TPDF dither of one LSB (so no two files are byte-identical)."""
-    from ... import io
-
     x = np.asarray(audio, np.float64)
     if rng is not None:
         x = x + (rng.random(x.size) - rng.random(x.size)) / 32768.0
@@ -156,8 +155,6 @@ def _digest(trials: list[dict]) -> str:
 
 
 def _finish(folder: Path, spec: dict) -> ListeningTest:
-    from ... import io
-
     spec["id"] = _digest(spec["trials"])
     _move_stale_answers(folder, spec["id"])
     with io.atomic_path(folder / "test.json") as tmp:

@@ -16,7 +16,14 @@ import argparse
 import json
 from pathlib import Path
 
+import soundfile as sf
+
+from ... import io
 from ...core.config import ParameterError
+from .answers import collect
+from .build import build_abx, build_mushra
+from .page import build_page
+from .report import analyse
 
 __all__ = ["add_listen_command", "cmd_listen", "HELP"]
 
@@ -56,8 +63,6 @@ def add_listen_command(subparsers) -> argparse.ArgumentParser:
 
 
 def _folder_clips(folder: str) -> dict[str, Path]:
-    from ... import io
-
     path = Path(folder)
     if not path.is_dir():
         raise ParameterError(f"{folder!r} is not a folder; --reference and --condition take folders of audio files.")
@@ -68,10 +73,6 @@ def _folder_clips(folder: str) -> dict[str, Path]:
 
 
 def _cmd_new(args) -> int:
-    import soundfile as sf
-
-    from .build import build_abx, build_mushra
-
     reference = _folder_clips(args.reference)
     conditions = {}
     for spec in args.condition:
@@ -92,9 +93,6 @@ def _cmd_new(args) -> int:
 
 
 def _cmd_collect(args) -> int:
-    from ... import io
-    from .answers import collect
-
     found = collect(args.paths, test=args.test)
     for res in found:
         state = "finished" if res.finished else "unfinished"
@@ -113,8 +111,6 @@ def _cmd_collect(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import analyse
-
     scores = None
     if args.scores:
         try:
@@ -131,8 +127,6 @@ def _cmd_report(args) -> int:
 def cmd_listen(args) -> int:
     """Run ``melrecon listen <sub-command>``; returns the exit status (errors raise ParameterError)."""
     if args.listen_command == "build":
-        from .page import build_page
-
         out = build_page(args.test_dir, args.out, title=args.title)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): open it in a browser; no server needed")
         return 0

@@ -14,6 +14,7 @@ import html
 import json
 from pathlib import Path
 
+from ... import io
 from ...core.config import ParameterError
 from .build import ListeningTest, load_test
 from .page_assets import CSS, JS
@@ -94,8 +95,6 @@ def build_page(test: ListeningTest | str | Path, out: str | Path, *, title: str 
     Path
         ``out``.
     """
-    from ... import io
-
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"out={str(out)!r} must end in .html (the page is one HTML file).")

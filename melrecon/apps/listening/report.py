@@ -15,6 +15,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from ... import io
 from ...core.config import ParameterError
 from .answers import Results, collect
 from .build import ListeningTest, load_test
@@ -87,9 +88,8 @@ class Report:
 
     def save(self, folder: str | Path) -> list[Path]:
         """Write ``report.md``, ``report.png`` and ``report.json`` into ``folder``; return their paths."""
-        import matplotlib.pyplot as plt
-
-        from ... import io
+        # every CLI command's parser loads this package (apps.cli.parser -> listening.cli): invert loads no matplotlib
+        import matplotlib.pyplot as plt  # noqa: PLC0415 - see above
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -102,7 +102,8 @@ def _abx_figure(report: Report, ax) -> None:
 
 def report_figure(report: Report):
     """One figure of the report (see :meth:`Report.figure`)."""
-    import matplotlib.pyplot as plt
+    # every CLI command's parser loads this package (apps.cli.parser -> listening.cli): invert loads no matplotlib
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - see above
 
     n = max(len(report.conditions), len(report.abx), 2)
     fig, ax = plt.subplots(figsize=(min(2.0 + 1.1 * n, 14), 4.2), layout="constrained")

@@ -44,7 +44,7 @@ def t_quantile(p: float, df: int) -> float:
     >>> round(t_quantile(0.975, 2), 4)
     4.3027
     """
-    from scipy import stats
+    from scipy import stats  # noqa: PLC0415 - ~1 s to import, and every CLI command loads this package (parser)
 
     if not 0.0 < p < 1.0:
         raise ParameterError(f"p={p!r} must lie strictly between 0 and 1 (e.g. 0.975 for a two-sided 95 % interval).")

@@ -60,7 +60,7 @@ class _View:
     kind = ""
 
     def __init__(self, test: ListeningTest | str | Path, listener: str, *, folder=None):
-        import ipywidgets as W
+        import ipywidgets as W  # noqa: PLC0415 - notebooks extra; `melrecon listen` imports this package
 
         self.session = Session(test, listener, folder=folder)
         if self.session.test.kind != self.kind:
@@ -77,7 +77,7 @@ class _View:
         self._load()
 
     def _ipython_display_(self):
-        from IPython.display import display
+        from IPython.display import display  # noqa: PLC0415 - notebooks extra, as ipywidgets
 
         display(self.root)
 
@@ -137,7 +137,7 @@ class MushraView(_View):
     kind = "mushra"
 
     def _show_trial(self, trial: dict) -> None:
-        import ipywidgets as W
+        import ipywidgets as W  # noqa: PLC0415 - notebooks extra; `melrecon listen` imports this package
 
         test = self.session.test
         self.stimulus_ids = [s["id"] for s in trial["stimuli"]]
@@ -198,7 +198,7 @@ class AbxView(_View):
     kind = "abx"
 
     def _show_trial(self, trial: dict) -> None:
-        import ipywidgets as W
+        import ipywidgets as W  # noqa: PLC0415 - notebooks extra; `melrecon listen` imports this package
 
         test = self.session.test
         self.players.value = player_group([(k, k, test.audio_path(trial["files"][k])) for k in ("A", "B", "X")])

@@ -12,7 +12,7 @@ background thread, so the kernel stays responsive: Stop asks :func:`melrecon.rec
 kernel (Ctrl-C) also ends the run with the best result so far.
 """
 
-from .session import Request, Session, Clip, read_upload
+from .session import Clip, Request, Session, read_upload
 from .view import METHOD_CHOICES, Workbench
 
 __all__ = ["Workbench", "Session", "Clip", "Request", "read_upload", "METHOD_CHOICES"]

@@ -15,9 +15,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import soundfile as sf
+import soxr
 
 from ...core.config import MelConfig, ParameterError, get_config
+from ...core.transforms import mel_spectrogram
+from ...core.validation import check_audio
+from ...io import load_audio
 from ...methods.resolve import resolve, source_of
+from ...reconstruct import reconstruct
+from .. import metrics
 
 __all__ = ["Clip", "Request", "Session", "read_upload", "MAX_SECONDS"]
 
@@ -45,8 +52,6 @@ class Clip:
             raise ParameterError(f"clip {self.name!r} is a Mel spectrogram; it has no audio.")
         if self.sample_rate == sample_rate:
             return self.audio
-        import soxr
-
         return soxr.resample(self.audio, self.sample_rate, sample_rate, quality="HQ").astype(np.float32)
 
 
@@ -68,8 +73,6 @@ def read_upload(name: str, content: bytes) -> Clip:
     """An uploaded file as a :class:`Clip`: audio (wav, flac, ogg; mixed to mono) or a ``.npy``/``.npz`` Mel."""
     if Path(name).suffix.lower() in (".npy", ".npz"):
         return _read_npy(name, content)
-    import soundfile as sf
-
     try:
         data, sr = sf.read(_io.BytesIO(content), dtype="float32", always_2d=True)
     except Exception as exc:
@@ -135,8 +138,6 @@ class Session:
         if (audio is None) == (mel is None):
             raise ParameterError("add_clip needs either audio=(samples) with sample_rate=..., or mel=...")
         if audio is not None:
-            from ...core.validation import check_audio
-
             if sample_rate is None:
                 raise ParameterError("add_clip(audio=...) needs sample_rate=... (Hz).")
             audio = check_audio(audio)
@@ -158,13 +159,9 @@ class Session:
 
     def load(self, src: Clip, cfg: MelConfig) -> tuple[np.ndarray | None, np.ndarray]:
         """The clip's audio at the config's rate (None for a Mel clip) and its Mel spectrogram."""
-        from ...core.transforms import mel_spectrogram
-
         if src.mel is not None:
             return None, src.mel
         if src.audio is None:
-            from ...io import load_audio
-
             src.audio, src.sample_rate = load_audio(src.path)
         audio = src.audio_at(cfg.sample_rate)[: int(MAX_SECONDS * cfg.sample_rate)]
         if audio.shape[-1] < cfg.n_fft:
@@ -228,8 +225,6 @@ class Session:
         return keep_going is not False and not self._stop.is_set()
 
     def _measure(self, request: Request, result) -> dict:
-        from .. import metrics
-
         if request.audio is not None:
             m = metrics.evaluate(request.audio, result.audio, request.config)
         else:
@@ -238,8 +233,6 @@ class Session:
         return m
 
     def _work(self, request: Request):
-        from ...reconstruct import reconstruct
-
         result = None
         try:
             result = reconstruct(request.mel, request.config, progress=False, chunk_size=self.chunk_size,

@@ -4,10 +4,10 @@ around a :class:`~melrecon.apps.workbench.session.Session`.
 The method (``"auto"``: the default for the clip's mel source) has one iterations slider per stage, starting
 at the counts of the chosen effort level, as :func:`melrecon.methods.resolve.resolve` gives them (the same
 resolution :func:`melrecon.reconstruct` makes), so a first Run reproduces :func:`melrecon.reconstruct` with those
-choices, starting phases tried included. The controls a method does not use are disabled, and which ones it uses is asked of its stages
-(their families and options, :mod:`melrecon.methods`), for every method. Widget updates from the worker
-thread go through ``Image`` (PNG bytes) and ``HTML`` widgets only, which are safe to set from another
-thread (an ``Output`` widget captures only the thread that opened it).
+choices, starting phases tried included. The controls a method does not use are disabled, and which ones it uses
+is asked of its stages (their families and options, :mod:`melrecon.methods`), for every method. Widget updates
+from the worker thread go through ``Image`` (PNG bytes) and ``HTML`` widgets only, which are safe to set from
+another thread (an ``Output`` widget captures only the thread that opened it).
 """
 
 from __future__ import annotations
@@ -19,13 +19,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
+from ...algorithms.gradient import OPTIMIZERS
 from ...core.config import PRESETS, ParameterError, get_config
-from ..examples import clips
+from ...core.losses import MEL_LOSSES
 from ...methods.registry import DEFAULT_EFFORT, EFFORTS, METHODS, used_options
 from ...methods.resolve import resolve
-from ..plotting import figure_png, live_loss_figure, loss_figure, plot_spectrogram, playable, spectrogram_panels
+from ..examples import clips
+from ..plotting import (
+    figure_png,
+    live_loss_figure,
+    loss_figure,
+    mel_db,
+    playable,
+    plot_spectrogram,
+    spectrogram_panels,
+)
 from .session import Request, Session, read_upload
+
+# ipywidgets and IPython (the notebooks extra) are imported inside the functions that build the view: the package
+# imports this module, and its session runs without them (tests/test_structure.py::test_session_runs_without_widgets).
 
 __all__ = ["Workbench", "METHOD_CHOICES", "OPTION_CONTROLS", "STOP_WORDS"]
 
@@ -42,7 +56,7 @@ _STYLE = {"description_width": "110px"}
 
 
 def _wide():
-    import ipywidgets as W
+    import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
     return W.Layout(width="380px")
 
@@ -66,7 +80,7 @@ def _stage_slider(W, index: int, algorithm, count: int):
 
 
 def _build_inputs(wb, preset: str, method: str) -> None:
-    import ipywidgets as W
+    import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
     wb.clip = W.Dropdown(description="clip", style=_STYLE, layout=_wide())
     wb.upload = W.FileUpload(accept=".wav,.flac,.ogg,.npy,.npz", multiple=False, description="Upload wav / .npy mel")
@@ -84,10 +98,7 @@ def _build_inputs(wb, preset: str, method: str) -> None:
 
 
 def _build_options(wb, learning_rate: float) -> None:
-    import ipywidgets as W
-
-    from ...algorithms.gradient import OPTIMIZERS
-    from ...core.losses import MEL_LOSSES
+    import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
     wb.optimizer = W.Dropdown(options=[_METHOD_DEFAULT, *OPTIMIZERS], value=_METHOD_DEFAULT, description="optimizer",
                               style=_STYLE, layout=_wide())
@@ -101,7 +112,7 @@ def _build_options(wb, learning_rate: float) -> None:
 
 
 def _build_outputs(wb) -> None:
-    import ipywidgets as W
+    import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
     wb.run_button = W.Button(description="Run", button_style="success", icon="play",
                              tooltip="reconstruct with these settings")
@@ -116,7 +127,7 @@ def _build_outputs(wb) -> None:
 
 def _layout(wb):
     """The whole workbench: controls and the loss plot, the A/B board, the spectrograms."""
-    import ipywidgets as W
+    import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
     for widget, css in ((wb.stage_box, "mr-stage-iters"), (wb.run_button, "mr-run"),
                         (wb.stop_button, "mr-stop"), (wb.loss_image, "mr-loss-plot"), (wb.players, "mr-players"),
@@ -188,8 +199,9 @@ class Workbench:
             raise ParameterError(f"preset={preset!r} is unknown; choose one of {sorted(PRESETS)}.")
         if method not in METHOD_CHOICES:
             raise ParameterError(f"method={method!r} is not offered; choose one of {METHOD_CHOICES}.")
-        self.session = Session(chunk_size=chunk_size, keep=keep, on_progress=lambda request, p: self._on_progress(request, p),
-                               on_result=self._on_result, on_error=self._show_error, on_finish=self._on_finish)
+        self.session = Session(chunk_size=chunk_size, keep=keep,
+                               on_progress=lambda request, p: self._on_progress(request, p), on_result=self._on_result,
+                               on_error=self._show_error, on_finish=self._on_finish)
         self.plot_updates = 0
         _build_inputs(self, preset, method)
         _build_options(self, learning_rate)
@@ -205,7 +217,7 @@ class Workbench:
     # ------------------------------------------------------------------------------------ public
     def show(self):
         """Display the workbench (in a notebook cell)."""
-        from IPython.display import display
+        from IPython.display import display  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
         display(self.ui)
         return None
@@ -295,7 +307,7 @@ class Workbench:
             slider.value = int(n)
 
     def _set_stage_sliders(self, stages) -> None:
-        import ipywidgets as W
+        import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
         self.stage_iters = [_stage_slider(W, i, s.algorithm, s.n_iter) for i, s in enumerate(stages)]
         self.stage_box.children = self.stage_iters
@@ -384,7 +396,8 @@ class Workbench:
             request.last_draw = now
             title = (f"{p.stage_name}: iteration {p.iteration}/{p.total} · Mel SC {float(np.mean(p.mel_sc)):.4f} "
                      f"(best {float(np.mean(p.best_mel_sc)):.4f}) · {p.elapsed:.1f} s")
-            fig = live_loss_figure(p.history, total=p.total, title=title, evaluations=(request.eval_iters, request.eval_sc))
+            fig = live_loss_figure(p.history, total=p.total, title=title,
+                                   evaluations=(request.eval_iters, request.eval_sc))
             self._set_loss_png(figure_png(fig))
         return True
 
@@ -418,7 +431,7 @@ class Workbench:
 
     # ------------------------------------------------------------------------------------ the A/B board
     def _original_card(self, request: Request | None):
-        import ipywidgets as W
+        import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
         src = self.clips.get(self.clip.value) if self.clip.value is not None else None
         if src is None:
@@ -451,18 +464,15 @@ class Workbench:
 def _spectrogram_figure(request: Request, result):
     if request.audio is not None:
         return spectrogram_panels(request.audio, {request.label: result}, request.config)
-    from matplotlib.figure import Figure
-
-    from ..plotting import mel_db
-
     fig = Figure(figsize=(12.0, 2.6), layout="constrained")
-    plot_spectrogram(fig.add_subplot(), mel_db(result.audio, request.config), request.config, title=f"{request.label} (Mel dB)")
+    plot_spectrogram(fig.add_subplot(), mel_db(result.audio, request.config), request.config,
+                     title=f"{request.label} (Mel dB)")
     return fig
 
 
 def _card(title: str, audio, sample_rate: int, info_html: str):
-    import ipywidgets as W
-    from IPython.display import Audio
+    import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
+    from IPython.display import Audio  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
     player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
     player = player.replace("<audio ", "<audio style='width:100%' ", 1)

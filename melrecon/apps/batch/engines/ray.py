@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,8 +47,8 @@ def _import_ray():
     for key, value in RAY_ENV.items():
         os.environ.setdefault(key, value)
     try:
-        import ray
-        import ray.data  # noqa: F401
+        import ray  # noqa: PLC0415 - optional extra (melrecon[ray]), and RAY_ENV must be set before it loads
+        import ray.data  # noqa: F401, PLC0415 - as above
     except ImportError:
         raise ParameterError("engine='ray' needs Ray Data: pip install 'melrecon[ray]' (or 'ray[data]').") from None
     return ray
@@ -92,7 +93,8 @@ def _failure_line(exc: BaseException, address: str | None) -> str:
         return (f"the Ray engine could not start a local cluster ({cause}); run with --engine local, or start one "
                 f"with `ray start --head` and pass --ray-address auto.")
     return (f"the Ray engine could not join the cluster at {address!r} ({cause}); check that it runs "
-            f"(`ray status`), correct --ray-address, leave it out to start a local cluster, or run with --engine local.")
+            f"(`ray status`), correct --ray-address, leave it out to start a local cluster, or run with "
+            f"--engine local.")
 
 
 class Inverter:
@@ -107,8 +109,6 @@ class Inverter:
         self.job = job  # checked by the driver (invert_folder), with the local engine's checks
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from pathlib import Path
-
         out = []
         for text in batch["group"]:
             group = json.loads(str(text))
