@@ -49,6 +49,7 @@ DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DEVSET_DIR = HERE / "devset"
+DEFAULT_STARTER_DIR = HERE / "starter"  # committed (the others are rendered on demand)
 BUNDLED_PATH = HERE.parent / "melrecon" / "data" / "speech.wav"  # shipped as package data
 
 # tool -> Debian package that provides it
@@ -532,7 +533,10 @@ NOISE = [
     ("tone_chirp.wav", tone_chirp),
 ]
 
-GROUPS = ("bundled", "speech", "varied", "music", "noise")
+GROUPS = ("bundled", "speech", "varied", "music", "noise", "starter")
+#: The starter set, committed in samples/starter/ so that a fresh clone has files to invert at once (speech, music,
+#: noise and a tone sweep, ~0.5 MB); the full dev set is rendered on demand.
+STARTER = ("speech_flite_awb.wav", "music_piano.wav", "noise_rain.wav", "tone_chirp.wav")
 
 
 def describe(path: Path) -> str:
@@ -543,7 +547,42 @@ def describe(path: Path) -> str:
             f"rms {20 * np.log10(rms):+.1f} dBFS  {path.stat().st_size / 1024:.0f} KiB")
 
 
-def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path) -> list[Path]:
+def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path, starter_dir: Path) -> list[Path]:
+    """Render the clips of ``groups``; ``starter`` renders :data:`STARTER` into ``starter_dir``."""
+    jobs = _jobs([g for g in groups if g != "starter"], out_dir, bundled_path, soundfont)
+    if "starter" in groups:
+        jobs += [(starter_dir / path.name, job) for path, job in
+                 _jobs(["speech", "music", "noise"], out_dir, bundled_path, soundfont) if path.name in STARTER]
+    written = []
+    with tempfile.TemporaryDirectory(prefix="melrecon-samples-") as tmpdir:
+        for path, job in jobs:
+            x, sr = job(Path(tmpdir))
+            write_clip(path, finish(x, sr))
+            written.append(path)
+            print("wrote", describe(path), flush=True)
+    if "starter" in groups:
+        written.append(write_starter_mel(starter_dir / STARTER[0], starter_dir / STARTER_MEL))
+    return written
+
+
+#: A mel handed in, as a HiFi-GAN-style toolkit stores it (hifigan preset: 80 bands, natural log), of the starter
+#: speech clip: what `melrecon invert` takes as a mel file.
+STARTER_MEL = "speech_flite_awb_hifigan_mel.npy"
+
+
+def write_starter_mel(wav: Path, out: Path) -> Path:
+    """The hifigan-preset log-mel of ``wav`` (melrecon computes it) saved as ``(80, frames)`` float32."""
+    import melrecon  # noqa: PLC0415 - only the starter set needs the package (the script runs without it)
+
+    x, sr = sf.read(str(wav), dtype="float32")
+    cfg = melrecon.MelConfig.preset("hifigan")
+    mel = np.asarray(melrecon.mel_spectrogram(x, cfg, sample_rate=sr))
+    np.save(out, mel.astype(np.float32))
+    print(f"wrote {out}  mel {mel.shape}", flush=True)
+    return out
+
+
+def _jobs(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path) -> list:
     # fail early, before rendering anything, if a needed tool is missing
     if "bundled" in groups or "speech" in groups:
         require_tool("flite")
@@ -577,15 +616,7 @@ def build(groups: list[str], out_dir: Path, bundled_path: Path, soundfont: Path)
     if "noise" in groups:
         for name, synth in NOISE:
             jobs.append((out_dir / name, lambda tmp, synth=synth: synth()))
-
-    written = []
-    with tempfile.TemporaryDirectory(prefix="melrecon-samples-") as tmpdir:
-        for path, job in jobs:
-            x, sr = job(Path(tmpdir))
-            write_clip(path, finish(x, sr))
-            written.append(path)
-            print("wrote", describe(path), flush=True)
-    return written
+    return jobs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -594,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="output folder (default: samples/devset for the dev set; "
                          "the bundled clip goes to melrecon/data/speech.wav unless --out is given)")
     ap.add_argument("--only", action="append", choices=GROUPS, default=None,
-                    help="render only this group (repeatable). 'bundled' writes melrecon/data/speech.wav. "
+                    help="render only this group (repeatable). 'bundled' writes melrecon/data/speech.wav, 'starter' "
+                         "the committed samples/starter/. "
                          "Default: speech, varied, music and noise (the dev set)")
     ap.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT,
                     help=f"General MIDI soundfont for fluidsynth (default: {DEFAULT_SOUNDFONT})")
@@ -603,7 +635,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out_dir = args.out if args.out is not None else DEFAULT_DEVSET_DIR
         bundled = args.out / BUNDLED_PATH.name if args.out is not None else BUNDLED_PATH
-        written = build(groups, out_dir, bundled, args.soundfont)
+        starter = args.out if args.out is not None else DEFAULT_STARTER_DIR
+        written = build(groups, out_dir, bundled, args.soundfont, starter)
     except ToolMissing as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

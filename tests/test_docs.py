@@ -166,3 +166,25 @@ def test_the_architecture_page_names_the_places_that_exist():
         assert (REPO / "melrecon" / path).exists(), path
     for name in ("resolve", "plan_single", "plan_items", "padded_length", "DEFAULT_METHODS", "PIPELINE_LEVELS"):
         assert name in text
+
+
+def test_the_starter_samples_ship_and_the_readme_uses_them():
+    import soundfile as sf
+
+    import melrecon
+
+    starter = REPO / "samples" / "starter"
+    files = sorted(starter.iterdir())
+    assert sum(p.stat().st_size for p in files) <= 2 * 1024**2
+    kinds = {p.name.split("_")[0] for p in files if p.suffix == ".wav"}
+    assert kinds == {"speech", "music", "noise", "tone"}
+    for wav in (p for p in files if p.suffix == ".wav"):
+        x, sr = sf.read(wav, dtype="float32")
+        assert sr == 22050 and x.ndim == 1 and 2.0 < x.size / sr < 5.0 and 0.5 < np.abs(x).max() <= 0.9
+    [mel] = [p for p in files if p.suffix == ".npy"]
+    cfg = melrecon.MelConfig.preset("hifigan")
+    np.testing.assert_allclose(np.load(mel), melrecon.mel_spectrogram(sf.read(starter / "speech_flite_awb.wav",
+                                                                                dtype="float32")[0], cfg), atol=1e-4)
+    readme = (REPO / "README.md").read_text()
+    for name in re.findall(r"samples/starter/([\w.-]+)", readme):
+        assert (starter / name).exists(), name
