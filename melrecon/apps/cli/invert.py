@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import io
+from ...core import cache
 from ...core.config import ParameterError
 from ...core.transforms import mel_spectrogram
 from ...methods.diagnostics import NO_PROGRESS_MEL_SC, NoProgressWarning, no_progress_items
@@ -23,6 +24,9 @@ from .common import error, hold_signals, interrupted_status, method_kwargs
 from .config_args import config_from_args
 
 __all__ = ["cmd_invert", "cmd_stream"]
+
+#: Compilation (or loading compiled programs) shorter than this is not worth a mention in the summary line.
+COMPILE_NOTE_SECONDS = 0.5
 
 
 def cmd_invert(args) -> int:
@@ -105,8 +109,12 @@ def _summary(dst: Path, result, cfg) -> str:
         path += (f"; read: noise level {read['noise_level']:.2f}, time sharpness {read['sharpness']:.2f}, band "
                  f"spread {read.get('band_spread', 0.0):.2f} -> smoothing {read['tolerance']:.2f}, sharpening "
                  f"{read['sharpen']:.2f}, deblur {read.get('deblur', 0.0):.2f}")
+    compiled = ""  # a time shown says whether it includes compilation: the iterations' time never does
+    if result.compile_seconds >= COMPILE_NOTE_SECONDS:
+        compiled = f", compiled in {result.compile_seconds:.1f} s " + \
+            ("(cached for next time)" if cache.enable() is not None else "(compile cache off)")
     return (f"wrote {dst} ({result.audio.shape[-1] / cfg.sample_rate:.2f} s, {result.method} [{path}], "
-            f"{ran} iterations in {result.seconds:.1f} s, "
+            f"{ran} iterations in {result.seconds:.1f} s{compiled}, "
             f"Mel SC {float(np.mean(result.mel_sc)):.4f})")
 
 
