@@ -135,12 +135,6 @@ class Choice:
         """The method's counts at every effort level (as resolved without explicit counts)."""
         return {e: describe(self.method, e).counts for e in EFFORTS}
 
-    def with_init_phase(self, phase: str) -> "Choice":
-        """The same choice, the first stage starting from ``phase`` and nothing else tried."""
-        (first, n), *rest = self.stages
-        return Choice(self.method, self.source, self.effort, (Stage(first.with_options({"init_phase": phase}), n),
-                                                                 *rest), (), self.reasons)
-
     def summary(self) -> str:
         """One line: what runs and why (the CLI's summary line prints it)."""
         tries = f" from each of {'/'.join(self.init_phases)}" if self.init_phases else ""
