@@ -18,7 +18,8 @@ counts (default 60 + 40). ``n_iter`` keeps librosa's meaning when given: that ma
 split over the stages by the resolver in the proportion of the level's counts
 (:func:`melrecon.methods.resolve.split_total`: 32 -> 19 + 13). ``method=`` chooses another method (``"agla"``:
 the former drop-in). ``griffinlim`` runs melrecon's Griffin-Lim kernel (:mod:`melrecon.algorithms.griffin_lim`):
-fast GL with ``momentum``, plain GLA at ``momentum=0``, from librosa's starting phases (drawn from
+fast GL with ``momentum`` (its first step a plain GL step, as librosa's), plain GLA at ``momentum=0``, from
+librosa's starting phases (drawn from
 ``random_state`` as librosa draws them; melrecon differs where librosa is random: ``random_state=None``
 draws from seed 0, so the same call gives the same audio).
 """
@@ -264,7 +265,7 @@ def griffinlim(S, *, n_iter: int = 32, hop_length: int | None = None, win_length
         if init == "random":  # librosa's draw: phases 2 pi u, u uniform in [0, 1), of S's shape
             start = start * np.exp(2j * np.pi * rng.random(size=S.shape)).astype(np.complex64)
         run, _ = check_call(cfg, method="fgla" if momentum else "gla", n_iter=n_iter, progress=False,
-                            options={"alpha": momentum} if momentum else None)
+                            options={"alpha": momentum, "momentum_start": "zero"} if momentum else None)
         problem = Problem(mel=None, magnitude=jnp.asarray(S, jnp.float32))
         out = run.run(problem, batched=False, init_spec=jnp.asarray(start))
         audio = istft_compiled(out.best_spec, cfg, length=length)
