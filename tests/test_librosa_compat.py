@@ -120,7 +120,8 @@ def test_griffinlim(y_chirp, row):
             if random_state is None and init == "random" or use_length or _hop(stft) == _win(stft) or (
                     row["window"], pad) == ("rect", "reflect"):
                 continue
-            theirs = librosa.griffinlim(S.astype(np.float32), dtype=dtype, pad_mode=pad, n_iter=3, momentum=row["momentum"], init=init,
+            theirs = librosa.griffinlim(S.astype(np.float32), dtype=dtype, pad_mode=pad, n_iter=3,
+                                        momentum=row["momentum"], init=init,
                                         random_state=np.random.RandomState(7) if rng is not random_state else rng,
                                         **stft)
             well = _well_covered(S.shape[-1], len(theirs), **stft)  # elsewhere both divide rounding by ~0

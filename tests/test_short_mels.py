@@ -23,8 +23,8 @@ CENTRED = MelConfig(sample_rate=8000, n_fft=64, hop_length=16, n_mels=16, name="
 LENGTHS = (1, 2, 3, 4, 5)
 METHODS = (None, *sorted(melrecon.METHODS))  # None: the source's default
 #: TINY as the command line's flags.
-TINY_FLAGS = ["--sample-rate", "8000", "--n-fft", "64", "--hop-length", "16", "--n-mels", "16", "--fmax", "4000", "--no-center", "--pad",
-              "24", "--pad-mode", "reflect", "--compression", "log"]
+TINY_FLAGS = ["--sample-rate", "8000", "--n-fft", "64", "--hop-length", "16", "--n-mels", "16", "--fmax", "4000",
+              "--no-center", "--pad", "24", "--pad-mode", "reflect", "--compression", "log"]
 #: Two iterations of a tiny mel's noise or silence legitimately make no progress.
 pytestmark = pytest.mark.filterwarnings("ignore::melrecon.methods.diagnostics.NoProgressWarning")
 

@@ -280,7 +280,8 @@ def _project_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None
     if layout is not None:
         padded = _istft_padded_tm(spec_tm, cfg, layout)
         return _analyse_tm(padded, cfg, n_frames, layout.frame_mask)
-    if cfg.pad_mode not in ("constant", "reflect") or (cfg.pad_mode == "reflect" and cfg.n_samples(n_frames) <= cfg.pad):
+    short = cfg.pad_mode == "reflect" and cfg.n_samples(n_frames) <= cfg.pad
+    if cfg.pad_mode not in ("constant", "reflect") or short:
         return _stft_tm(_istft_tm(spec_tm, cfg), cfg)  # numpy's other modes; reflections of reflections
     # iSTFT, trim and re-pad in place: only the ``pad`` samples at each end change (no full copies).
     y = _overlap_add_tm(spec_tm, cfg) * _inverse_envelope(cfg, n_frames)
