@@ -28,7 +28,7 @@ _EXPORTS = {
     "METHODS": "methods.registry", "EXACT_METHOD": "methods.registry", "NOISE_AWARE_METHOD": "methods.registry",
     "EFFORTS": "methods.registry", "DEFAULT_EFFORT": "methods.registry", "Stage": "methods.registry",
     "DEFAULT_METHODS": "methods.resolve", "build_stages": "methods.resolve", "resolve": "methods.resolve",
-    "mel_to_audio": "apps.compat",
+    "mel_to_audio": "apps.compat", "griffinlim": "apps.compat",
     "Streamer": "stream",
 }
 

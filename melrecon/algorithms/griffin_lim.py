@@ -41,7 +41,10 @@ from ..core.losses import relative_error_from_sums
 from ..core.transforms import project_consistent_tm
 from .base import Algorithm, Problem, initial_spectrogram, written_after
 
-__all__ = ["GriffinLim", "GriffinLimState", "gla", "fgla", "agla"]
+__all__ = ["GriffinLim", "GriffinLimState", "gla", "fgla", "agla", "MOMENTUM_STARTS"]
+
+#: What the first momentum step extrapolates from (:class:`GriffinLim`'s ``momentum_start``).
+MOMENTUM_STARTS = ("iterate", "zero")
 
 class GriffinLimState(NamedTuple):
     """Iterates in time-major layout ``(..., frames, n_fft // 2 + 1)`` (the FFT axis last, so no
@@ -76,12 +79,16 @@ class GriffinLim(Algorithm):
         AGLA's relaxation (1 turns AGLA into FGLA).
     init_phase : {"random", "zero", "pghi"}
         Phase of the first iterate when no spectrogram is given.
+    momentum_start : {"iterate", "zero"}
+        ``t_0``, what the first momentum step extrapolates from: the starting point (``"iterate"``) or 0
+        (``"zero"``, as librosa's and torchaudio's ``griffinlim``: the first step is a plain GL step).
     """
 
     alpha: float = 0.99
     beta: float = 0.99
     gamma: float = 1.0
     init_phase: str = "random"
+    momentum_start: str = "iterate"
     name: str = "fgla"
 
     #: The chunk loop runs two steps per iteration (lets XLA update the momentum buffers in place).
@@ -96,6 +103,8 @@ class GriffinLim(Algorithm):
             v = getattr(self, field)
             if not isinstance(v, (int, float)) or v != v or v < 0:
                 raise ParameterError(f"{field}={v!r} must be a number >= 0.")
+        if self.momentum_start not in MOMENTUM_STARTS:
+            raise ParameterError(f"momentum_start={self.momentum_start!r} must be one of {MOMENTUM_STARTS}.")
         if self.gamma == 0:
             raise ParameterError("gamma=0 would never move the iterate; use gamma > 0 (AGLA: 1.1).")
 
@@ -108,7 +117,8 @@ class GriffinLim(Algorithm):
         energy = jnp.sum(mag * mag, axis=(-2, -1))
         # Sequences a variant does not use are kept empty (memory; distinct buffers for donation).
         empty = jnp.zeros(c.shape[:-2] + (0, c.shape[-1]), c.dtype)
-        t_prev = c + 0 if self.alpha or self.gamma != 1.0 else empty
+        t_prev = (jnp.zeros_like(c) if self.momentum_start == "zero" else c + 0) if self.alpha or self.gamma != 1.0 \
+            else empty
         d = c + 0 if self.gamma != 1.0 else empty
         return GriffinLimState(c=c, t_prev=t_prev, d=d, magnitude=mag, energy=energy)
 

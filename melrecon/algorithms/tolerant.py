@@ -110,6 +110,8 @@ def _log_and_valid(problem: Problem):
 def _robust_scale(values: jax.Array, counted: jax.Array) -> jax.Array:
     """Median of ``|values|`` over the ``counted`` entries of each item, shape ``(..., 1, 1)``."""
     flat = jnp.where(counted, jnp.abs(values), jnp.nan).reshape(*values.shape[:-2], -1)
+    if flat.shape[-1] == 0:  # a mel of 1-2 frames has no differences: no evidence, read as 0
+        return jnp.zeros((*values.shape[:-2], 1, 1), values.dtype)
     return jnp.nan_to_num(jnp.nanmedian(flat, axis=-1))[..., None, None]
 
 

@@ -37,9 +37,11 @@ from . import filters
 __all__ = ["MelConfig", "ParameterError", "PRESETS", "get_config"]
 
 _WINDOWS = ("hann", "hamming", "blackman", "rectangular")
-_PAD_MODES = ("constant", "reflect")
+#: numpy's pad modes librosa's STFT takes ("empty" leaves the padding unspecified: zeros here).
+PAD_MODES = ("constant", "reflect", "edge", "symmetric", "linear_ramp")
+_PAD_ALIASES = {"empty": "constant"}
 _SCALES = ("slaney", "htk")
-_NORMS = ("slaney", None)
+_NORMS = ("slaney", None)  # or a number p > 0 (inf too): each filter scaled to unit p-norm, as librosa
 _DEFAULT_FLOOR = {"none": 0.0, "log": 1e-5, "log10": 1e-5, "db": 1e-10}
 _SIGNAL_NORMS = (None, "symmetric", "asymmetric")
 LAYOUTS = ("mels-first", "frames-first")
@@ -110,6 +112,44 @@ def _check_int(name: str, value: Any, minimum: int = 1) -> int:
     return value
 
 
+def _check_rate(value: Any) -> "int | float":
+    """A sample rate > 0: an integer, or a float as librosa takes (integral floats become integers)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        if not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"sample_rate={value!r} must be a positive number of Hz.")
+        return int(value) if value.is_integer() else value
+    return _check_int("sample_rate", value)
+
+
+def _check_window(window: Any, win_length: int) -> "str | tuple":
+    """A window name of :data:`_WINDOWS` (lower case; ``"hanning"`` is ``"hann"``) or ``win_length`` finite values."""
+    if isinstance(window, str):
+        name = window.lower()
+        name = "hann" if name == "hanning" else name
+        if name not in _WINDOWS:
+            raise ParameterError(f"window={window!r} is not supported; choose one of {_WINDOWS} or give the window's "
+                                 f"values (melrecon.mel_to_audio / griffinlim take every spec librosa takes).")
+        return name
+    try:
+        values = tuple(float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ParameterError(f"window={window!r} must be a name {_WINDOWS} or a sequence of numbers.") from None
+    if len(values) != win_length or not all(math.isfinite(v) for v in values):
+        raise ParameterError(f"window has {len(values)} values; give win_length={win_length} finite values.")
+    return values
+
+
+def _check_norm(norm: Any) -> "str | float | None":
+    """``"slaney"``, None or a number ``p > 0`` (``inf`` allowed) of the filters' normalisation."""
+    if isinstance(norm, str) and norm.lower() in ("none", ""):
+        return None
+    if norm in _NORMS:
+        return norm
+    if isinstance(norm, (int, float)) and not isinstance(norm, bool) and norm > 0:
+        return float(norm)
+    raise ParameterError(f"norm={norm!r} is not supported; choose 'slaney', None or a number p > 0 (unit p-norm).")
+
+
 def _check_float(name: str, value: Any) -> float:
     try:
         out = float(value)
@@ -126,20 +166,22 @@ class MelConfig:
 
     Parameters
     ----------
-    sample_rate : int
-        Sampling rate in Hz.
+    sample_rate : int or float
+        Sampling rate in Hz (a float as librosa's ``sr``; integral values are stored as integers).
     n_fft : int
         FFT size; the STFT has ``n_fft // 2 + 1`` frequency bins.
     hop_length : int
         Samples between frames.
     win_length : int or None
         Window length (<= n_fft, zero-padded to n_fft in the centre). Default: ``n_fft``.
-    window : {"hann", "hamming", "blackman", "rectangular"}
-        Periodic window, as ``scipy.signal.get_window(..., fftbins=True)``.
+    window : {"hann", "hamming", "blackman", "rectangular"} or tuple of float
+        Periodic window, as ``scipy.signal.get_window(..., fftbins=True)``; or the window's
+        ``win_length`` values as a tuple (any window; :func:`melrecon.apps.compat.window_values` turns
+        every spec librosa takes into one).
     center : bool
         Pad ``n_fft // 2`` samples on each side so that frame ``t`` is centred on sample ``t * hop``.
-    pad_mode : {"constant", "reflect"}
-        How padding is filled.
+    pad_mode : {"constant", "reflect", "edge", "symmetric", "linear_ramp"}
+        How padding is filled (numpy's modes, as librosa's STFT; ``"empty"`` is read as ``"constant"``).
     pad : int or None
         Samples padded on each side before framing; default ``n_fft // 2`` if ``center`` else 0.
         HiFi-GAN and BigVGAN use ``center=False, pad=(n_fft - hop) // 2, pad_mode="reflect"``.
@@ -149,11 +191,12 @@ class MelConfig:
         Frequency range of the filterbank in Hz; ``fmax=None`` means ``sample_rate / 2``.
     mel_scale : {"slaney", "htk"}
         Hz <-> Mel formula.
-    norm : {"slaney", None}
+    norm : {"slaney", None} or float
         Filter normalisation: ``"slaney"`` divides each triangle by its width (constant energy per
-        band), ``None`` leaves peaks at 1.
-    power : {1.0, 2.0}
-        Exponent of the STFT magnitude before the filterbank (1: magnitude, 2: power).
+        band), ``None`` leaves peaks at 1, a number ``p > 0`` (or ``inf``) scales each filter to unit
+        ``p``-norm (librosa's numeric ``norm``).
+    power : float
+        Exponent of the STFT magnitude before the filterbank (1: magnitude, 2: power; any ``> 0``).
     compression : {"none", "log", "log10", "db"}
         Dynamic-range compression of the Mel spectrogram: ``log(max(x, floor))``,
         ``log10(max(x, floor))`` or decibels (``10 log10`` of power, ``20 log10`` of magnitude).
@@ -190,7 +233,7 @@ class MelConfig:
     n_fft: int = 1024
     hop_length: int = 256
     win_length: int | None = None
-    window: str = "hann"
+    window: str | tuple = "hann"
     center: bool = True
     pad_mode: str = "constant"
     pad: int | None = None
@@ -213,7 +256,7 @@ class MelConfig:
 
     def __post_init__(self) -> None:
         s = object.__setattr__
-        sr = _check_int("sample_rate", self.sample_rate)
+        sr = _check_rate(self.sample_rate)
         n_fft = _check_int("n_fft", self.n_fft, 2)
         hop = _check_int("hop_length", self.hop_length)
         win = n_fft if self.win_length is None else _check_int("win_length", self.win_length)
@@ -227,17 +270,14 @@ class MelConfig:
                 f"hop_length={hop} is larger than the window ({win} samples): samples between frames "
                 f"would never be analysed; use hop_length <= win_length (typically win_length // 4)."
             )
-        window = str(self.window).lower()
-        if window == "hanning":
-            window = "hann"
-        if window not in _WINDOWS:
-            raise ParameterError(f"window={self.window!r} is not supported; choose one of {_WINDOWS}.")
+        window = _check_window(self.window, win)
         if not isinstance(self.center, (bool, int)):
             raise ParameterError(f"center={self.center!r} must be True or False.")
-        if self.pad_mode not in _PAD_MODES:
-            raise ParameterError(f"pad_mode={self.pad_mode!r} is not supported; choose one of {_PAD_MODES}.")
+        pad_mode = _PAD_ALIASES.get(self.pad_mode, self.pad_mode) if isinstance(self.pad_mode, str) else None
+        if pad_mode not in PAD_MODES:
+            raise ParameterError(f"pad_mode={self.pad_mode!r} is not supported; choose one of {PAD_MODES}.")
         pad = (n_fft // 2 if self.center else 0) if self.pad is None else _check_int("pad", self.pad, 0)
-        if self.pad_mode == "reflect" and pad >= n_fft:
+        if pad_mode == "reflect" and pad >= n_fft:
             raise ParameterError(f"pad={pad} must be smaller than n_fft={n_fft} with pad_mode='reflect'.")
         n_mels = _check_int("n_mels", self.n_mels)
         fmin = _check_float("fmin", self.fmin)
@@ -255,14 +295,10 @@ class MelConfig:
         scale = str(self.mel_scale).lower()
         if scale not in _SCALES:
             raise ParameterError(f"mel_scale={self.mel_scale!r} is not supported; choose 'slaney' or 'htk'.")
-        norm = self.norm
-        if isinstance(norm, str) and norm.lower() in ("none", ""):
-            norm = None
-        if norm not in _NORMS:
-            raise ParameterError(f"norm={self.norm!r} is not supported; choose 'slaney' or None.")
+        norm = _check_norm(self.norm)
         power = _check_float("power", self.power)
-        if power not in (1.0, 2.0):
-            raise ParameterError(f"power={self.power!r} must be 1 (magnitude) or 2 (power).")
+        if power <= 0:
+            raise ParameterError(f"power={self.power!r} must be > 0 (1: magnitude, 2: power).")
         comp = "none" if self.compression is None else str(self.compression).lower()
         comp = {"ln": "log", "natural_log": "log", "decibel": "db", "dB": "db"}.get(comp, comp)
         if comp not in _COMPRESSIONS:
@@ -278,6 +314,7 @@ class MelConfig:
         s(self, "win_length", win)
         s(self, "window", window)
         s(self, "center", bool(self.center))
+        s(self, "pad_mode", pad_mode)
         s(self, "pad", pad)
         s(self, "n_mels", n_mels)
         s(self, "fmin", fmin)

@@ -53,7 +53,7 @@ def mel_frequencies(n_mels: int, *, fmin: float, fmax: float, htk: bool = False)
     return mel_to_hz(np.linspace(lo, hi, n_mels), htk=htk)
 
 
-def _filterbank64(sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> np.ndarray:
+def _filterbank64(sr, n_fft, n_mels, fmin, fmax, htk, norm) -> np.ndarray:
     fftfreqs = np.fft.rfftfreq(n_fft, d=1.0 / sr)
     edges = mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax, htk=htk)
     width = np.diff(edges)
@@ -61,17 +61,23 @@ def _filterbank64(sr, n_fft, n_mels, fmin, fmax, htk, slaney_norm) -> np.ndarray
     rising = -ramps[:-2] / width[:-1, None]
     falling = ramps[2:] / width[1:, None]
     weights = np.maximum(0.0, np.minimum(rising, falling))
-    if slaney_norm:
+    if norm == "slaney":
         weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    elif norm is not None:  # unit p-norm per filter (librosa.util.normalize; all-zero filters stay zero)
+        size = np.max(np.abs(weights), axis=1) if np.isinf(norm) else np.sum(np.abs(weights) ** norm, axis=1) ** (
+            1.0 / norm)
+        weights /= np.where(size > np.finfo(np.float32).tiny, size, 1.0)[:, None]
     return weights
 
 
 def _key(sr, n_fft, n_mels, fmin, fmax, htk, norm) -> tuple:
     """The cache key of a filterbank (plain, hashable numbers), checking ``norm``."""
-    if norm not in ("slaney", None):
-        raise ValueError(f"norm={norm!r} is not supported; choose 'slaney' or None.")
+    numeric = isinstance(norm, (int, float)) and not isinstance(norm, bool) and norm > 0
+    if norm not in ("slaney", None) and not numeric:
+        raise ValueError(f"norm={norm!r} is not supported; choose 'slaney', None or a number p > 0.")
     fmax = float(sr) / 2.0 if fmax is None else float(fmax)
-    return int(sr), int(n_fft), int(n_mels), float(fmin), fmax, bool(htk), norm == "slaney"
+    sr = int(sr) if float(sr).is_integer() else float(sr)
+    return sr, int(n_fft), int(n_mels), float(fmin), fmax, bool(htk), float(norm) if numeric else norm
 
 
 @functools.lru_cache(maxsize=64)

@@ -55,9 +55,11 @@ __all__ = [
 ]
 
 @functools.lru_cache(maxsize=64)
-def _window_np(n_fft: int, win_length: int, name: str) -> np.ndarray:
+def _window_np(n_fft: int, win_length: int, name: str | tuple) -> np.ndarray:
     n = np.arange(win_length)
-    if name == "hann":
+    if isinstance(name, tuple):  # the window's values (MelConfig checked their count)
+        w = np.asarray(name, np.float64)
+    elif name == "hann":
         w = 0.5 - 0.5 * np.cos(2 * np.pi * n / win_length)
     elif name == "hamming":
         w = 0.54 - 0.46 * np.cos(2 * np.pi * n / win_length)
@@ -166,10 +168,10 @@ def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.n
     """Index map and validity of ``pad(signal[:n])`` (config's padding), extended with zeros to ``total``."""
     pad = config.pad
     k = np.arange(total) - pad
-    if config.pad_mode == "reflect" and pad:
-        period = 2 * (n - 1) if n > 1 else 1
-        m = np.mod(k, period)
-        src = np.where(m < n, m, period - m)
+    if config.pad_mode in ("reflect", "symmetric", "edge") and pad:
+        period = {"reflect": 2 * (n - 1) if n > 1 else 1, "symmetric": 2 * n, "edge": 0}[config.pad_mode]
+        m = np.mod(k, period) if period else np.clip(k, 0, n - 1)
+        src = np.where(m < n, m, (period - m) - (config.pad_mode == "symmetric")) if period else m
         valid = (np.arange(total) < n + 2 * pad).astype(np.float32)
     else:
         src = np.clip(k, 0, n - 1)
@@ -180,9 +182,13 @@ def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.n
 def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layout:
     """The :class:`Layout` of items with ``n_frames`` (a sequence) frames padded to ``padded_frames``."""
     cfg = get_config(config)
+    if cfg.pad_mode == "linear_ramp" and cfg.pad:
+        raise ParameterError("pad_mode='linear_ramp' is not supported for padded batches (a list of mels, "
+                             "bucket_frames, pieces); invert such mels one by one, or use 'constant' / 'reflect'.")
     total = (padded_frames - 1) * cfg.hop_length + cfg.n_fft
     lengths = [cfg.n_samples(int(t)) for t in n_frames]
-    gather = cfg.pad_mode == "reflect" and cfg.pad > 0 and min(lengths) <= cfg.pad
+    gather = cfg.pad > 0 and (cfg.pad_mode in ("symmetric", "edge") or (cfg.pad_mode == "reflect"
+                                                                           and min(lengths) <= cfg.pad))
     srcs, pads, envs, masks = [], [], [], []
     for t, n in zip(n_frames, lengths):
         t = int(t)
@@ -286,8 +292,9 @@ def _project_tm(spec_tm: jax.Array, cfg: MelConfig, layout: Layout | None = None
     if layout is not None:
         padded = _istft_padded_tm(spec_tm, cfg, layout)
         return _analyse_tm(padded, cfg, n_frames, layout.frame_mask)
-    if cfg.pad_mode == "reflect" and cfg.n_samples(n_frames) <= cfg.pad:  # reflections of reflections
-        return _stft_tm(_istft_tm(spec_tm, cfg), cfg)
+    short = cfg.pad_mode == "reflect" and cfg.n_samples(n_frames) <= cfg.pad
+    if cfg.pad_mode not in ("constant", "reflect") or short:
+        return _stft_tm(_istft_tm(spec_tm, cfg), cfg)  # numpy's other modes; reflections of reflections
     # iSTFT, trim and re-pad in place: only the ``pad`` samples at each end change (no full copies).
     y = _overlap_add_tm(spec_tm, cfg) * _inverse_envelope(cfg, n_frames)
     pad, total = cfg.pad, y.shape[-1]
@@ -440,7 +447,8 @@ def magnitude(spec: jax.Array, power: float = 1.0) -> jax.Array:
     sq = jnp.real(spec) ** 2 + jnp.imag(spec) ** 2
     if power == 2.0:
         return sq
-    return jnp.sqrt(jnp.maximum(sq, jnp.finfo(sq.dtype).tiny))
+    root = jnp.sqrt(jnp.maximum(sq, jnp.finfo(sq.dtype).tiny))
+    return root if power == 1.0 else root ** power
 
 
 def mel_from_magnitude(mag: jax.Array, config: MelConfig | str) -> jax.Array:
@@ -618,4 +626,6 @@ def mel_to_linear_kernel(mel_lin: jax.Array, cfg: MelConfig, *, method: str = "n
         s = jnp.maximum(jnp.asarray(mel_filterbank_pinv(cfg)) @ mel_lin, 0.0)
     else:
         s = _nnls(mel_lin, cfg, int(n_iter))
-    return s if cfg.power == 1.0 else jnp.sqrt(s)
+    if cfg.power == 1.0:
+        return s
+    return jnp.sqrt(s) if cfg.power == 2.0 else s ** (1.0 / cfg.power)

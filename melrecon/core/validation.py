@@ -11,7 +11,9 @@ What is converted rather than refused (with a :class:`UserWarning`):
 * integer PCM samples (int8/16/32/64, uint8) are scaled to [-1, 1] by ``1 / 2**(bits - 1)``
   (``uint8`` is offset-binary: ``(x - 128) / 128``);
 * in :func:`melrecon.io.load_audio`, multi-channel files are mixed down to mono and a file at another
-  sample rate is resampled to the requested one.
+  sample rate is resampled to the requested one;
+* at the librosa drop-in (:func:`clip_negative`), negative values of a linear mel or magnitude are clipped at
+  0 (silently when they are rounding, below ``NEGATIVE_TOLERANCE`` of the peak).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .config import COMPRESSIONS, MelConfig, ParameterError, db_scale, db_values
 from .convention_check import convention_message, floor_presets
 
 __all__ = [
+    "clip_negative",
     "check_mel",
     "check_audio",
     "check_spectrogram",
@@ -454,3 +457,27 @@ def _check_convention(arr, config: MelConfig, name: str):
     if message is not None:
         _warn(message)
     return arr
+
+
+#: Negative values of a linear (non-negative) array down to this fraction of its peak are rounding (a denoised
+#: or interpolated mel's): clipped at zero silently; deeper ones are clipped with a warning.
+NEGATIVE_TOLERANCE = 1e-6
+
+
+def clip_negative(x, *, name: str = "M") -> np.ndarray:
+    """A real array that should be non-negative (a linear Mel or STFT magnitude), negative values clipped at 0
+    (as librosa's solvers treat them), with a warning when they are not tiny (:data:`NEGATIVE_TOLERANCE`)."""
+    arr = _as_array(x, name, "of non-negative values")
+    _dtype_kind(name, np.dtype(arr.dtype), "of non-negative values")
+    arr = np.asarray(arr)
+    if not arr.size or not np.isfinite(arr).all():
+        return arr  # the checks that follow name these
+    lo = float(arr.min())
+    if lo >= 0:
+        return arr
+    peak = float(np.abs(arr).max())
+    if -lo > NEGATIVE_TOLERANCE * peak:
+        share = float(np.mean(arr < 0))
+        warn_user(f"{name} has negative values (down to {lo:.3g}, {share:.1%} of its entries, peak {peak:.3g}); a "
+                  f"linear spectrogram is >= 0: they were clipped at 0.")
+    return np.maximum(arr, 0).astype(arr.dtype, copy=False)

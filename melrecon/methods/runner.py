@@ -78,13 +78,18 @@ def _evaluate_fn(algo: Algorithm, config: MelConfig, batched: bool):
     """``(problem, state) -> (time-major STFT estimate, Mel SC of its output audio)``.
 
     Time-major throughout (the layout of the fast projection); the estimate is transposed back to
-    ``(..., F, frames)`` only when a stage ends or the result is returned.
+    ``(..., F, frames)`` only when a stage ends or the result is returned. A problem without a mel (``mel``
+    None: a linear magnitude to invert, ``melrecon.griffinlim``) measures the spectral convergence of the
+    magnitude instead.
     """
     fb_t = np.ascontiguousarray(mel_filterbank(config).T)
 
     def evaluate(problem: Problem, state):
         spec_tm = jnp.swapaxes(algo.spectrogram(problem, config, state), -1, -2)
         consistent = project_consistent_tm(spec_tm, config, layout=problem.layout)
+        if problem.mel is None:
+            target = jnp.swapaxes(problem.magnitude, -1, -2)
+            return spec_tm, relative_error(target, magnitude(consistent, 1.0))
         mag = magnitude(consistent, config.power)
         target = algo.mel_target(problem, state) if hasattr(algo, "mel_target") else problem.mel  # tolerant methods
         sc = relative_error(jnp.swapaxes(target, -1, -2), mag @ fb_t)
@@ -240,7 +245,8 @@ class _Loop:
     spec_tm: Any = None  # the latest time-major estimate (the next stage starts from it)
 
     def __post_init__(self):
-        self.batch_shape = tuple(self.problem.mel.shape[:-2])
+        target = self.problem.magnitude if self.problem.mel is None else self.problem.mel
+        self.batch_shape = tuple(target.shape[:-2])
         self.best_sc = np.full(self.batch_shape, np.inf, np.float32)
 
     def keep_best(self, spec_now, sc_now, it: int) -> np.ndarray:
