@@ -1,4 +1,5 @@
-"""Shared fixtures: the seed recording from ../shared (skipped when absent), the bundled sample."""
+"""Shared fixtures: the seed recording from ../shared (skipped when absent), the bundled sample; one
+compile-cache folder for the whole session and every process it starts."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from melrecon.core import cache
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 SAMPLES = REPO / "samples"
 SPEECH = REPO / "melrecon" / "data" / "speech.wav"  # the bundled sample (melrecon.apps.examples.example("speech"))
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+#: One JAX compile-cache folder for the session (melrecon/core/cache.py): this process and every subprocess,
+#: Ray worker and notebook kernel it starts inherit it through the environment, so a program compiled by one
+#: is loaded by the next. Stable under .pytest_cache, so a rerun starts warm; a folder already set (CI's) is kept.
+CACHE_DIR = os.environ.setdefault(cache.ENV_VAR, str(REPO / ".pytest_cache" / "melrecon-jax"))
+cache.enable()  # before the first compilation of the session (a test's own mel_spectrogram, say)
 
 
 def kill_when_written(cmd, dst: Path, n: int, *, timeout: float, env=None, cwd=None, **popen):

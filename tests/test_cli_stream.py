@@ -1,8 +1,10 @@
-"""The streaming command line through real processes: ``melrecon stream`` from stdin to stdout (the same
-samples as :class:`melrecon.Streamer`), bad frames, a reader that goes away, Ctrl-C; ``invert --stream``."""
+"""The streaming command line: ``melrecon stream`` from stdin to stdout (the same samples as
+:class:`melrecon.Streamer`) and bad frames, in this process through ``main``; a reader that goes away and
+Ctrl-C through real processes (the process boundary is what they test); ``invert --stream``."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -15,6 +17,7 @@ import pytest
 import soundfile as sf
 
 from melrecon import MelConfig, Streamer, mel_spectrogram
+from melrecon.apps.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = MelConfig.preset("seed")
@@ -32,25 +35,31 @@ def _frames_bytes(mel) -> bytes:
     return np.ascontiguousarray(mel.T, "<f4").tobytes()  # frame-major: n_mels values per frame
 
 
-def test_stdin_to_stdout_gives_the_streamers_samples(mel):
-    out = subprocess.run(CMD, input=_frames_bytes(mel), capture_output=True, timeout=300, env=ENV, cwd=REPO)
-    assert out.returncode == 0, out.stderr.decode()
-    audio = np.frombuffer(out.stdout, "<f4")
+def _stream_in_process(monkeypatch, capsys, data: bytes) -> tuple[int, bytes, str]:
+    """``melrecon stream`` (CMD's arguments) through ``main``, ``data`` on stdin: (status, stdout bytes, stderr)."""
+    stdout = io.TextIOWrapper(io.BytesIO(), write_through=True)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    monkeypatch.setattr(sys, "stdout", stdout)
+    code = main(CMD[3:])
+    return code, stdout.buffer.getvalue(), capsys.readouterr().err
+
+
+def test_stdin_to_stdout_gives_the_streamers_samples(mel, monkeypatch, capsys):
+    code, raw, err = _stream_in_process(monkeypatch, capsys, _frames_bytes(mel))
+    assert code == 0, err
+    audio = np.frombuffer(raw, "<f4")
     s = Streamer(CFG, 2, iters=4)
     expected = np.concatenate([s.push(mel), s.flush()])
     assert audio.shape == (CFG.n_samples(mel.shape[-1]),)
     np.testing.assert_array_equal(audio, expected)
 
 
-def test_bad_frames_end_with_a_message_and_no_traceback(mel):
-    data = _frames_bytes(mel)
-    partial = subprocess.run(CMD, input=data[:-8], capture_output=True, timeout=300, env=ENV, cwd=REPO)
+def test_bad_frames_end_with_a_message_and_no_traceback(mel, monkeypatch, capsys):
     bad = mel.copy()
     bad[3, 5] = np.nan
-    nan = subprocess.run(CMD, input=_frames_bytes(bad), capture_output=True, timeout=300, env=ENV, cwd=REPO)
-    for run in (partial, nan):
-        err = run.stderr.decode()
-        assert run.returncode == 2 and "frame" in err and "Traceback" not in err, err
+    for data in (_frames_bytes(mel)[:-8], _frames_bytes(bad)):  # a partial last frame; a NaN
+        code, _, err = _stream_in_process(monkeypatch, capsys, data)
+        assert code == 2 and "frame" in err and "Traceback" not in err, err
 
 
 def test_a_reader_that_goes_away_ends_quietly(mel):

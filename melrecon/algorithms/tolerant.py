@@ -287,10 +287,17 @@ def auto_choice(mel, config: MelConfig) -> tuple[dict[str, float], np.ndarray]:
     """What the automatic choice sees in one linear mel ``(n_mels, frames)``, what it chooses, and the
     target it then fits: ``({"band_spread", "deblur", "noise_level", "sharpness", "tolerance", "sharpen"},
     target mel)``."""
-    problem = Problem(mel=jnp.asarray(mel, jnp.float32), magnitude=None)
-    values = choose(problem, config, "auto", "auto", "auto")
-    target = smoothed_target(problem, values["tolerance"], values["sharpen"], values["deblur"])
+    values, target = _auto_choice(jnp.asarray(mel, jnp.float32), config)
     return {k: float(v.reshape(-1)[0]) for k, v in values.items()}, np.asarray(target)
+
+
+@functools.partial(jax.jit, static_argnums=(1,))
+def _auto_choice(mel: jax.Array, config: MelConfig) -> tuple[dict[str, jax.Array], jax.Array]:
+    """:func:`auto_choice`'s arrays as one compiled program (run eagerly, its ~120 operations were ~120
+    programs to trace and compile, or load, on every first call: issue 27)."""
+    problem = Problem(mel=mel, magnitude=None)
+    values = choose(problem, config, "auto", "auto", "auto")
+    return values, smoothed_target(problem, values["tolerance"], values["sharpen"], values["deblur"])
 
 
 def _gaussian(log: jax.Array, valid: jax.Array, width: jax.Array) -> jax.Array:

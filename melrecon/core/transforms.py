@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import cache
 from .config import COMPRESSIONS, MelConfig, ParameterError, db_values, get_config, normalise_db
 from .filters import mel_filterbank, mel_filterbank_blocks, mel_filterbank_pinv
 from .validation import check_audio, check_iterations, check_mel, check_spectrogram
@@ -501,6 +502,7 @@ def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: i
     :class:`~melrecon.ParameterError`; silence gives the compression's floor, never NaN).
     """
     cfg = get_config(config)
+    cache.enable()  # often a process's first compilation (a notebook's, a script's): stored and loaded too
     return mel_spectrogram_kernel(_checked_audio(audio, cfg, sample_rate), cfg)
 
 
