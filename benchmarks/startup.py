@@ -64,6 +64,14 @@ mark("call")
 done({"code": code})
 """
 
+#: The 10 s test mel both mel_to_audio cases invert: a vibrato tone's librosa melspectrogram at its defaults.
+LIBROSA_MEL = r"""
+sr = 22050
+t = np.arange(10 * sr) / sr
+y = (0.3 * np.sin(2 * np.pi * (220 + 60 * np.sin(2 * np.pi * 0.5 * t)) * t)).astype(np.float32)
+M = librosa.feature.melspectrogram(y=y, sr=sr)
+"""
+
 # melrecon.mel_to_audio at librosa's defaults (sr 22050, n_fft 2048, hop 512, 128 mels, power 2) on 10 s.
 M2A = PRELUDE + r"""
 import numpy as np
@@ -71,11 +79,7 @@ import melrecon
 _listen()
 mark("import")
 import librosa
-sr = 22050
-t = np.arange(10 * sr) / sr
-y = (0.3 * np.sin(2 * np.pi * (220 + 60 * np.sin(2 * np.pi * 0.5 * t)) * t)).astype(np.float32)
-M = librosa.feature.melspectrogram(y=y, sr=sr)
-mark("io")
+""" + LIBROSA_MEL + r"""mark("io")
 SNAP["before"] = snap()
 x = melrecon.mel_to_audio(M, sr=sr)
 mark("call")
@@ -86,11 +90,7 @@ LIBROSA_M2A = PRELUDE + r"""
 import numpy as np
 import librosa
 mark("import")
-sr = 22050
-t = np.arange(10 * sr) / sr
-y = (0.3 * np.sin(2 * np.pi * (220 + 60 * np.sin(2 * np.pi * 0.5 * t)) * t)).astype(np.float32)
-M = librosa.feature.melspectrogram(y=y, sr=sr)
-mark("io")
+""" + LIBROSA_MEL + r"""mark("io")
 x = librosa.feature.inverse.mel_to_audio(M, sr=sr)
 mark("call")
 done({"samples": int(x.shape[-1])})
