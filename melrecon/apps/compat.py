@@ -30,14 +30,13 @@ import contextlib
 import functools
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 
-from ..algorithms import Problem
 from ..core.config import MelConfig, ParameterError
-from ..core.transforms import istft_compiled
 from ..core.transforms import window as config_window
 from ..core.validation import check_iterations, check_spectrogram, clip_negative, warn_user
+from ..methods.execute import execute_single
+from ..methods.planner import plan_single
 from ..methods.registry import known_options
 from ..methods.resolve import resolve
 from ..reconstruct import RUN_OPTIONS, check_call, reconstruct
@@ -267,7 +266,6 @@ def griffinlim(S, *, n_iter: int = 32, hop_length: int | None = None, win_length
             start = start * np.exp(2j * np.pi * rng.random(size=S.shape)).astype(np.complex64)
         run, _ = check_call(cfg, method="fgla" if momentum else "gla", n_iter=n_iter, progress=False,
                             options={"alpha": momentum, "momentum_start": "zero"} if momentum else None)
-        problem = Problem(mel=None, magnitude=jnp.asarray(S, jnp.float32))
-        out = run.run(problem, batched=False, init_spec=jnp.asarray(start))
-        audio = istft_compiled(out.best_spec, cfg, length=length)
-    return np.asarray(audio).astype(out_dtype, copy=False)
+        plan = plan_single(S.shape[-1], cfg, init=True, batched=S.ndim > 2)  # long: pieces on every core
+        audio = execute_single(S, run.replace(init_magnitude="given"), plan, init=start, length=length).audio
+    return audio.astype(out_dtype, copy=False)

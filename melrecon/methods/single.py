@@ -35,7 +35,7 @@ class Run:
     name: str
     settings: dict
     seed: int = 0
-    init_magnitude: str = "nnls"
+    init_magnitude: str = "nnls"  # "given": the input is the linear STFT magnitude (melrecon.griffinlim)
     callback: Callable | None = None
     progress: bool = False
     chunk_size: int | None = None
@@ -52,7 +52,10 @@ class Run:
 
 
 def problem_of(mel_np: np.ndarray, cfg: MelConfig, init_magnitude: str) -> Problem:
-    """The linear Mel and its full-band magnitude estimate (from a checked mel: no checks again)."""
+    """The linear Mel and its full-band magnitude estimate (from a checked mel: no checks again); with
+    ``init_magnitude="given"``, ``mel_np`` is a checked linear STFT magnitude: no Mel."""
+    if init_magnitude == "given":
+        return Problem(mel=None, magnitude=jnp.asarray(mel_np, jnp.float32))
     mel_lin, magnitude = linear_problem(jnp.asarray(mel_np, jnp.float32), cfg, method=init_magnitude)
     return Problem(mel=mel_lin, magnitude=magnitude)
 
