@@ -19,6 +19,8 @@ CONFIGS = {
     "seed": MelConfig.preset("seed"),  # centred, constant padding
     "odd_hop": MelConfig.preset("seed").replace(n_fft=512, hop_length=200, win_length=400),  # gather fallback
     "reflect_centre": MelConfig.preset("librosa").replace(pad_mode="reflect"),
+    **{f"{mode}_centre": MelConfig.preset("seed").replace(pad_mode=mode)
+       for mode in ("edge", "symmetric", "linear_ramp")},  # numpy's other pad modes (librosa passes them on)
 }
 
 

@@ -174,6 +174,10 @@ def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.n
         m = np.mod(k, period) if period else np.clip(k, 0, n - 1)
         src = np.where(m < n, m, (period - m) - (config.pad_mode == "symmetric")) if period else m
         valid = (np.arange(total) < n + 2 * pad).astype(np.float32)
+    elif config.pad_mode == "linear_ramp" and pad:  # numpy's: the edge sample ramped linearly to 0
+        src = np.clip(k, 0, n - 1)
+        valid = np.clip(np.where(k < 0, (k + pad) / pad, np.where(k < n, 1.0, (n + pad - 1 - k) / pad)), 0, 1)
+        valid = valid.astype(np.float32)
     else:
         src = np.clip(k, 0, n - 1)
         valid = ((k >= 0) & (k < n)).astype(np.float32)
@@ -183,12 +187,9 @@ def _pad_source(config: MelConfig, n: int, total: int) -> tuple[np.ndarray, np.n
 def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layout:
     """The :class:`Layout` of items with ``n_frames`` (a sequence) frames padded to ``padded_frames``."""
     cfg = get_config(config)
-    if cfg.pad_mode == "linear_ramp" and cfg.pad:
-        raise ParameterError("pad_mode='linear_ramp' is not supported for padded batches (a list of mels, "
-                             "bucket_frames, pieces); invert such mels one by one, or use 'constant' / 'reflect'.")
     total = (padded_frames - 1) * cfg.hop_length + cfg.n_fft
     lengths = [cfg.n_samples(int(t)) for t in n_frames]
-    gather = cfg.pad > 0 and (cfg.pad_mode in ("symmetric", "edge") or (cfg.pad_mode == "reflect"
+    gather = cfg.pad > 0 and (cfg.pad_mode in ("symmetric", "edge", "linear_ramp") or (cfg.pad_mode == "reflect"
                                                                            and min(lengths) <= cfg.pad))
     srcs, pads, envs, masks = [], [], [], []
     for t, n in zip(n_frames, lengths):
