@@ -63,6 +63,9 @@ def test_flags_override_the_file_and_the_preset(tmp_path):
     cfg = config_from_args(args)
     assert (cfg.signal_norm, cfg.db_ref, cfg.clip_norm, cfg.max_norm, cfg.sample_rate) == \
         ("asymmetric", 0.0, False, 1.0, 22050)
+    for text, norm in (("1", 1.0), ("2.5", 2.5), ("inf", float("inf")), ("none", None)):  # librosa's numeric norms
+        args = _parser().parse_args(["invert", "m.npy", "o.wav", "--preset", "librosa", "--norm", text])
+        assert config_from_args(args).norm == norm
     # With neither a preset nor a file, the default preset.
     assert config_from_args(_parser().parse_args(["invert", "m.npy", "o.wav"])) == PRESETS["hifigan"]
 

@@ -26,6 +26,7 @@ Presets (``MelConfig.preset(name)`` or :data:`PRESETS`):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import operator
@@ -145,6 +146,9 @@ def _check_norm(norm: Any) -> "str | float | None":
         return None
     if norm in _NORMS:
         return norm
+    if isinstance(norm, str):  # a number as text (a CLI flag, a TOML string): "1", "2.5", "inf"
+        with contextlib.suppress(ValueError):
+            norm = float(norm)
     if isinstance(norm, (int, float)) and not isinstance(norm, bool) and norm > 0:
         return float(norm)
     raise ParameterError(f"norm={norm!r} is not supported; choose 'slaney', None or a number p > 0 (unit p-norm).")

@@ -34,7 +34,7 @@ _FLAGS = [
     ("--n-mels", "n_mels", int, "number of Mel bands"),
     ("--fmin", "fmin", float, "lowest filterbank frequency (Hz)"),
     ("--fmax", "fmax", float, "highest filterbank frequency (Hz)"),
-    ("--norm", "norm", str, "filter normalisation: slaney or none"),
+    ("--norm", "norm", str, "filter normalisation: slaney, none or a number p > 0 (unit p-norm, as librosa)"),
     ("--power", "power", float, "exponent of the magnitude: 1 (magnitude), 2 (power), any > 0"),
     ("--compression", "compression", str, "none, log (ln), log10 or db"),
     ("--floor", "floor", float, "clamp of the compression, e.g. 1e-5"),
