@@ -47,6 +47,7 @@ import collections
 import functools
 import math
 import struct
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -317,10 +318,11 @@ class Streamer:
         # the checks of check_mel but the convention guess, which needs many frames (a few mislead it)
         arr = check_mel_shape(arr, cfg, name="frames", reconstruct=False)
         bad = ~np.isfinite(np.asarray(arr, np.float64)).all(axis=0)
-        name = f"frames (stream frame {self._pushed + int(np.argmax(bad))})" if bad.any() else "frames"
+        frame = self._pushed + int(np.argmax(bad))  # the first non-finite frame, or the one frame pushed
+        name = f"frames (stream frame {frame})" if bad.any() or arr.shape[1] == 1 else "frames"
         arr = mel_float32(arr, name)
         if cfg.compression != "db" or cfg.signal_norm is None:
-            check_mel_range("frames", cfg, cfg.compression, float(arr.min()), float(arr.max()), True)
+            check_mel_range(name, cfg, cfg.compression, float(arr.min()), float(arr.max()), True)
         return np.ascontiguousarray(arr.T)
 
     def _advance(self, col: jax.Array, present: bool) -> None:
@@ -441,9 +443,9 @@ class GrowingWav:
         self.close()
 
 
-def _frames_from(infile, n_mels: int):
-    """Blocks ``(k, n_mels)`` of float32 frames read from a binary stream as the bytes come (frame-major,
-    little-endian); a stream that ends inside a frame raises :class:`ParameterError`."""
+def _frames_from(infile, n_mels: int, name: str):
+    """Blocks ``(k, n_mels)`` of float32 frames read from a binary stream (``name``) as the bytes come
+    (frame-major, little-endian); a stream that ends inside a frame raises :class:`ParameterError`."""
     frame_bytes, rest = 4 * n_mels, b""
     read = getattr(infile, "read1", None) or infile.read
     while True:
@@ -456,36 +458,65 @@ def _frames_from(infile, n_mels: int):
             yield np.frombuffer(rest[:whole], "<f4").reshape(-1, n_mels)
             rest = rest[whole:]
     if rest:
-        raise ParameterError(f"the input ended inside a frame: {len(rest)} trailing byte(s), but a frame is "
-                             f"n_mels={n_mels} float32 values ({frame_bytes} bytes); send whole frames.")
+        raise ParameterError(f"{name} ended inside a frame: {len(rest)} trailing byte(s), but a frame is {n_mels} "
+                             f"float32 values ({frame_bytes} bytes; the config's n_mels); send whole frames.")
 
 
-def stream_pcm(config: MelConfig | str, infile, outfile, lookahead: int = 4, **options) -> int:
+def stream_pcm(config: MelConfig | str, infile, outfile, lookahead: int = 4, *, name: str = "the input",
+               **options) -> int:
     """Invert raw float32 Mel frames from ``infile`` (binary, ``n_mels`` values per frame, frame-major,
     little-endian) to raw float32 PCM on ``outfile`` (mono, ``config.sample_rate``) as the frames come.
 
     ``outfile`` is a binary stream (``sys.stdout.buffer``) or a :class:`GrowingWav`. Ends at EOF with the
     flushed tail. Bad input (a partial frame, NaN, values the compression cannot give) raises
-    :class:`ParameterError` after writing the samples of the frames before it (flushed); so does
-    KeyboardInterrupt, which is re-raised after the flush. ``options`` go to :class:`Streamer`. Returns the
-    number of frames read.
+    :class:`ParameterError` naming the bad frame, after writing the samples of the good frames before it
+    (flushed; the message says how many); so does KeyboardInterrupt, which is re-raised after the flush. Fewer
+    frames than a signal needs (none at all, say) raise it too. ``name`` names ``infile`` in the messages
+    (``"stdin"``); ``options`` go to :class:`Streamer`. Returns the number of frames read.
     """
     streamer = Streamer(config, lookahead, **options)
     write = outfile.write if isinstance(outfile, GrowingWav) else (lambda a: _write_raw(outfile, a))
     try:
-        for block in _frames_from(infile, streamer.config.n_mels):
-            bad = ~np.isfinite(block).all(axis=1)
-            first_bad = int(np.argmax(bad)) if bad.any() else len(block)
-            if first_bad:  # the frames before a bad one still count
-                write(streamer.push(block[:first_bad].T))
-            if first_bad < len(block):
-                streamer.push(block[first_bad:].T)  # refused: raises, naming the frame
-    except (ParameterError, KeyboardInterrupt):
+        for block in _frames_from(infile, streamer.config.n_mels, name):
+            _push_frames(streamer, block, write)
+    except ParameterError as exc:
+        good = streamer.frames_pushed
+        _flush_quietly(streamer, write)
+        raise ParameterError(f"{exc} {_good_frames(good, streamer.config, name)}") from None
+    except KeyboardInterrupt:
         _flush_quietly(streamer, write)
         raise
-    frames = streamer.frames_pushed
+    frames, cfg = streamer.frames_pushed, streamer.config
+    if frames < min_frames(cfg):
+        raise ParameterError(
+            f"{'no frames' if frames == 0 else f'only {frames} frame(s)'} on {name}: expected at least "
+            f"{min_frames(cfg)} Mel frames of {cfg.n_mels} little-endian float32 values (the n_mels of config "
+            f"{cfg.name!r}), one after another; nothing was written.")
     write(streamer.flush())
     return frames
+
+
+def _push_frames(streamer: Streamer, block: np.ndarray, write) -> None:
+    """Push a ``(k, n_mels)`` block of frames. When the block is refused (nothing of it consumed), its frames go
+    one at a time: the good ones before the bad one count, and the error names that one."""
+    try:
+        write(streamer.push(block.T))
+    except ParameterError:
+        if len(block) == 1:
+            raise
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one frame is too little evidence for the range warnings
+            for frame in block:
+                write(streamer.push(frame[:, None]))
+        raise
+
+
+def _good_frames(good: int, cfg: MelConfig, name: str) -> str:
+    """What became of the frames before a bad one."""
+    if good >= min_frames(cfg):
+        return f"The first {good} frame(s) of {name} were good: their audio was written."
+    return (f"Nothing was written: the first {good} frame(s) of {name} were good, fewer than the "
+            f"{min_frames(cfg)} a signal needs.")
 
 
 def _write_raw(outfile, audio: np.ndarray) -> None:

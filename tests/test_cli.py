@@ -41,7 +41,7 @@ def test_invert_reports_a_mismatched_mel(tmp_path, capsys):
     code = main(["invert", str(tmp_path / "mel.npy"), str(tmp_path / "o.wav"), "--preset", "hifigan", "--quiet"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "n_mels=80" in err and "64 bands" in err
+    assert "--n-mels 80" in err and "64 bands" in err
     assert not (tmp_path / "o.wav").exists()
 
 

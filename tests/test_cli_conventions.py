@@ -73,7 +73,7 @@ def test_flags_override_the_file_and_the_preset(tmp_path):
 @pytest.mark.parametrize("text, fragment", [
     ("n_mel = 80\n", "unknown key(s) ['n_mel']"),
     ("n_mels = \n", "not valid TOML"),
-    ("hop_length = 4096\n", "hop_length=4096"),
+    ("hop_length = 4096\n", "--hop-length 4096"),
 ])
 def test_bad_config_files(tmp_path, capsys, text, fragment):
     (tmp_path / "bad.toml").write_text(text)
@@ -103,7 +103,7 @@ def test_invert_refuses_the_wrong_layout_clearly(clip, tmp_path, capsys):
     np.save(tmp_path / "mel.npy", toolkit_mel(_source(clip, cfg), cfg).T)  # (80, T) where ESPnet stores (T, 80)
     code = main(["invert", str(tmp_path / "mel.npy"), str(tmp_path / "o.wav"), "--preset", "espnet", *FAST])
     err = capsys.readouterr().err
-    assert code == 2 and "n_mels=80" in err and "--layout mels-first" in err
+    assert code == 2 and "--n-mels 80" in err and "pass --layout mels-first." in err
     code = main(["invert", str(tmp_path / "mel.npy"), str(tmp_path / "o.wav"), "--preset", "espnet",
                  "--layout", "mels-first", *FAST])
     assert code == 0

@@ -62,6 +62,23 @@ def test_bad_frames_end_with_a_message_and_no_traceback(mel, monkeypatch, capsys
         assert code == 2 and "frame" in err and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("frame, value", [(5, np.nan), (7, -1.0)])  # a NaN; a value no linear mel has
+def test_a_bad_frame_is_named_with_the_good_ones_before_it(mel, monkeypatch, capsys, frame, value):
+    bad = mel.copy()
+    bad[3, frame] = value
+    code, raw, err = _stream_in_process(monkeypatch, capsys, _frames_bytes(bad))
+    assert code == 2 and f"(stream frame {frame})" in err, err
+    assert f"The first {frame} frame(s) of stdin were good: their audio was written." in err, err
+    assert len(raw) == 4 * CFG.n_samples(frame)  # that audio, flushed
+
+
+def test_no_frames_on_stdin_says_what_is_expected(monkeypatch, capsys):
+    code, raw, err = _stream_in_process(monkeypatch, capsys, b"")
+    assert code == 2 and raw == b"", err
+    assert "melrecon: error: no frames on stdin: expected at least 2 Mel frames of 128 little-endian float32 " \
+        "values (the n_mels of config 'seed')" in err and "flush()" not in err, err
+
+
 def test_a_reader_that_goes_away_ends_quietly(mel):
     many = _frames_bytes(np.tile(mel, (1, 6)))
     proc = subprocess.Popen(CMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,

@@ -47,12 +47,17 @@ def test_load_audio_folder(tmp_path):
         io.load_audio(tmp_path)
 
 
-@pytest.mark.parametrize("content", [b"", b"hello, this is text", b"RIFF\x00\x00\x00\x00WAVEjunk"])
-def test_load_audio_not_audio(tmp_path, content):
+@pytest.mark.parametrize("content, message", [
+    (b"", r"x.wav' is empty \(0 bytes\); expected a wav, flac or ogg"),
+    (b"hello, this is text", "could not be read as audio.*use a wav, flac or ogg"),
+    (b"RIFF\x00\x00\x00\x00WAVEjunk", "could not be read as audio.*use a wav, flac or ogg"),
+])
+def test_load_audio_not_audio(tmp_path, content, message):
     p = tmp_path / "x.wav"
     p.write_bytes(content)
-    with pytest.raises(ParameterError, match="could not be read as audio.*use a wav, flac or ogg"):
-        io.load_audio(p)
+    for read in (io.load_audio, io.audio_length):  # decoded, or its header only
+        with pytest.raises(ParameterError, match=message):
+            read(p)
 
 
 def test_load_audio_unreadable(tmp_path):
@@ -282,7 +287,7 @@ def test_cli_bad_mel_file(tmp_path, capsys):
     assert code == EXIT_USAGE and "non-finite" in err
     np.save(tmp_path / "m.npy", np.zeros((128, 20), np.float32))
     code, err = _run(["invert", str(tmp_path / "m.npy"), str(tmp_path / "o.wav"), "--quiet"], capsys)
-    assert code == EXIT_USAGE and "128 bands" in err and "n_mels=80" in err
+    assert code == EXIT_USAGE and "128 bands" in err and "--n-mels 80" in err
     assert not (tmp_path / "o.wav").exists()
 
 
@@ -291,7 +296,7 @@ def test_cli_demo_bad_arguments(tmp_path, capsys):
     code, err = _run(["demo", "--out", str(tmp_path / "file"), "--quiet"], capsys)
     assert code == EXIT_USAGE and "is a file; give a folder" in err
     code, err = _run(["demo", "--out", str(tmp_path / "d"), "--presets", "seed,nope", "--quiet"], capsys)
-    assert code == EXIT_USAGE and "preset='nope' is unknown" in err
+    assert code == EXIT_USAGE and "--presets 'seed,nope': 'nope' is not a preset" in err
     code, err = _run(["demo", "--input", str(tmp_path / "none.wav"), "--out", str(tmp_path / "d"), "--quiet"], capsys)
     assert code == EXIT_USAGE and "does not exist" in err
 

@@ -266,13 +266,14 @@ class MelConfig:
         win = n_fft if self.win_length is None else _check_int("win_length", self.win_length)
         if win > n_fft:
             raise ParameterError(
-                f"win_length={win} is longer than n_fft={n_fft}; use win_length <= n_fft "
-                f"(or raise n_fft to at least {win})."
+                f"win_length={win} is longer than n_fft={n_fft}; use win_length={n_fft} or less (or n_fft={win} or "
+                f"more)."
             )
         if hop > win:
             raise ParameterError(
                 f"hop_length={hop} is larger than the window ({win} samples): samples between frames "
-                f"would never be analysed; use hop_length <= win_length (typically win_length // 4)."
+                f"would never be analysed; use hop_length={win} or less (typically a quarter of the window, "
+                f"hop_length={win // 4})."
             )
         window = _check_window(self.window, win)
         if not isinstance(self.center, (bool, int)):
@@ -292,7 +293,7 @@ class MelConfig:
         if fmax > nyquist + 1e-6:
             raise ParameterError(
                 f"fmax={fmax} Hz is above the Nyquist frequency sample_rate/2 = {nyquist} Hz; "
-                f"use fmax <= {nyquist} (or fmax=None)."
+                f"use fmax={nyquist} or less."
             )
         if fmin >= fmax:
             raise ParameterError(f"fmin={fmin} Hz must be below fmax={fmax} Hz.")

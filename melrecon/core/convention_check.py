@@ -11,7 +11,7 @@ import numpy as np
 
 from .config import COMPRESSIONS, PRESETS, MelConfig, get_config, normalise_db
 
-__all__ = ["floor_presets", "convention_message"]
+__all__ = ["floor_presets", "convention_message", "bands_hint"]
 
 
 # ------------------------------------------------------------------------------ wrong-convention warning
@@ -47,6 +47,16 @@ def floor_presets(mel) -> tuple[float, list[str]]:
     if float(np.mean(np.abs(arr - lo) < 1e-3)) < 0.002:
         return lo, []
     return lo, next((names for value, names in _floor_table() if abs(value - lo) < 1e-2), [])
+
+
+def bands_hint(n_bands: int) -> str:
+    """`` The preset(s) with 80 bands: config='hifigan', ... or 'speechbrain'.`` (or ``""``): the presets a mel of
+    ``n_bands`` bands may have been made with (for the message about a mel whose band count is not the config's)."""
+    names = [repr(name) for name, cfg in PRESETS.items() if cfg.n_mels == n_bands]
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f" The preset(s) with {n_bands} bands: config={listed}."
 
 
 def _db_per_unit(cfg: MelConfig) -> float:
@@ -99,7 +109,7 @@ def convention_message(mel, config: MelConfig | str, *, name: str = "mel") -> st
     if match and abs(lo - own) > 1e-2:
         message = (f"{name}: many of its values sit at {lo:.4g}, the floor of preset(s) {', '.join(match)}, not "
                    f"of config {cfg.name!r} ({cfg.description}, floor value {own:.4g}); it was probably made with "
-                   f"preset {match[0]!r}: invert it with that preset (--preset {match[0]}).")
+                   f"preset {match[0]!r}: invert it with that preset (config={match[0]!r}).")
     if message is None and cfg.signal_norm is not None and cfg.clip_norm:
         bottom = -cfg.max_norm if cfg.signal_norm == "symmetric" else 0.0
         if lo < bottom - 1e-3 or float(arr.max()) > cfg.max_norm + 1e-3:
@@ -114,7 +124,7 @@ def convention_message(mel, config: MelConfig | str, *, name: str = "mel") -> st
     if message is None and cfg.signal_norm is None and arr.ndim >= 2 and arr.shape[-1] > 8 and _looks_mean_var(arr):
         message = (f"{name} looks mean/variance-normalised (overall mean {arr.mean():.3g}, band std near 1), not "
                    f"{cfg.compression}-compressed as config {cfg.name!r} declares; pass the statistics it was "
-                   f"normalised with (stats=..., CLI --stats feats_stats.npz), as ESPnet recipes (preset 'espnet') "
+                   f"normalised with (e.g. stats='feats_stats.npz'), as ESPnet recipes (preset 'espnet') "
                    f"and Coqui with stats_path (preset 'coqui') need.")
     return message
 

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import COMPRESSIONS, MelConfig, ParameterError, db_scale, db_values
-from .convention_check import convention_message, floor_presets
+from .convention_check import bands_hint, convention_message, floor_presets
 
 __all__ = [
     "clip_negative",
@@ -360,6 +360,7 @@ def check_mel_shape(mel, config: MelConfig, *, name: str, reconstruct: bool):
         raise ParameterError(
             f"{name} has {n_bands} bands on axis -2 but config {config.name!r} has n_mels={config.n_mels}."
             f"{hint} Use the config the mel was made with (e.g. MelConfig.preset(...).replace(n_mels={n_bands}))."
+            f"{bands_hint(n_bands)}"
         )
     if n_frames < 1 or arr.size == 0:
         raise ParameterError(f"{name} has shape {tuple(arr.shape)}: no frames to reconstruct; give at least 1 frame.")
@@ -395,7 +396,7 @@ def check_mel_range(name: str, config: MelConfig, comp: str, lo: float, hi: floa
     """Values that cannot come from the compression ``comp`` (negative linear values, decibels for a log, ...)."""
     label = f"config {config.name!r}"
     if comp == "none" and lo < 0:
-        fix = ("If the mel is log- or dB-compressed, set compression='log', 'log10' or 'db' in the config."
+        fix = ("If the mel is log- or dB-compressed, use a config with compression='log', 'log10' or 'db'."
                if compressed else "A linear Mel spectrogram is >= 0.")
         raise ParameterError(
             f"{name} has negative values (min {lo:.4g}) but it is read as a linear Mel spectrogram "
@@ -406,8 +407,8 @@ def check_mel_range(name: str, config: MelConfig, comp: str, lo: float, hi: floa
         log_floor = math.log(config.floor, base)
         if lo < log_floor - 25:
             raise ParameterError(
-                f"{name} goes down to {lo:.4g}, far below {comp}(floor={config.floor:g}) = {log_floor:.4g}: it looks "
-                f"like decibels, not compression={comp!r}. Use a config with compression='db' (or convert: "
+                f"{name} goes down to {lo:.4g}, far below {log_floor:.4g}, the {comp} of floor={config.floor:g}: it "
+                f"looks like decibels, not compression={comp!r}. Use a config with compression='db' (or convert: "
                 f"{'mel_db * ln(10) / 20' if comp == 'log' else 'mel_db / 20'} for a magnitude Mel)."
             )
         if hi > 30:

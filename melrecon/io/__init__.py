@@ -22,8 +22,8 @@ from ..core.config import ParameterError
 from ..core.validation import check_sample_rate
 
 __all__ = [
-    "load_audio", "save_audio", "load_mel", "save_mel", "atomic_path", "check_output_path", "AUDIO_SUFFIXES",
-    "MEL_SUFFIXES",
+    "load_audio", "audio_length", "save_audio", "load_mel", "save_mel", "atomic_path", "check_output_path",
+    "AUDIO_SUFFIXES", "MEL_SUFFIXES",
 ]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -42,7 +42,9 @@ def require_extra(module: str, what: str):
         ) from None
 
 
-def existing_file(path, what: str) -> Path:
+def existing_file(path, what: str, expected: str = "a file with data in it") -> Path:
+    """``path`` as a Path when it is a readable, non-empty file; else a ParameterError naming ``what`` and the
+    ``expected`` contents (an empty file: "audio file 'x.wav' is empty (0 bytes); expected a wav, ...")."""
     p = Path(path)
     if not p.exists():
         raise ParameterError(f"{what} {str(p)!r} does not exist; check the path.")
@@ -50,7 +52,27 @@ def existing_file(path, what: str) -> Path:
         raise ParameterError(f"{what} {str(p)!r} is not a file.")
     if not os.access(p, os.R_OK):
         raise ParameterError(f"{what} {str(p)!r} is not readable; check its permissions.")
+    if p.stat().st_size == 0:
+        raise ParameterError(f"{what} {str(p)!r} is empty (0 bytes); expected {expected} (was it written "
+                             f"completely?).")
     return p
+
+
+def _audio_file(path, read):
+    """(path, ``read(path)``) of an existing, non-empty file that soundfile reads; else a ParameterError."""
+    p = existing_file(path, "audio file", "a wav, flac or ogg file of audio")
+    try:
+        return p, read(str(p))
+    except Exception as exc:
+        raise ParameterError(
+            f"audio file {str(p)!r} could not be read as audio ({exc}); use a wav, flac or ogg file."
+        ) from None
+
+
+def audio_length(path) -> tuple[int, int]:
+    """(samples, sample rate) of an audio file, from its header (nothing is decoded)."""
+    _, info = _audio_file(path, sf.info)
+    return int(info.frames), int(info.samplerate)
 
 
 def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tuple[np.ndarray, int]:
@@ -64,13 +86,7 @@ def load_audio(path, *, sample_rate: int | None = None, mono: bool = True) -> tu
     (audio, sample_rate)
     """
     sample_rate = check_sample_rate(sample_rate)
-    p = existing_file(path, "audio file")
-    try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise ParameterError(
-            f"audio file {str(p)!r} could not be read as audio ({exc}); use a wav, flac or ogg file."
-        ) from None
+    p, (data, sr) = _audio_file(path, lambda name: sf.read(name, dtype="float32", always_2d=True))
     if data.shape[0] == 0:
         raise ParameterError(f"audio file {str(p)!r} has no samples.")
     if mono and data.shape[1] > 1:
@@ -254,7 +270,7 @@ def load_mel(path, *, key: str | None = None) -> np.ndarray:
     (a tensor or a dict of them; needs torch); ``.h5``/``.hdf5`` (dataset ``feats`` as ParallelWaveGAN
     writes it, or ``key``; needs h5py). The array is returned as stored (see
     :func:`melrecon.io.conventions.prepare` for layouts and statistics)."""
-    p = existing_file(path, "mel file")
+    p = existing_file(path, "mel file", f"a Mel array saved as one of {MEL_SUFFIXES}")
     suffix = p.suffix.lower()
     if suffix not in MEL_SUFFIXES:
         raise ParameterError(

@@ -27,7 +27,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.config import MelConfig, ParameterError, check_layout, get_config
-from ..core.convention_check import convention_message, floor_presets  # noqa: F401 - floor_presets: public here too
+from ..core.convention_check import (
+    bands_hint,
+    convention_message,
+    floor_presets,  # noqa: F401 - public here too
+)
 from ..core.transforms import mel_spectrogram
 from ..core.validation import check_mel, warn_user
 from ..reconstruct import reconstruct
@@ -85,7 +89,7 @@ def _stats_from_mapping(data, where: str) -> Stats:
 def load_stats(path) -> Stats:
     """Read mean/variance statistics: ``.npz`` (ESPnet count/sum/sum_square, or mean/std), ``.h5``
     (ParallelWaveGAN ``mean``/``scale``) or ``.npy`` holding a ``(2, n_mels)`` array (mean, std)."""
-    p = existing_file(path, "stats file")
+    p = existing_file(path, "stats file", "mean/variance statistics (.npz, .npy or .h5)")
     suffix = p.suffix.lower()
     if suffix in (".h5", ".hdf5"):
         h5py = require_extra("h5py", "read .h5 statistics")
@@ -127,12 +131,11 @@ def to_mels_first(mel, config: MelConfig, *, layout: str | None = None, name: st
         return arr if layout == "mels-first" else np.swapaxes(arr, -1, -2)
     other = "frames-first" if layout == "mels-first" else "mels-first"
     fits_other = last if layout == "mels-first" else first
-    hint = (f" It fits {other}: pass layout={other!r} (CLI: --layout {other})." if fits_other else
-            " Check n_mels (the preset) and the array.")
-    bands = ""
-    if arr.ndim >= 2:
-        bands = (f" ({arr.shape[-2]} bands on its second-to-last axis)" if layout == "mels-first" else
-                 f" ({arr.shape[-1]} bands on its last axis)")
+    n_bands = (arr.shape[-2] if layout == "mels-first" else arr.shape[-1]) if arr.ndim >= 2 else 0
+    axis = "second-to-last" if layout == "mels-first" else "last"
+    bands = f" ({n_bands} bands on its {axis} axis)" if n_bands else ""
+    hint = (f" It fits {other}: pass layout={other!r}." if fits_other else
+            f" Check n_mels (the preset) and the array.{bands_hint(n_bands)}")
     raise ParameterError(
         f"{name} has shape {shape}{bands}; config {cfg.name!r} has n_mels={n}, so a mel is (n_mels, T) = ({n}, T) "
         f"(layout 'mels-first') or (T, n_mels) = (T, {n}) (layout 'frames-first'), optionally with leading "

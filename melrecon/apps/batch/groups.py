@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from ... import io
 from ...core.config import MelConfig, ParameterError
@@ -174,12 +173,8 @@ def frames_of(path: Path, cfg: MelConfig, mel_key: str | None, layout: str | Non
     """Frames of a file's mel (audio: from its header, without decoding): what the plan groups by."""
     if path.suffix.lower() in io.MEL_SUFFIXES:  # the frame axis depends on the layout: read it as inverted
         return int(_load_mel(path, cfg, mel_key, layout, stats).shape[-1])
-    try:
-        info = sf.info(str(path))
-    except Exception as exc:  # noqa: BLE001
-        raise ParameterError(f"audio file {str(path)!r} could not be read as audio ({exc}).") from None
-    n = info.frames if info.samplerate == cfg.sample_rate else round(info.frames * cfg.sample_rate / info.samplerate)
-    return cfg.n_frames(n)
+    n, sr = io.audio_length(path)
+    return cfg.n_frames(n if sr == cfg.sample_rate else round(n * cfg.sample_rate / sr))
 
 
 @dataclass

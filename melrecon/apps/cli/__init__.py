@@ -16,10 +16,10 @@ and :mod:`melrecon.apps.listening.cli`).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ... import __version__
+from .wording import Parser
 
 __all__ = ["main", "COMMANDS", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED"]
 
@@ -48,11 +48,11 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 
 
-def _light_parser() -> argparse.ArgumentParser:
+def _light_parser() -> Parser:
     """``melrecon``, ``melrecon --help``, ``melrecon --version``: the commands by name only, so that no
     method table is built and JAX is not imported."""
-    parser = argparse.ArgumentParser(prog="melrecon", description="Recover audio from Mel spectrograms.",
-                                     epilog="`melrecon COMMAND --help` describes a command's options.")
+    parser = Parser(prog="melrecon", description="Recover audio from Mel spectrograms.",
+                    epilog="`melrecon COMMAND --help` describes a command's options.")
     parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in COMMANDS.items():

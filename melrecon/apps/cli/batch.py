@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..batch import invert_folder
 from .common import interrupted_status, method_kwargs
 from .config_args import config_from_args
+from .wording import cli_words
 
 __all__ = ["cmd_batch"]
 
@@ -17,7 +18,7 @@ def cmd_batch(args) -> int:
                             progress=not quiet, layout=args.layout, stats=args.stats, engine=args.engine,
                             ray_address=args.ray_address, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
                             force=args.force, **kw)
-    print(summary.report())
+    print(cli_words(summary.report()))  # the failures' messages name the flags
     if summary.interrupted:
         return interrupted_status()
     return 1 if summary.failed or summary.no_progress or summary.error else 0

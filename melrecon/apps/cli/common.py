@@ -12,6 +12,7 @@ from ...methods.options import STAGE_OPTIONS, check_stage_options, parse_iters
 from ...methods.resolve import resolve, source_of
 from ..batch import jobs
 from . import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
+from .wording import cli_words
 
 __all__ = ["REPLACED", "error", "hold_signals", "interrupted_status", "refuse_replaced", "method_kwargs",
            "show_warning"]
@@ -19,8 +20,8 @@ __all__ = ["REPLACED", "error", "hold_signals", "interrupted_status", "refuse_re
 REPLACED = ("--gl-iters", "--gd-iters")
 
 def error(msg: str, status: int = EXIT_USAGE) -> int:
-    """Print ``melrecon: error: MSG``; returns ``status``."""
-    print(f"melrecon: error: {msg}", file=sys.stderr)
+    """Print ``melrecon: error: MSG`` (its API keywords as the command's flags); returns ``status``."""
+    print(f"melrecon: error: {cli_words(msg)}", file=sys.stderr)
     return status
 
 def hold_signals():
@@ -63,5 +64,5 @@ def method_kwargs(args, path: Path | None = None) -> dict:
     return kw
 
 def show_warning(message, category, filename, lineno, file=None, line=None):
-    """Warnings as ``melrecon: warning: ...`` lines, without file:line."""
-    print(f"melrecon: warning: {message}", file=sys.stderr)
+    """Warnings as ``melrecon: warning: ...`` lines, without file:line (API keywords as the command's flags)."""
+    print(f"melrecon: warning: {cli_words(str(message))}", file=sys.stderr)

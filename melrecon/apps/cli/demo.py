@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ... import io
-from ...core.config import ParameterError, get_config
+from ...core.config import PRESETS, ParameterError, get_config
 from ...core.transforms import mel_spectrogram
 from ...methods.options import parse_iters
 from ...methods.resolve import default_method, resolve
@@ -54,7 +54,11 @@ def _demo_presets(text: str) -> list[str]:
     if not presets:
         raise ParameterError(f"--presets {text!r} names no preset; e.g. --presets seed,hifigan.")
     for name in presets:
-        get_config(name)
+        try:
+            get_config(name)
+        except ParameterError:
+            raise ParameterError(f"--presets {text!r}: {name!r} is not a preset; choose from {sorted(PRESETS)} "
+                                 f"(melrecon presets lists them).") from None
     return presets
 
 

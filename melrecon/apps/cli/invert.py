@@ -160,7 +160,7 @@ def cmd_stream(args) -> int:
     cfg = config_from_args(args)
     try:
         stream_pcm(cfg, sys.stdin.buffer, sys.stdout.buffer, lookahead=args.lookahead, effort=args.effort,
-                   iters=args.iters)
+                   iters=args.iters, name="stdin")
         sys.stdout.buffer.flush()
     except BrokenPipeError:  # the reader went away: stop quietly (no traceback, no second error at exit)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

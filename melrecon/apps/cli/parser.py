@@ -15,6 +15,7 @@ from ..listening.cli import add_listen_command
 from . import COMMANDS
 from .common import REPLACED
 from .config_args import add_config_args
+from .wording import Parser
 
 __all__ = ["build_parser", "add_cache_arg"]
 
@@ -71,8 +72,8 @@ def add_cache_arg(p: argparse.ArgumentParser) -> None:
                         "~/.cache/melrecon/jax): a second run loads the compiled loops instead of compiling")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="melrecon", description="Recover audio from Mel spectrograms.")
+def build_parser() -> Parser:
+    parser = Parser(prog="melrecon", description="Recover audio from Mel spectrograms.")
     parser.add_argument("--version", action="version", version=f"melrecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -13,6 +13,7 @@ from ..batch.jobs import disk_full_message, terminate_as_interrupt
 from . import EXIT_FAILURE
 from .common import error, interrupted_status, show_warning
 from .parser import build_parser
+from .wording import speaking_for
 
 __all__ = ["run", "HANDLERS"]
 
@@ -32,13 +33,15 @@ HANDLERS = {
 
 def run(argv: list[str]) -> int:
     """Parse ``argv`` with the full parser and run its command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cache_dir = getattr(args, "cache_dir", None)  # commands that compile nothing have no --cache-dir
     cache.enable(cache_dir, force=cache_dir is not None)  # before the first compilation
     previous_showwarning = warnings.showwarning
     warnings.showwarning = show_warning  # "melrecon: warning: ..." instead of file:line noise
     module, function = HANDLERS[args.command]
-    with terminate_as_interrupt():  # SIGTERM stops a run like Ctrl-C; the exit status is then 143
+    # SIGTERM stops a run like Ctrl-C (the exit status is then 143); messages name the command's flags
+    with terminate_as_interrupt(), speaking_for(parser.innermost(args)):
         try:
             return getattr(importlib.import_module(module, __package__), function)(args)
         except ParameterError as exc:
