@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lab bench-quality bench-speed system-deps notebooks-sync clean
+.PHONY: setup demo test lab bench-quality bench-speed system-deps notebooks-sync notebooks-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lab: $(STAMP)
 notebooks-sync: $(STAMP)
 	$(VENV)/bin/jupytext --sync notebooks/*.py
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
+
+# Run every notebook top to bottom in normal mode (MELRECON_FAST unset, what `make lab` gives); fails on any error.
+notebooks-check: $(STAMP)
+	$(PY) scripts/run_notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache results/demo

@@ -28,13 +28,13 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1 to run this notebook quickly with fewer iterations).
-from melrecon.apps.examples import fast_mode
+from melrecon.apps.examples import notebook_setup
 
-FAST = fast_mode()
+FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
 PRESET = "hifigan"          # the analysis settings the Mel is made with: "hifigan", "seed" or "librosa"
 GL_ITERS = 30 if FAST else 200
 GD_ITERS = 30 if FAST else 500
-DEFAULT_ITERS = [30, 20] if FAST else None  # per stage of the default method (None: its own, 300 + 200)
+DEFAULT_ITERS = [30, 20] if FAST else None  # per stage of the default method (None: its default effort's)
 
 # %%
 # %matplotlib inline
@@ -68,7 +68,8 @@ print("mel", mel.shape, f"range {mel.min():.2f} .. {mel.max():.2f}")
 # %%
 gl = melrecon.reconstruct(mel, cfg, method="fgla", n_iter=GL_ITERS, progress=False)
 glgd = melrecon.reconstruct(mel, cfg, method="gl+gd", gl_iters=GL_ITERS, gd_iters=GD_ITERS, progress=False)
-# the resolver's default
+# the resolver's default (its method and counts: melrecon.resolve)
+print("default:", melrecon.resolve(source="analysis", n_iter=DEFAULT_ITERS).summary())
 default = melrecon.reconstruct(mel, cfg, source="analysis", n_iter=DEFAULT_ITERS, progress=False)
 results = {f"GL {GL_ITERS}": gl, f"GL {GL_ITERS} + GD {GD_ITERS}": glgd, f"default ({default.method})": default}
 for label, res in results.items():

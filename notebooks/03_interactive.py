@@ -22,10 +22,10 @@
 #    set after `python samples/make_samples.py`) or **upload** your own wav/flac/ogg, or a `.npy`/`.npz` Mel
 #    spectrogram made with the chosen preset;
 # 2. choose the **preset** (the analysis settings), the **method** (`auto`: the default for the clip's mel
-#    source, ADMM then fast Griffin-Lim for audio clips) and the **effort**; the method has one **iterations**
-#    slider per stage, starting at the effort level's counts, so a first Run gives exactly what
-#    `melrecon.reconstruct` gives; set the optimizer, learning rate and loss weights
-#    of the gradient stages;
+#    source: for audio clips ADMM then fast Griffin-Lim, both with the Mel constraint; for an uploaded mel their
+#    noise-aware variants) and the **effort**; the method has one **iterations** slider per stage, starting at
+#    the effort level's counts, so a first Run gives exactly what `melrecon.reconstruct` gives; set the
+#    optimizer, learning rate and loss weights of the gradient stages;
 # 3. press **Run** and watch the loss fall (every loss term per iteration, and the output's Mel spectral
 #    convergence as a black line); **Stop** ends the run after the current chunk and keeps the best result
 #    so far;
@@ -36,10 +36,11 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: smaller starting values for the sliders).
-from melrecon.apps.examples import fast_mode
+from melrecon.apps.examples import notebook_setup
 
-FAST = fast_mode()
+FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
 N_ITER = [20, 20] if FAST else None  # None: the effort level's counts, one per stage
+GLGD_ITERS = [20, 40] if FAST else None  # the gl+gd run from code below (None: its sliders' own counts)
 PRESET = "hifigan"
 
 # %%
@@ -55,9 +56,10 @@ wb.show()
 # result so far) and returns the `Reconstruction`. The A/B board above shows it too.
 
 # %%
-wb.method.value = "gl+gd"  # its sliders move to gl+gd's own counts (GL 200, GD 500)
-if FAST:
-    wb.set_iters(20, 40)
+wb.method.value = "gl+gd"  # its sliders move to gl+gd's own counts at the chosen effort
+print(f"gl+gd at effort {wb.effort.value!r}:", [int(s.value) for s in wb.stage_iters])
+if GLGD_ITERS:
+    wb.set_iters(*GLGD_ITERS)
 result = wb.run(blocking=True)
 print(wb.error or f"{result.method}: {result.n_iterations} iterations, Mel SC {float(result.mel_sc):.4f}, "
       f"stopped: {result.stop_reason}")

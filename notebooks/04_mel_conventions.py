@@ -29,9 +29,9 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: fewer iterations).
-from melrecon.apps.examples import fast_mode
+from melrecon.apps.examples import notebook_setup
 
-FAST = fast_mode()
+FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
 ITERS = 30 if FAST else 200   # Griffin-Lim iterations for each comparison
 
 # %%

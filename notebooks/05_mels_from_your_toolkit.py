@@ -30,14 +30,14 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: fewer iterations, a shorter clip).
-import os
+from melrecon.apps.examples import notebook_setup
 
-FAST = os.environ.get("MELRECON_FAST", "").strip().lower() not in ("", "0", "false", "no")
+FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
 PRESET = "vocos"        # one of melrecon.PRESETS
 MEL_FILE = None         # your own mel (.npy/.npz/.pt/.h5) to invert instead of the clip's
 STATS_FILE = None       # mean/variance statistics it was normalised with (ESPnet feats_stats.npz, ...)
 SECONDS = 1.5 if FAST else 4.0
-ITERS = (30, 20) if FAST else (300, 200)   # the default method's two stages
+ITERS = [30, 20] if FAST else None        # the default method's two stages (None: its default effort's)
 LIBROSA_ITERS = 8 if FAST else 32          # librosa's default n_iter
 
 # %%
@@ -112,7 +112,7 @@ import time
 import librosa
 
 t0 = time.perf_counter()
-ours = melrecon.reconstruct(mel, cfg, n_iter=list(ITERS), progress=False)
+ours = melrecon.reconstruct(mel, cfg, n_iter=ITERS, progress=False)
 t_ours = time.perf_counter() - t0
 lin = np.asarray(melrecon.decompress(mel, cfg))
 t0 = time.perf_counter()

@@ -17,30 +17,36 @@
 # # Imperfect mels
 #
 # A mel predicted by an acoustic model is not the mel of any signal: it is noisy, or over-smoothed, or
-# timed differently. The exact method fits the mel it is given exactly, errors included. The
-# noise-aware method (`tolmeladmm+tolmelgl`) first measures two things in the mel itself, its *noise
-# level* (the frame-to-frame roughness that neighbouring bands do not share) and its *sharpness*, and
-# then fits a cleaned target: smoothed along time when it is noisy, sharpened when it is smoother than a
-# signal's mel, the mel itself when it looks clean. This notebook:
+# timed differently. melrecon's default method depends on where the mel came from
+# (`melrecon.DEFAULT_METHODS`): a mel it computed from audio itself (`source="analysis"`) is fitted exactly
+# (`meladmm+melgl`, the *exact* method, which would reproduce any error too); a mel handed in (an array, a mel
+# file, `mel_to_audio`: the default source) gets the *noise-aware* method (`tolmeladmm+tolmelgl`). That one
+# first measures the mel itself: how blurred it is across bands, its *noise level* (the frame-to-frame
+# roughness that neighbouring bands do not share) and its *sharpness*; it then runs the same pipeline towards a
+# cleaned target: deblurred across bands, smoothed along time when it is noisy, sharpened when it is smoother
+# than a signal's mel, and the mel itself (the exact method, iterate for iterate) when it reads none of these.
+# This notebook:
 #
 # 1. degrades the clean mel of a recording (the widgets: the kind of error and its strength);
 # 2. shows what the automatic choice measures and the target it fits;
-# 3. inverts the degraded mel with the exact method, the L-BFGS peer and the noise-aware method (the default for
-#    a mel handed in), and
-#    lets you listen and compare (A/B players, metrics against the original where the timing is kept).
+# 3. inverts the degraded mel with the exact method, the L-BFGS peer and the noise-aware method (what
+#    `reconstruct` runs on it by default), and lets you listen and compare (A/B players, metrics against the
+#    original where the timing is kept).
 #
-# The same from the command line: `melrecon invert MEL.npy OUT.wav --method tolmeladmm+tolmelgl`. The
-# measured effect on the whole development set is in `docs/robustness.md` (`benchmarks/robustness.py`).
+# The same from the command line: `melrecon invert MEL.npy OUT.wav` (a mel file: the noise-aware method;
+# `--method meladmm+melgl` fits it exactly). The measured effect on the whole development set is in
+# `docs/robustness.md` (`benchmarks/robustness.py`).
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: fewer iterations, a shorter clip).
-import os
+from melrecon.apps.examples import notebook_setup
 
-FAST = os.environ.get("MELRECON_FAST", "").strip().lower() not in ("", "0", "false", "no")
+FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
 KIND = "time smoothing"   # "none", or one of melrecon.apps.degrade.KINDS
 STRENGTH = 1.0            # sigma (frames / bands / log units) or rate (time stretch)
 SECONDS = 1.5 if FAST else 4.0
-ITERS = (30, 20) if FAST else (300, 200)   # the two stages of the exact and of the noise-aware method
+ITERS = [30, 20] if FAST else None         # the two stages of the exact and of the noise-aware method (None:
+                                           # their default effort's counts)
 LBFGS_ITERS = 20 if FAST else 200          # the L-BFGS peer
 
 # %%
@@ -78,15 +84,19 @@ print(f"{CLIP.name}: {audio.shape[-1] / sr:.1f} s at {sr} Hz, clean mel {clean.s
 # %%
 import ipywidgets as widgets
 
-kind = widgets.Dropdown(options=["none", *degrade.KINDS], value=KIND, description="error")
-strength = widgets.FloatSlider(value=STRENGTH, min=0.05, max=3.0, step=0.05, description="strength")
+WIDTH = "520px"  # the whole widget: the slider's track ~340 px (ipywidgets' default width leaves it 124 px)
+kind = widgets.Dropdown(options=["none", *degrade.KINDS], value=KIND, description="error",
+                        layout=widgets.Layout(width=WIDTH))
+strength = widgets.FloatSlider(value=STRENGTH, min=0.05, max=3.0, step=0.05, description="strength",
+                               layout=widgets.Layout(width=WIDTH))
 info = widgets.HTML()
 
 
 def _choice_text(mel) -> str:
     seen, _ = auto_choice(mel, cfg)
-    return (f"noise level {seen['noise_level']:.3f}, sharpness {seen['sharpness']:.2f} &rarr; "
-            f"smoothing width {seen['tolerance']:.2f} frames, sharpening {seen['sharpen']:.2f}")
+    return (f"band spread {seen['band_spread']:.2f}, noise level {seen['noise_level']:.3f}, sharpness "
+            f"{seen['sharpness']:.2f} &rarr; deblur {seen['deblur']:.2f} bands, smoothing width "
+            f"{seen['tolerance']:.2f} frames, sharpening {seen['sharpen']:.2f}")
 
 
 def _show(change=None):
@@ -124,9 +134,9 @@ display(plotting.mel_panels(logs, cfg))
 # %%
 mel_in = melrecon.compress(given, cfg)
 runs = {
-    f"exact ({melrecon.EXACT_METHOD})": dict(method=melrecon.EXACT_METHOD, n_iter=list(ITERS)),
+    f"exact ({melrecon.EXACT_METHOD})": dict(method=melrecon.EXACT_METHOD, n_iter=ITERS),
     "L-BFGS peer (lbfgs)": dict(method="lbfgs", n_iter=LBFGS_ITERS),
-    "noise-aware (tolmeladmm+tolmelgl)": dict(method="tolmeladmm+tolmelgl", n_iter=list(ITERS)),
+    f"noise-aware ({melrecon.NOISE_AWARE_METHOD})": dict(method=melrecon.NOISE_AWARE_METHOD, n_iter=ITERS),
 }
 results = {label: melrecon.reconstruct(mel_in, cfg, seed=0, progress=False, **kw) for label, kw in runs.items()}
 rows = []

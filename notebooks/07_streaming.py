@@ -31,12 +31,12 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: a shorter clip, fewer look-aheads and iterations).
-import os
+from melrecon.apps.examples import notebook_setup
 
-FAST = os.environ.get("MELRECON_FAST", "").strip().lower() not in ("", "0", "false", "no")
+FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
 SECONDS = 1.5 if FAST else 4.0
 LOOKAHEAD = 4                                    # frames of look-ahead of the live stream
-ITERS = 4 if FAST else 16                        # Griffin-Lim iterations per arriving frame
+ITERS = 4 if FAST else None                      # Griffin-Lim iterations per frame (None: the default effort's)
 LOOKAHEADS = (0, 2, 4) if FAST else (0, 1, 2, 4, 8)
 OFFLINE_ITERS = (30, 20) if FAST else None       # the offline default's two stages (None: its defaults)
 UPDATE_SECONDS = 0.5                             # how often the live view is redrawn (seconds of audio)
@@ -47,11 +47,11 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML, Audio, Markdown, display
+from IPython.display import Markdown, display
 
 import melrecon
 from melrecon import io
-from melrecon.apps import metrics
+from melrecon.apps import metrics, plotting
 from melrecon.apps.examples import example
 from melrecon.stream import Streamer
 
@@ -89,7 +89,7 @@ elapsed = time.perf_counter() - t0
 print(f"{mel.shape[1]} frames in {elapsed:.2f} s ({1000 * elapsed / mel.shape[1]:.1f} ms per frame; "
       f"a hop lasts {1000 * cfg.hop_length / sr:.1f} ms), {streamed.size} samples (offline length "
       f"{cfg.n_samples(mel.shape[1])})")
-display(Audio(streamed, rate=sr))
+display(plotting.audio_player(streamed, sr))  # the real level, as the A/B players below
 
 # %% [markdown]
 # ## Latency against quality
@@ -121,8 +121,8 @@ display(Markdown("\n".join(table)))
 
 # %% [markdown]
 # ## A/B: the stream against the offline default
+# At their real levels (one scale for all, no normalisation), so a difference in loudness is heard as one.
 
 # %%
-players = [("original", audio), (f"stream, look-ahead {LOOKAHEAD}", streamed),
-           (f"offline default ({offline.method})", offline.audio)]
-display(HTML("".join(f"<div><b>{label}</b><br>{Audio(x, rate=sr)._repr_html_()}</div>" for label, x in players)))
+display(plotting.players_html({"original": audio, f"stream, look-ahead {LOOKAHEAD}": streamed,
+                                f"offline default ({offline.method})": offline.audio}, sr))

@@ -28,9 +28,9 @@
 
 # %% tags=["parameters"]
 # Parameters (CI sets MELRECON_FAST=1: two short clips, four conditions, few iterations, simulated answers).
-import os
+from melrecon.apps.examples import notebook_setup
 
-FAST = os.environ.get("MELRECON_FAST", "").strip().lower() not in ("", "0", "false", "no")
+FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
 N_CLIPS = 2 if FAST else 3
 SECONDS = 1.5 if FAST else 4.0                      # each clip is cut to this length
 # the conditions: label -> keyword arguments of melrecon.reconstruct (a method and an effort, or counts)
@@ -54,6 +54,7 @@ SEED = 0
 # %%
 # %matplotlib inline
 import html
+import os
 
 import matplotlib.pyplot as plt
 import numpy as np

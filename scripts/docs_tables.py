@@ -50,10 +50,11 @@ NOTEBOOKS = {
     "02_griffin_lim_vs_gradient_descent": (
         'The seed experiment reproduced and extended: GL 200, GL 5000, GL 200 + GD 5000, the default '
         'method for a mel computed from audio (`source="analysis"`), and every other method of '
-        '`melrecon.METHODS` (GLA, AGLA, GD from a random phase, Adam and L-BFGS on the waveform, GL + '
-        'L-BFGS), at the `seed` and `hifigan` '
-        'presets. Every loss term of every run on one log-scale figure against iterations and against '
-        'wall-clock seconds (one colour per run, one line style per loss term); spectrograms with error '
+        '`melrecon.METHODS` (GLA, AGLA, ADMM, the Mel-constrained projections and their noise-aware variants, '
+        'GD from a random phase, Adam and L-BFGS on the waveform, GL + L-BFGS), at the `seed` and `hifigan` '
+        'presets. Every loss term of every run, one panel per family of methods, each on its own log-scale '
+        'axes, against iterations and against wall-clock seconds (one colour per run, one line style per loss '
+        "term); the output's Mel SC of every run on one figure; spectrograms with error "
         "maps; a metrics table; players for each output next to the original. Uses the seed's CMU ARCTIC "
         'recording from `../shared/audio` when present, else the bundled clip. Writes figures, wavs and '
         '`metrics.md`/`metrics.json` to `results/notebooks/`.'
@@ -78,8 +79,9 @@ NOTEBOOKS = {
     "06_imperfect_mels": (
         'Imperfect (predicted) mels: the clean mel of a recording degraded by a dropdown and a slider '
         '(`melrecon.apps.degrade`: log-domain noise, smoothing along time or across bands, a time stretch); '
-        "what the noise-aware method's automatic choice measures in it (noise level, sharpness) and the "
-        'target it fits; the default method, the L-BFGS peer and `tolmeladmm+tolmelgl` inverting it, '
+        "what the noise-aware method's automatic choice measures in it (band spread, noise level, sharpness) "
+        'and the target it fits; the exact method (`meladmm+melgl`), the L-BFGS peer and the noise-aware '
+        'method (`tolmeladmm+tolmelgl`, the default for a mel handed in) inverting it, '
         'with PESQ-wb / STOI / DNSMOS / Mel SC, A/B players and spectrograms '
         '([docs/robustness.md](robustness.md) has the benchmark).'
     ),

@@ -7,7 +7,9 @@ outside git (an unpacked archive) the file itself is checked."""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -59,6 +61,47 @@ def test_notebook_paired_and_output_free(name):
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), f"{name} lacks a parameters cell"
 
 
+#: Parameters that fast mode may set to something other than a size or a count: (notebook, name) -> why.
+FAST_BEHAVIOUR = {("08_listening_test", "SIMULATE"): "a headless run has no listener: it answers through the "
+                                                      "widget's Python API; in JupyterLab a person answers"}
+
+
+def _code(cell) -> str:
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fast_mode_changes_only_sizes_and_counts(name):
+    """``MELRECON_FAST`` reaches a notebook only through ``FAST = notebook_setup()`` in its parameters cell, and
+    ``FAST`` is read only there, each time as ``NAME = <fast value> if FAST else <normal value>``: the cells
+    below run the same code in both modes, on smaller sizes and counts."""
+    cells = [c for c in jupytext.read(NOTEBOOKS / f"{name}.py").cells if c.cell_type == "code"]
+    params = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, f"{name}: one parameters cell"
+    for cell in cells:
+        tree = ast.parse(_code(cell))
+        code = ast.unparse(tree)
+        assert "MELRECON_FAST" not in code and "fast_mode" not in code and "os.environ" not in code, (
+            f"{name} reads the fast switch itself; use FAST = notebook_setup() in the parameters cell")
+        reads = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "FAST"]
+        if cell is not params[0]:
+            assert not reads, f"{name} reads FAST outside its parameters cell: {code[:200]}"
+            continue
+        setup = [n for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n) == "FAST = notebook_setup()"]
+        assert len(setup) == 1, f"{name}'s parameters cell must set FAST = notebook_setup()"
+        for stmt in tree.body:
+            if stmt in setup or not any(isinstance(n, ast.Name) and n.id == "FAST" for n in ast.walk(stmt)):
+                continue
+            target = stmt.targets[0].id if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+            if (name, target) in FAST_BEHAVIOUR:
+                continue
+            ok = (target is not None and target.isupper() and isinstance(stmt.value, ast.IfExp)
+                  and ast.unparse(stmt.value.test) == "FAST"
+                  and not any(isinstance(n, ast.Name) and n.id == "FAST"
+                              for part in (stmt.value.body, stmt.value.orelse) for n in ast.walk(part)))
+            assert ok, f"{name}: fast mode may only pick a parameter's value: {ast.unparse(stmt)}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, tmp_path, monkeypatch):
@@ -74,6 +117,8 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    assert not re.search(r"\.py:\d+: \w*Warning", stderr), f"{name} shows a warning's file:line: {stderr[:500]}"
     if name == "03_interactive":  # the workbench: a widget view, and a finished run
         assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
         assert any("iterations, Mel SC" in o.get("text", "") for o in outputs), "the workbench run printed nothing"

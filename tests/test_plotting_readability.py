@@ -105,3 +105,28 @@ def test_family_loss_figure_has_few_distinct_series_per_panel(runs):
     for ax in fig.axes[:3]:  # each top panel's legend names its own runs only, in readable type
         legend = ax.get_legend()
         assert legend is not None and len(legend.get_texts()) == 3
+
+
+def test_family_loss_figure_keeps_every_run_in_view(runs):
+    """Notebook 02's figure: each panel has its own axes, and every curve ends inside its panel (the best runs,
+    which end lowest, were cut off below a y-axis shared with the worst family's)."""
+    _, _, _, results = runs
+    fig = plotting.family_loss_figure(results)
+    panels = [ax for ax in fig.axes if ax.get_lines()]
+    for ax in panels:
+        assert ax.get_shared_y_axes().get_siblings(ax) == [ax] and ax.get_shared_x_axes().get_siblings(ax) == [ax]
+        lo, hi = ax.get_ylim()
+        right = max(np.nanmax(np.asarray(line.get_xdata(), np.float64)) for line in ax.get_lines())
+        assert ax.get_xlim()[1] <= 1.1 * right, "a panel's x-axis runs past its own runs"
+        for line in ax.get_lines():
+            y = np.asarray(line.get_ydata(), np.float64)
+            y = y[np.isfinite(y) & (y > 0)]
+            if y.size:
+                assert lo <= y[-1] <= hi, f"{ax.get_title()}: a curve ends at {y[-1]:.3g}, outside {lo:.3g}..{hi:.3g}"
+
+
+def test_players_say_their_length_to_the_millisecond():
+    """Chromium's controls round a length down to whole seconds (0.998 s reads 0:00 / 0:00): the label and the
+    player's tooltip give it exactly, and the wav is loaded with the page."""
+    html = plotting.players_html({"x": np.zeros(22016, np.float32)}, 22050).data
+    assert "(0.998 s)" in html and "title='0.998 s'" in html and "preload='auto'" in html

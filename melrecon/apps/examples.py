@@ -12,12 +12,14 @@ project: they are found from the current directory upwards (``$MELRECON_ROOT`` o
 from __future__ import annotations
 
 import os
+import warnings
 from importlib import resources
 from pathlib import Path
 
 from ..core.config import ParameterError
 
-__all__ = ["EXAMPLES", "example", "project_root", "devset", "seed_recording", "clips", "results_dir", "fast_mode"]
+__all__ = ["EXAMPLES", "example", "project_root", "devset", "seed_recording", "clips", "results_dir", "fast_mode",
+           "notebook_setup", "short_warning"]
 
 #: Bundled examples: name -> file in ``melrecon/data``.
 EXAMPLES = {"speech": "speech.wav"}
@@ -84,3 +86,18 @@ def fast_mode() -> bool:
     """True when ``MELRECON_FAST`` is set (to anything but 0/false/no): notebooks lower their iteration
     counts so that CI can run them top to bottom quickly."""
     return os.environ.get("MELRECON_FAST", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def short_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as a reader of a notebook should see it: ``UserWarning: message``, without the file and line
+    inside melrecon (or a library) that raised it, nor that line's source (a :data:`warnings.formatwarning`)."""
+    return f"{category.__name__}: {message}\n"
+
+
+def notebook_setup() -> bool:
+    """The notebooks' shared first step, in each parameters cell: ``FAST = notebook_setup()``.
+
+    Warnings print as ``UserWarning: message`` (:func:`short_warning`, for the rest of the kernel's life), and
+    the result is :func:`fast_mode`: the one switch by which a notebook's sizes and counts are lowered for CI."""
+    warnings.formatwarning = short_warning
+    return fast_mode()

@@ -19,6 +19,7 @@ from ..core.validation import analysing_reconstruction
 __all__ = [
     "mel_db", "plot_spectrogram", "plot_history", "comparison_figure", "loss_terms", "plot_loss_terms",
     "loss_figure", "live_loss_figure", "spectrogram_panels", "figure_png", "playable", "audio_player",
+    "duration_text", "player_html",
     "metrics_table", "METRIC_COLUMNS", "stft_db", "plot_stft", "overview_figure", "filterbank_figure",
     "players_html", "mel_panels", "family_loss_figure", "run_family", "FAMILIES",
 ]
@@ -138,6 +139,7 @@ def plot_loss_terms(ax, results: Mapping[str, object], *, x: str = "iteration", 
     for r, (label, res) in enumerate(results.items()):
         color = colors[r % len(colors)]
         n = res.n_iterations
+        z = 2.0 + 1.0 / max(n, 1)  # a shorter run is drawn over a longer one that starts the same way
         xs = np.arange(1, n + 1) if x == "iteration" else np.asarray(res.history["time"])
         names = [t for t in loss_terms(res) if terms is None or t in terms]
         for term in names:
@@ -145,11 +147,11 @@ def plot_loss_terms(ax, results: Mapping[str, object], *, x: str = "iteration", 
             if not np.isfinite(ys).any():
                 continue
             ax.plot(xs, np.where(ys > 0, ys, np.nan), linestyle=style_of[term], color=color, lw=1.0,
-                    alpha=0.85, label=f"{label}: {term}" if label else term)
+                    alpha=0.85, zorder=z, label=f"{label}: {term}" if label else term)
         if mel_sc and len(res.evaluations.get("iteration", ())):
             ex = res.evaluations["iteration"] if x == "iteration" else res.evaluations["time"]
             ey = _mean_over_batch(res.evaluations["mel_sc"], len(ex))
-            ax.plot(ex, ey, marker="o", ms=2.5, lw=2.0, color=color,
+            ax.plot(ex, ey, marker="o", ms=2.5, lw=2.0, color=color, zorder=z,
                     label=f"{label}: Mel SC (output)" if label else "Mel SC (output)")
         if stage_lines and len(results) == 1:
             for _, start, _ in res.stage_spans[1:]:
@@ -194,13 +196,16 @@ def _compact_legend(fig, results: Mapping[str, object], terms: Sequence[str] | N
 
 
 def _robust_ylim(ax) -> None:
-    """Log axis limits that show 99% of the plotted values (a single transient dip, e.g. a term that is
-    ~0 on the first step of a stage, would otherwise squash every curve)."""
+    """Log axis limits that show 99% of the plotted values and where every curve ends (a single transient
+    dip, e.g. a term that is ~0 on the first step of a stage, would otherwise squash every curve; the best
+    runs end lowest, so their last values are always kept in view)."""
     values = [np.asarray(line.get_ydata(), np.float64) for line in ax.lines]
-    values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values]) if values else np.zeros(0)
-    if values.size:
-        lo, hi = np.percentile(values, 1), values.max()
-        ax.set_ylim(lo / 2, hi * 2)
+    values = [v[np.isfinite(v) & (v > 0)] for v in values]
+    values = [v for v in values if v.size]
+    if values:
+        pooled = np.concatenate(values)
+        lo = min(np.percentile(pooled, 1), *(v[-1] for v in values))
+        ax.set_ylim(lo / 2, pooled.max() * 2)
 
 
 def loss_figure(results: Mapping[str, object], *, title: str = "", terms: Sequence[str] | None = None,
@@ -250,7 +255,8 @@ def family_loss_figure(results: Mapping[str, object], *, title: str = "",
         groups.setdefault(run_family(res), {})[label] = res
     order = [t for t, _ in FAMILIES if t in groups] + (["other"] if "other" in groups else [])
     fig = Figure(figsize=figsize, layout="constrained")
-    axes = np.atleast_2d(fig.subplots(2, len(order), sharey=True, squeeze=False))
+    # every panel its own axes: the families span decades of loss and thousands of iterations apart
+    axes = np.atleast_2d(fig.subplots(2, len(order), squeeze=False))
     for col, family in enumerate(order):
         for row, x in enumerate(("iteration", "time")):
             ax = axes[row, col]
@@ -369,6 +375,25 @@ def audio_player(audio, sample_rate: int):
     return Audio(playable(audio), rate=int(sample_rate), normalize=False)
 
 
+def duration_text(audio, sample_rate: int) -> str:
+    """A clip's length for a label, to the millisecond: ``"0.998 s"`` (never rounded up to a whole second)."""
+    return f"{np.asarray(audio).shape[-1] / sample_rate:.3f} s"
+
+
+def player_html(audio, sample_rate: int, *, style: str = "") -> str:
+    """The HTML of one ``<audio controls>`` player at the signal's real level (clipped, not normalised), its
+    wav loaded with the page and its length as a tooltip.
+
+    The length is also worth printing beside it (:func:`duration_text`): Chromium's controls show whole
+    seconds, rounded down, so a clip shorter than 1 s reads "0:00 / 0:00" although it loaded and plays.
+    """
+    from IPython.display import Audio  # noqa: PLC0415 - IPython: notebooks extra
+
+    player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
+    attrs = f"preload='auto' title='{duration_text(audio, sample_rate)}'" + (f" style='{style}'" if style else "")
+    return player.replace("<audio ", f"<audio {attrs} ", 1)
+
+
 def metrics_table(rows: Sequence[Mapping[str, object]], columns: Sequence[tuple[str, str, str]] | None = None) -> str:
     """A Markdown table of metric rows (missing or non-finite values print as an en dash)."""
     columns = list(columns or METRIC_COLUMNS)
@@ -462,17 +487,16 @@ def players_html(items: Mapping[str, object], sample_rate: int, *, notes: Mappin
     ``items`` maps a label to audio (an array) or to a :class:`~melrecon.Reconstruction`; ``notes`` adds a
     line of text (e.g. metrics) under a player.
     """
-    from IPython.display import HTML, Audio  # noqa: PLC0415 - IPython: notebooks extra
+    from IPython.display import HTML  # noqa: PLC0415 - IPython: notebooks extra
 
     cells = []
     for label, item in items.items():
         audio = getattr(item, "audio", item)
-        player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
-        player = player.replace("<audio ", f"<audio preload='auto' style='{PLAYER_STYLE}' ", 1)
+        player = player_html(audio, sample_rate, style=PLAYER_STYLE)
         note = (notes or {}).get(label, "")
-        seconds = np.asarray(audio).shape[-1] / sample_rate  # shown: a player shows 0:00 until it has loaded
+        length = duration_text(audio, sample_rate)  # Chromium's controls read 0:00 for a clip under 1 s
         cells.append(f"<div style='padding:4px 8px;border:1px solid #ddd;border-radius:6px;min-width:0'>"
-                     f"<b>{html.escape(label)}</b> <span style='font-size:11px'>({seconds:.2f} s)</span><br>{player}"
+                     f"<b>{html.escape(label)}</b> <span style='font-size:11px'>({length})</span><br>{player}"
                      f"<div style='font-size:11px'>{html.escape(note)}</div>"
                      f"</div>")
     return HTML(f"<div style='{PLAYER_GRID_STYLE}'>" + "".join(cells) + "</div>")

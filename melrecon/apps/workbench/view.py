@@ -28,11 +28,12 @@ from ...methods.registry import DEFAULT_EFFORT, EFFORTS, METHODS, used_options
 from ...methods.resolve import resolve
 from ..examples import clips
 from ..plotting import (
+    duration_text,
     figure_png,
     live_loss_figure,
     loss_figure,
     mel_db,
-    playable,
+    player_html,
     plot_spectrogram,
     spectrogram_panels,
 )
@@ -472,12 +473,11 @@ def _spectrogram_figure(request: Request, result):
 
 def _card(title: str, audio, sample_rate: int, info_html: str):
     import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
-    from IPython.display import Audio  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
-    player = Audio(playable(audio), rate=int(sample_rate), normalize=False)._repr_html_()
-    player = player.replace("<audio ", "<audio style='width:100%' ", 1)
+    player = player_html(audio, sample_rate, style="width:100%")
     box = W.HTML(f"<div style='padding:6px 10px;border:1px solid #ddd;border-radius:6px;margin:4px;width:270px'>"
-                 f"<b>{html.escape(title)}</b><br>{player}<div style='font-size:12px'>{info_html}</div></div>")
+                 f"<b>{html.escape(title)}</b> <span style='font-size:11px'>({duration_text(audio, sample_rate)})"
+                 f"</span><br>{player}<div style='font-size:12px'>{info_html}</div></div>")
     box.add_class("mr-card")
     return box
 
