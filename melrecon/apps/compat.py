@@ -261,9 +261,9 @@ def griffinlim(S, *, n_iter: int = 32, hop_length: int | None = None, win_length
                                                                        else np.float32)
         if cfg.n_samples(S.shape[-1]) < 1 and length is None:
             return np.zeros((*S.shape[:-2], 0), out_dtype)
-        start = S.astype(np.complex64)
-        if init == "random":  # librosa's draw: phases 2 pi u, u uniform in [0, 1), of S's shape
-            start = start * np.exp(2j * np.pi * rng.random(size=S.shape)).astype(np.complex64)
+        # starting phases ("random": librosa's draw, 2 pi u with u uniform in [0, 1) of S's shape); the start
+        # S e^{i phase} is formed on the device
+        start = (2 * np.pi * rng.random(size=S.shape) if init == "random" else np.zeros(S.shape)).astype(np.float32)
         run, _ = check_call(cfg, method="fgla" if momentum else "gla", n_iter=n_iter, progress=False,
                             options={"alpha": momentum, "momentum_start": "zero"} if momentum else None)
         plan = plan_single(S.shape[-1], cfg, init=True, batched=S.ndim > 2)  # long: pieces on every core
