@@ -13,6 +13,12 @@ cheap rows of the stored run to check the numbers still hold.
 The effort-level table (between ``<!-- levels-table -->`` markers in README.md, docs/effort.md and docs/speed.md)
 is rendered from the method records (:func:`render_levels`).
 
+README's demo table (between ``<!-- demo-table -->`` markers) is rendered from ``docs/data/demo.json``; ``--demo
+results/demo/metrics.json --demo-context "..."`` stores a ``make demo`` run there first.
+
+README's drop-in table (between ``<!-- dropin-table -->`` markers) is rendered from ``docs/data/dropin.json``;
+``--dropin results/dropin/dropin.json`` stores a new ``benchmarks/dropin.py`` run there first.
+
 README's quality table (between ``<!-- quality-table -->`` markers) is rendered from
 ``docs/data/quality_readme.json``; ``--quality results/quality/quality.json`` stores the speech means of a new
 ``benchmarks/quality.py`` run (``hifigan`` preset) there first.
@@ -26,10 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
 
+from melrecon.apps.cli.demo import DEMO_COLUMNS
+from melrecon.apps.plotting import metrics_table
 from melrecon.methods.registry import EFFORT_SCALE, EFFORTS, STREAMING
 from melrecon.methods.resolve import DEFAULT_METHODS, describe
 
@@ -106,6 +115,10 @@ README = REPO / "README.md"
 README_NB = ("<!-- notebook-table -->", "<!-- /notebook-table -->")
 QUALITY = ("<!-- quality-table -->", "<!-- /quality-table -->")
 QUALITY_DATA = REPO / "docs" / "data" / "quality_readme.json"
+DEMO = ("<!-- demo-table -->", "<!-- /demo-table -->")
+DEMO_DATA = REPO / "docs" / "data" / "demo.json"
+DROPIN = ("<!-- dropin-table -->", "<!-- /dropin-table -->")
+DROPIN_DATA = REPO / "docs" / "data" / "dropin.json"
 #: quality.json row label -> README label (the default's label is built from its name and counts).
 QUALITY_ROWS = {"librosa-32": "librosa `mel_to_audio`, 32 it.", "librosa-1000": "librosa `mel_to_audio`, 1000 it.",
                 "lbfgs (peer) 200": "L-BFGS peer (waveform, 200 it.)", "fgla-200": "fast GL 200",
@@ -142,6 +155,33 @@ def quality_from_run(path: Path, preset: str = "hifigan", category: str = "speec
         name = QUALITY_ROWS.get(label) or "default `{}` {}".format(*label.split(": ", 1)[1].rsplit(" ", 1))
         rows.append(dict(method=name, default=key == "default:", **means))
     return rows
+
+
+def render_dropin(data: dict) -> str:
+    """README's drop-in table (markers included) from a ``benchmarks/dropin.py`` run's json: its context
+    line, then one row per call with librosa's and melrecon's figures side by side."""
+    lines = [DROPIN[0], data["context"], "",
+             "| call | librosa s | melrecon s | speed-up | Mel SC librosa | Mel SC melrecon | SC librosa | "
+             "SC melrecon | PESQ-wb librosa | PESQ-wb melrecon |", "|---|" + "---|" * 9]
+    for r in data["rows"]:
+        lin = f"{r['sc_librosa']:.4f} | {r['sc_melrecon']:.4f}" if r["sc_librosa"] is not None else "– | –"
+        lines.append(f"| {r['call']} | {r['librosa_s']:.2f} | {r['melrecon_s']:.2f} | "
+                     f"{r['librosa_s'] / r['melrecon_s']:.1f}× | {r['mel_sc_librosa']:.4f} | "
+                     f"{r['mel_sc_melrecon']:.4f} | {lin} | {r['pesq_librosa']:.2f} | {r['pesq_melrecon']:.2f} |")
+    return "\n".join([*lines, DROPIN[1]])
+
+
+def stored_dropin() -> dict:
+    return json.loads(DROPIN_DATA.read_text())
+
+
+def render_demo(data: dict) -> str:
+    """README's demo table (markers included): a stored ``make demo`` run's rows, as the demo prints them."""
+    return "\n".join([DEMO[0], data["context"], "", metrics_table(data["rows"], DEMO_COLUMNS), DEMO[1]])
+
+
+def stored_demo() -> dict:
+    return json.loads(DEMO_DATA.read_text())
 
 
 def render_quality(rows: list[dict], context: str) -> str:
@@ -241,7 +281,16 @@ def main(argv=None) -> int:
     parser.add_argument("--context", default=None, help="the line above the table: how the run was made")
     parser.add_argument("--quality", default=None, help="quality.json of a benchmarks/quality.py run to store first")
     parser.add_argument("--quality-context", default=None, help="the line above README's quality table")
+    parser.add_argument("--dropin", default=None, help="dropin.json of a benchmarks/dropin.py run to store first")
+    parser.add_argument("--demo", default=None, help="metrics.json of a make demo run to store first")
+    parser.add_argument("--demo-context", default=None, help="the line above README's demo table (where, when, load)")
     args = parser.parse_args(argv)
+    if args.demo:
+        context = args.demo_context or f"`make demo`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+        DEMO_DATA.write_text(json.dumps({"context": context, "rows": json.loads(Path(args.demo).read_text())},
+                                        indent=2) + "\n")
+    if args.dropin:
+        DROPIN_DATA.write_text(Path(args.dropin).read_text())
     if args.quality:
         context = args.quality_context or "From a `benchmarks/quality.py` run, `hifigan` preset, speech clips."
         QUALITY_DATA.write_text(json.dumps({"context": context, "rows": quality_from_run(args.quality)}, indent=2)
@@ -258,6 +307,8 @@ def main(argv=None) -> int:
     readme = README.read_text()
     readme = readme.replace(doc_block(readme, *README_NB, doc=README), render_readme_notebooks())
     readme = readme.replace(doc_block(readme, *QUALITY, doc=README), render_quality(*stored_quality()))
+    readme = readme.replace(doc_block(readme, *DROPIN, doc=README), render_dropin(stored_dropin()))
+    readme = readme.replace(doc_block(readme, *DEMO, doc=README), render_demo(stored_demo()))
     README.write_text(readme)
     for doc in LEVEL_DOCS:
         text = doc.read_text()

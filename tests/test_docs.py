@@ -47,6 +47,12 @@ def test_readme_tables_are_generated():
     quality = docs_tables.doc_block(readme, *docs_tables.QUALITY, doc=REPO / "README.md")
     assert quality == docs_tables.render_quality(*docs_tables.stored_quality()), (
         "README's quality table differs from docs/data/quality_readme.json; run python scripts/docs_tables.py")
+    dropin = docs_tables.doc_block(readme, *docs_tables.DROPIN, doc=REPO / "README.md")
+    assert dropin == docs_tables.render_dropin(docs_tables.stored_dropin()), (
+        "README's drop-in table differs from docs/data/dropin.json; run python scripts/docs_tables.py")
+    demo = docs_tables.doc_block(readme, *docs_tables.DEMO, doc=REPO / "README.md")
+    assert demo == docs_tables.render_demo(docs_tables.stored_demo()), (
+        "README's demo table differs from docs/data/demo.json; run python scripts/docs_tables.py")
 
 
 def test_readme_states_what_the_code_does():
