@@ -56,3 +56,18 @@ def test_demo_writes_its_files(tmp_path, capsys):
     assert rows[1]["mel_sc"] < rows[0]["mel_sc"]  # the claim the demo exists to show
     assert "| seed | GL+GD |" in capsys.readouterr().out
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_summary_says_when_the_time_included_compiling(tmp_path, speech_sample):
+    """The summary line's time is the iterations'; a run that compiled says how long, and that it is cached."""
+    import dataclasses
+
+    from melrecon import reconstruct
+    from melrecon.apps.cli.invert import _summary
+
+    x, _ = speech_sample
+    cfg = PRESETS["hifigan"]
+    res = reconstruct(np.asarray(transforms.mel_spectrogram(x[:8192], cfg)), cfg, method="fgla", n_iter=4)
+    line = _summary(tmp_path / "o.wav", dataclasses.replace(res, compile_seconds=2.0), cfg)
+    assert "compiled in 2.0 s (cached for next time)" in line and "iterations in" in line
+    assert "compiled" not in _summary(tmp_path / "o.wav", dataclasses.replace(res, compile_seconds=0.0), cfg)
