@@ -24,7 +24,7 @@ demo: $(STAMP)
 # ruff (the configuration: pyproject.toml [tool.ruff]) then the tests
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest --durations=15
+	$(PY) -m pytest -n auto --maxprocesses=4 --dist loadgroup --durations=15
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/

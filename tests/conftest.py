@@ -70,3 +70,18 @@ def speech_sample() -> tuple[np.ndarray, int]:
 
     x, sr = sf.read(str(SPEECH), dtype="float32")
     return x, sr
+
+
+#: Tests that must not run beside each other when the suite is spread over workers (``pytest -n``, the
+#: Makefile's default): every test that starts or looks for a local Ray cluster shares one worker (a cluster
+#: started by one test must not be found by another's "no cluster running" check), as do the browser tests
+#: (one JupyterLab and Chromium at a time on a small machine).
+SERIAL_GROUPS = {"test_batch_ray.py": "ray", "test_batch_ray_start.py": "ray", "test_jobs.py": "ray",
+                 "test_browser.py": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = SERIAL_GROUPS.get(item.path.name)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
