@@ -468,7 +468,8 @@ def main(argv=None) -> int:
         cases = [c for c in cases if c["case"] == args.only]
     meta = dict(machine=f"{platform.machine()} {platform.processor() or ''}".strip(), cpus=len(os.sched_getaffinity(0)),
                 jax=jax.__version__, backend=jax.default_backend(), librosa=librosa.__version__,
-                load_before=open("/proc/loadavg").read().strip(), command=" ".join([sys.executable] + sys.argv),
+                load_before=open("/proc/loadavg").read().strip(), command=" ".join(["python"] + sys.argv),
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 xla_flags=os.environ.get("XLA_FLAGS", ""))
     rows = []
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))

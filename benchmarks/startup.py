@@ -2,6 +2,7 @@
 
     python benchmarks/startup.py             # every row, an empty and a warm compile cache (~2-4 min on 2 cores)
     python benchmarks/startup.py --json F    # also write the rows to F
+    python scripts/docs_tables.py --startup F  # docs/speed.md's start-up table from them
 
 Each row is one fresh Python process (``sys.executable -c ...``) with its own ``MELRECON_CACHE_DIR``: "empty"
 is a new folder, "warm" the folder an identical earlier process filled. Inside the process JAX's monitoring
@@ -234,11 +235,11 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         r = rows(Path(tmp))
     load = f"{before} / {_load()}"
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-          f"`python benchmarks/startup.py`")
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"{date}, {os.cpu_count()} cores, `python benchmarks/startup.py`")
     print(table(r, load))
     if args.json:
-        args.json.write_text(json.dumps(dict(load=load, rows=r), indent=1))
+        args.json.write_text(json.dumps(dict(date=date, cpus=os.cpu_count(), load=load, rows=r), indent=1))
     return 0
 
 

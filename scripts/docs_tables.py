@@ -13,6 +13,13 @@ cheap rows of the stored run to check the numbers still hold.
 The effort-level table (between ``<!-- levels-table -->`` markers in README.md, docs/effort.md and docs/speed.md)
 is rendered from the method records (:func:`render_levels`).
 
+docs/speed.md's start-up table (between ``<!-- startup-table -->`` markers) is rendered from
+``docs/data/startup.json``; ``--startup F`` stores a ``benchmarks/startup.py --json F`` run there first.
+
+README's headline speed ratios (between ``<!-- speed-ratios -->`` markers) are rendered from
+``docs/data/speed_ratios.json``; ``--speed results/speed/speed.json`` stores a ``benchmarks/speed.py --only ratios``
+run there first.
+
 README's demo table (between ``<!-- demo-table -->`` markers) is rendered from ``docs/data/demo.json``; ``--demo
 results/demo/metrics.json --demo-context "..."`` stores a ``make demo`` run there first.
 
@@ -30,6 +37,7 @@ README's quality table (between ``<!-- quality-table -->`` markers) is rendered 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import time
@@ -115,6 +123,11 @@ README = REPO / "README.md"
 README_NB = ("<!-- notebook-table -->", "<!-- /notebook-table -->")
 QUALITY = ("<!-- quality-table -->", "<!-- /quality-table -->")
 QUALITY_DATA = REPO / "docs" / "data" / "quality_readme.json"
+STARTUP = ("<!-- startup-table -->", "<!-- /startup-table -->")
+STARTUP_DATA = REPO / "docs" / "data" / "startup.json"
+SPEED_DOC = REPO / "docs" / "speed.md"
+SPEED = ("<!-- speed-ratios -->", "<!-- /speed-ratios -->")
+SPEED_DATA = REPO / "docs" / "data" / "speed_ratios.json"
 DEMO = ("<!-- demo-table -->", "<!-- /demo-table -->")
 DEMO_DATA = REPO / "docs" / "data" / "demo.json"
 DROPIN = ("<!-- dropin-table -->", "<!-- /dropin-table -->")
@@ -173,6 +186,37 @@ def render_dropin(data: dict) -> str:
 
 def stored_dropin() -> dict:
     return json.loads(DROPIN_DATA.read_text())
+
+
+def _benchmark(name: str):
+    """benchmarks/NAME.py as a module (its own table renders the docs' block of its stored run)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def render_startup(data: dict) -> str:
+    """docs/speed.md's start-up table (markers included) from a stored ``benchmarks/startup.py --json`` run."""
+    head = f"{data['date']}, {data['cpus']}-core machine, `python benchmarks/startup.py --json F`; "
+    return "\n".join([STARTUP[0], head + _benchmark("startup").table(data["rows"], data["load"]), STARTUP[1]])
+
+
+def stored_startup() -> dict:
+    return json.loads(STARTUP_DATA.read_text())
+
+
+def render_speed(data: dict) -> str:
+    """README's headline speed ratios (markers included) from a stored ``benchmarks/speed.py --only ratios`` run."""
+    meta = data["meta"]
+    context = (f"`{meta['command']}`, {meta['date']}, {meta['cpus']} cores, jax {meta['jax']}, load average "
+               f"{meta['load_before'].split()[0]} before and {meta['load_after'].split()[0]} after; peer and melrecon "
+               f"in one process, alternating, best of three:")
+    return "\n".join([SPEED[0], context, "", *_benchmark("speed")._ratio_lines(data["rows"])[1:-1], SPEED[1]])
+
+
+def stored_speed() -> dict:
+    return json.loads(SPEED_DATA.read_text())
 
 
 def render_demo(data: dict) -> str:
@@ -282,9 +326,17 @@ def main(argv=None) -> int:
     parser.add_argument("--quality", default=None, help="quality.json of a benchmarks/quality.py run to store first")
     parser.add_argument("--quality-context", default=None, help="the line above README's quality table")
     parser.add_argument("--dropin", default=None, help="dropin.json of a benchmarks/dropin.py run to store first")
+    parser.add_argument("--startup", default=None, help="json of a benchmarks/startup.py --json run to store first")
+    parser.add_argument("--speed", default=None, help="speed.json of a benchmarks/speed.py --only ratios run")
     parser.add_argument("--demo", default=None, help="metrics.json of a make demo run to store first")
     parser.add_argument("--demo-context", default=None, help="the line above README's demo table (where, when, load)")
     args = parser.parse_args(argv)
+    if args.startup:
+        STARTUP_DATA.write_text(Path(args.startup).read_text())
+    if args.speed:
+        run = json.loads(Path(args.speed).read_text())
+        rows = [r for r in run["rows"] if r.get("kind") in ("default", "gl", "cli")]
+        SPEED_DATA.write_text(json.dumps({"meta": run["meta"], "rows": rows}, indent=2) + "\n")
     if args.demo:
         context = args.demo_context or f"`make demo`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
         DEMO_DATA.write_text(json.dumps({"context": context, "rows": json.loads(Path(args.demo).read_text())},
@@ -309,7 +361,10 @@ def main(argv=None) -> int:
     readme = readme.replace(doc_block(readme, *QUALITY, doc=README), render_quality(*stored_quality()))
     readme = readme.replace(doc_block(readme, *DROPIN, doc=README), render_dropin(stored_dropin()))
     readme = readme.replace(doc_block(readme, *DEMO, doc=README), render_demo(stored_demo()))
+    readme = readme.replace(doc_block(readme, *SPEED, doc=README), render_speed(stored_speed()))
     README.write_text(readme)
+    text = SPEED_DOC.read_text()
+    SPEED_DOC.write_text(text.replace(doc_block(text, *STARTUP, doc=SPEED_DOC), render_startup(stored_startup())))
     for doc in LEVEL_DOCS:
         text = doc.read_text()
         doc.write_text(text.replace(doc_block(text, *LEVELS, doc=doc), render_levels()))

@@ -53,6 +53,13 @@ def test_readme_tables_are_generated():
     demo = docs_tables.doc_block(readme, *docs_tables.DEMO, doc=REPO / "README.md")
     assert demo == docs_tables.render_demo(docs_tables.stored_demo()), (
         "README's demo table differs from docs/data/demo.json; run python scripts/docs_tables.py")
+    speed = docs_tables.doc_block(readme, *docs_tables.SPEED, doc=REPO / "README.md")
+    assert speed == docs_tables.render_speed(docs_tables.stored_speed()), (
+        "README's speed ratios differ from docs/data/speed_ratios.json; run python scripts/docs_tables.py")
+    text = docs_tables.SPEED_DOC.read_text()
+    assert docs_tables.doc_block(text, *docs_tables.STARTUP, doc=docs_tables.SPEED_DOC) == \
+        docs_tables.render_startup(docs_tables.stored_startup()), (
+            "docs/speed.md's start-up table differs from docs/data/startup.json; run python scripts/docs_tables.py")
 
 
 def test_readme_states_what_the_code_does():
