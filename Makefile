@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lab bench-quality bench-speed system-deps notebooks-sync notebooks-check clean
+.PHONY: setup demo test lab figures bench-quality bench-speed system-deps notebooks-sync notebooks-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n auto --maxprocesses=4 --dist loadgroup --durations=15
+
+# Every measured figure the README and docs/speed.md quote, re-taken in one go (run it on an idle machine; ~10 min
+# on 2 cores), then rendered into their tables by scripts/docs_tables.py (tests/test_docs.py checks they agree).
+figures: $(STAMP)
+	$(VENV)/bin/melrecon demo --quiet
+	$(PY) benchmarks/dropin.py
+	mkdir -p results/startup && $(PY) benchmarks/startup.py --json results/startup/startup.json
+	$(PY) benchmarks/speed.py --only ratios
+	$(PY) scripts/docs_tables.py --demo results/demo/metrics.json --dropin results/dropin/dropin.json \
+		--startup results/startup/startup.json --speed results/speed/speed.json
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/

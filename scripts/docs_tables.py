@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -338,7 +339,8 @@ def main(argv=None) -> int:
         rows = [r for r in run["rows"] if r.get("kind") in ("default", "gl", "cli")]
         SPEED_DATA.write_text(json.dumps({"meta": run["meta"], "rows": rows}, indent=2) + "\n")
     if args.demo:
-        context = args.demo_context or f"`make demo`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+        context = args.demo_context or (f"`make demo`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+                                        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} when stored.")
         DEMO_DATA.write_text(json.dumps({"context": context, "rows": json.loads(Path(args.demo).read_text())},
                                         indent=2) + "\n")
     if args.dropin:
