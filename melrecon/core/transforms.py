@@ -210,7 +210,7 @@ def batch_layout(config: MelConfig | str, n_frames, padded_frames: int) -> Layou
         pads.append(valid)
         masks.append((np.arange(padded_frames) < t).astype(np.float32)[:, None])
     arrays = (np.stack(a) for a in (srcs, pads, envs, masks, np.asarray(lengths, np.int32)))
-    return Layout(*(jnp.asarray(a) for a in arrays))
+    return Layout(*(jax.device_put(a) for a in arrays))  # transfers, no compiled conversion programs
 
 
 def _reflect_ends(padded: jax.Array, cfg: MelConfig, n_samples: jax.Array) -> jax.Array:
@@ -613,12 +613,14 @@ def mel_to_linear(mel: jax.Array, config: MelConfig | str, *, method: str = "nnl
 
 
 @functools.partial(jax.jit, static_argnums=(1,), static_argnames=("method",))
-def linear_problem(mel: jax.Array, cfg: MelConfig, mask=None, *, method: str = "nnls") -> tuple[jax.Array, jax.Array]:
+def linear_problem(mel: jax.Array, cfg: MelConfig, frame_mask=None, *,
+                   method: str = "nnls") -> tuple[jax.Array, jax.Array]:
     """A checked (compressed) mel's linear Mel and its magnitude estimate (:func:`mel_to_linear_kernel`), as one
-    compiled program; ``mask`` (``(..., 1, frames)``, optional) zeroes the linear Mel's padding frames."""
+    compiled program; ``frame_mask`` (``(..., frames, 1)``, a :class:`Layout`'s, optional) zeroes the linear
+    Mel's padding frames."""
     mel_lin = decompress_kernel(mel, cfg).astype(jnp.float32)
-    if mask is not None:
-        mel_lin = mel_lin * mask
+    if frame_mask is not None:
+        mel_lin = mel_lin * jnp.swapaxes(frame_mask, -1, -2)
     return mel_lin, mel_to_linear_kernel(mel_lin, cfg, method=method)
 
 

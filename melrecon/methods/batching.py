@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ..algorithms import Problem
@@ -46,8 +45,8 @@ def batch_problem(mels: Sequence[np.ndarray], cfg: MelConfig, padded: int, init_
     for row, m in enumerate(mels):
         mel[row, :, :m.shape[-1]] = m
     layout = batch_layout(cfg, [m.shape[-1] for m in mels], padded)
-    mask = jnp.swapaxes(layout.frame_mask, -1, -2)  # (batch, 1, padded): the padding frames get no energy
-    mel_lin, magnitude = linear_problem(jnp.asarray(mel), cfg, mask, method=init_magnitude)
+    # the padding frames get no energy
+    mel_lin, magnitude = linear_problem(jax.device_put(mel), cfg, layout.frame_mask, method=init_magnitude)
     return Problem(mel=mel_lin, magnitude=magnitude, layout=layout)
 
 

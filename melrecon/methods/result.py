@@ -101,7 +101,7 @@ class Reconstruction:
             history = {k: (v[:, row] if v.ndim == 2 else v) for k, v in run.history.items()}
             evaluations = {k: _item(np.asarray(v), row) for k, v in run.evaluations.items()}
             mel_sc = np.float32(run.best_sc[row])
-            spectrogram = np.asarray(run.best_spec[row, :, :frames])
+            spectrogram = np.asarray(run.best_spec)[row, :, :frames]  # the batch's host copy (made once), indexed
         return cls(
             audio=audio, sample_rate=config.sample_rate, config=config, method=method, history=history,
             evaluations=evaluations, stage_spans=run.spans, mel_sc=mel_sc, best_iteration=int(run.best_iter),

@@ -11,6 +11,7 @@ checked everything before.
 from __future__ import annotations
 
 import collections
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -144,16 +145,19 @@ class CompileCache:
             self._chunks[key] = fn
             return fn, time.perf_counter() - t0
 
-    def init(self, algo, config, problem, key, spec, batched=False):
-        """``algo.init`` (jitted; vmapped over the batch axis for a padded batch)."""
+    def init(self, algo, config, problem, key, spec_tm, batched=False):
+        """``algo.init`` (jitted; vmapped over the batch axis for a padded batch) from ``spec_tm``, a time-major
+        estimate to start from (or None), transposed inside the program."""
         cache_key = (algo, config, batched)
         fn = self._inits.get(cache_key)
         if fn is None:
-            init = lambda p, k, s: algo.init(p, config, k, s)  # noqa: E731
+            def init(p, k, s_tm):
+                return algo.init(p, config, k, None if s_tm is None else jnp.swapaxes(s_tm, -1, -2))
+
             if batched:
                 init = jax.vmap(init, in_axes=(0, None, 0))
             fn = self._inits[cache_key] = jax.jit(init)
-        return fn(problem, key, spec)
+        return fn(problem, key, spec_tm)
 
     def evaluate(self, algo, config, problem, state, batched=False):
         """The time-major estimate of ``state`` and the Mel SC of its output audio."""
@@ -270,8 +274,7 @@ class _Loop:
         self.evaluations["mel_sc"].append(np.asarray(sc_host))
 
     def start_stage(self, index: int, algo: Algorithm, key) -> Any:
-        spec = None if self.spec_tm is None else jnp.swapaxes(self.spec_tm, -1, -2)
-        state = self.cache.init(algo, self.cfg, self.problem, key, spec, self.batched)
+        state = self.cache.init(algo, self.cfg, self.problem, key, self.spec_tm, self.batched)
         self.spans.append((algo.name, self.done, self.done))
         if index == 0:  # the starting point counts as a candidate
             spec0, sc0 = self.cache.evaluate(algo, self.cfg, self.problem, state, self.batched)
@@ -353,6 +356,23 @@ def _warn_non_finite(loop: _Loop, name: str) -> None:
     )
 
 
+@functools.partial(jax.jit, static_argnums=(1,))
+def _stage_keys_kernel(seed, n: int) -> tuple:
+    key, subs = jax.random.key(seed), []
+    for _ in range(n):
+        key, sub = jax.random.split(key)
+        subs.append(sub)
+    return tuple(subs)
+
+
+def _stage_keys(seed: int, n: int) -> tuple:
+    """The random key of each of ``n`` stages, split one after another from ``seed``: one compiled program (an
+    int32 seed) instead of a few eager operations."""
+    if -2**31 <= seed < 2**31:
+        return _stage_keys_kernel(np.int32(seed), n)
+    return _stage_keys_kernel.__wrapped__(seed, n)  # a seed beyond int32: as JAX takes a Python int
+
+
 def run_stages(problem: Problem, stages: Sequence[Stage], cfg: MelConfig, *, batched: bool = False, seed: int = 0,
                callback: Callable[[Progress], Any] | None = None, progress: bool = False,
                chunk_size: int | None = None, name: str = "", init_spec=None,
@@ -366,12 +386,11 @@ def run_stages(problem: Problem, stages: Sequence[Stage], cfg: MelConfig, *, bat
                  callback=callback, bar=bar, cache=cache)
     if init_spec is not None:
         loop.spec_tm = jnp.swapaxes(init_spec, -1, -2)
-    key = jax.random.key(int(seed))
+    keys = _stage_keys(int(seed), len(stages))
     stop_reason = None
     try:
         for index, (algo, n_steps) in enumerate(stages):
-            key, sub = jax.random.split(key)
-            stop_reason = loop.run_stage(index, algo, n_steps, sub)
+            stop_reason = loop.run_stage(index, algo, n_steps, keys[index])
             if stop_reason is not None:
                 break
     except _NonFinite as exc:
