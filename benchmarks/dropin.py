@@ -3,7 +3,7 @@
 
 At librosa's defaults (22.05 kHz, n_fft 2048, hop 512, 128 Slaney bands, power 2, centred, zero padding) on
 10 s of speech (the bundled ``speech.wav`` tiled to 10 s). Times are steady state: after a first call of each
-function (which compiles), three calls alternate and the best of each is kept. Quality: the Mel spectral
+function (which compiles), five calls alternate and the best of each is kept. Quality: the Mel spectral
 convergence of the output against the input mel (griffinlim: of its output's Mel against the speech's Mel,
 and the linear SC against ``S``) and wide-band PESQ against the speech. The machine's load
 (``os.getloadavg``) is stored with the rows.
@@ -54,7 +54,7 @@ def timed(fn, *args, **kwargs) -> tuple[np.ndarray, float]:
     return out, time.perf_counter() - t0
 
 
-def steady_pair(theirs, ours, *args, repeats: int = 3, **kwargs):
+def steady_pair(theirs, ours, *args, repeats: int = 5, **kwargs):
     """Both functions' outputs and steady-state seconds: a first call each (compiles, caches), then
     ``repeats`` alternating calls, the best time of each kept (robust to other load on the machine)."""
     theirs(*args, **kwargs)
@@ -109,7 +109,7 @@ def measure() -> dict:
                          pesq_melrecon=pesq_wb(y, ours, SR)))
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     context = (f"`python benchmarks/dropin.py`, {when}: {SECONDS} s of speech (the bundled sample tiled) at "
-               f"librosa's defaults; steady state (best of 3 alternating calls after a first call each, one "
+               f"librosa's defaults; steady state (best of 5 alternating calls after a first call each, one "
                f"process); {os.cpu_count()}-core CPU, load average {load_before:.2f} before, "
                f"{os.getloadavg()[0]:.2f} after; librosa {librosa.__version__}, melrecon {melrecon.__version__}.")
     return {"context": context, "rows": rows}

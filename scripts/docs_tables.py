@@ -26,6 +26,10 @@ results/demo/metrics.json --demo-context "..."`` stores a ``make demo`` run ther
 README's drop-in table (between ``<!-- dropin-table -->`` markers) is rendered from ``docs/data/dropin.json``;
 ``--dropin results/dropin/dropin.json`` stores a new ``benchmarks/dropin.py`` run there first.
 
+README's test-time line (between ``<!-- suite-time -->`` markers) is rendered from ``docs/data/suite.json``;
+``--suite results/test/suite.json --suite-context "..."`` stores the record a whole ``make test`` run writes (and
+``results/test/notebooks.json``, which ``make notebooks-check`` writes) there first.
+
 README's quality table (between ``<!-- quality-table -->`` markers) is rendered from
 ``docs/data/quality_readme.json``; ``--quality results/quality/quality.json`` stores the speech means of a new
 ``benchmarks/quality.py`` run (``hifigan`` preset) there first.
@@ -133,6 +137,8 @@ DEMO = ("<!-- demo-table -->", "<!-- /demo-table -->")
 DEMO_DATA = REPO / "docs" / "data" / "demo.json"
 DROPIN = ("<!-- dropin-table -->", "<!-- /dropin-table -->")
 DROPIN_DATA = REPO / "docs" / "data" / "dropin.json"
+SUITE = ("<!-- suite-time -->", "<!-- /suite-time -->")
+SUITE_DATA = REPO / "docs" / "data" / "suite.json"
 #: quality.json row label -> README label (the default's label is built from its name and counts).
 QUALITY_ROWS = {"librosa-32": "librosa `mel_to_audio`, 32 it.", "librosa-1000": "librosa `mel_to_audio`, 1000 it.",
                 "lbfgs (peer) 200": "L-BFGS peer (waveform, 200 it.)", "fgla-200": "fast GL 200",
@@ -221,8 +227,48 @@ def stored_speed() -> dict:
 
 
 def render_demo(data: dict) -> str:
-    """README's demo table (markers included): a stored ``make demo`` run's rows, as the demo prints them."""
-    return "\n".join([DEMO[0], data["context"], "", metrics_table(data["rows"], DEMO_COLUMNS), DEMO[1]])
+    """README's demo table (markers included): a stored ``make demo`` run's rows, as the demo prints them, and
+    what they show (:func:`demo_summary`)."""
+    return "\n".join([DEMO[0], data["context"], "", metrics_table(data["rows"], DEMO_COLUMNS), "",
+                      demo_summary(data["rows"]), DEMO[1]])
+
+
+def demo_summary(rows: list[dict]) -> str:
+    """The demo table in words, every figure and comparison read from its rows: GD after GL against GL alone,
+    and the default level against GL+GD, per preset."""
+    by = {(r["preset"], r["method"]): r for r in rows}
+    presets = list(dict.fromkeys(r["preset"] for r in rows))
+    pairs = " and ".join(f"{by[p, 'GL']['mel_sc']:.4f} → {by[p, 'GL+GD']['mel_sc']:.4f} at `{p}`" for p in presets)
+    lower = all(by[p, "GL+GD"]["mel_sc"] < by[p, "GL"]["mel_sc"] for p in presets)
+    text = [f"GD after GL {'lowers' if lower else 'does not always lower'} the Mel spectral convergence below GL "
+            f"alone ({pairs})."]
+    for p in presets:
+        d, g = by[p, "default"], by[p, "GL+GD"]
+        mel = "closer" if d["mel_sc"] < g["mel_sc"] else "less closely"
+        pesq = "a higher" if d["pesq"] > g["pesq"] + 0.005 else "a lower" if d["pesq"] < g["pesq"] - 0.005 else "the same"
+        text.append(f"At `{p}` the default level ({d['iters']} iterations against GL+GD's {g['iters']}) fits the Mel {mel} "
+                    f"(Mel SC {d['mel_sc']:.4f} vs {g['mel_sc']:.4f}) at {pesq} PESQ-wb ({d['pesq']:.2f} vs "
+                    f"{g['pesq']:.2f}) in {d['seconds']:.1f} s against {g['seconds']:.1f} s.")
+    return " ".join(text)
+
+
+def render_suite(data: dict) -> str:
+    """README's test-time line (markers included) from a stored whole-suite record (tests/conftest.py writes
+    ``results/test/suite.json``; ``scripts/run_notebooks.py`` writes ``results/test/notebooks.json``)."""
+    t, nb = data["tests"], data.get("notebooks")
+    minutes = lambda s: f"{int(s // 60)} min {int(round(s % 60))} s"  # noqa: E731
+    load = (f", load average {t['load_before']:.1f} before and {t['load_after']:.1f} after"
+            if t.get("load_before") is not None else "")
+    line = (f"{data['context']} {t['date']}, {t['cpus']} cores{load}: pytest **{minutes(t['seconds'])}** for {t['passed']} passed and "
+            f"{t['skipped']} skipped tests ({t['failed'] + t['errors']} failed) on {t['workers']} worker(s)")
+    if nb:
+        line += (f"; the notebooks' normal-mode lane (`make notebooks-check`, {nb['count']} notebooks) "
+                 f"{minutes(nb['seconds'])}")
+    return "\n".join([SUITE[0], line + ".", SUITE[1]])
+
+
+def stored_suite() -> dict:
+    return json.loads(SUITE_DATA.read_text())
 
 
 def stored_demo() -> dict:
@@ -331,6 +377,9 @@ def main(argv=None) -> int:
     parser.add_argument("--speed", default=None, help="speed.json of a benchmarks/speed.py --only ratios run")
     parser.add_argument("--demo", default=None, help="metrics.json of a make demo run to store first")
     parser.add_argument("--demo-context", default=None, help="the line above README's demo table (where, when, load)")
+    parser.add_argument("--suite", default=None, help="suite.json of a whole `make test` run (results/test/) to store "
+                                                      "first, with results/test/notebooks.json when present")
+    parser.add_argument("--suite-context", default=None, help="where the suite ran (e.g. 'A fresh clone, .ci/run,')")
     args = parser.parse_args(argv)
     if args.startup:
         STARTUP_DATA.write_text(Path(args.startup).read_text())
@@ -343,6 +392,14 @@ def main(argv=None) -> int:
                                         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} when stored.")
         DEMO_DATA.write_text(json.dumps({"context": context, "rows": json.loads(Path(args.demo).read_text())},
                                         indent=2) + "\n")
+    if args.suite:
+        tests = json.loads(Path(args.suite).read_text())
+        if tests["failed"] or tests["errors"]:
+            raise SystemExit(f"{args.suite} records failures: store a passing run")
+        notebooks = Path(args.suite).with_name("notebooks.json")
+        SUITE_DATA.write_text(json.dumps({
+            "context": args.suite_context or "Measured", "tests": tests,
+            "notebooks": json.loads(notebooks.read_text()) if notebooks.exists() else None}, indent=2) + "\n")
     if args.dropin:
         DROPIN_DATA.write_text(Path(args.dropin).read_text())
     if args.quality:
@@ -364,6 +421,7 @@ def main(argv=None) -> int:
     readme = readme.replace(doc_block(readme, *DROPIN, doc=README), render_dropin(stored_dropin()))
     readme = readme.replace(doc_block(readme, *DEMO, doc=README), render_demo(stored_demo()))
     readme = readme.replace(doc_block(readme, *SPEED, doc=README), render_speed(stored_speed()))
+    readme = readme.replace(doc_block(readme, *SUITE, doc=README), render_suite(stored_suite()))
     README.write_text(readme)
     text = SPEED_DOC.read_text()
     SPEED_DOC.write_text(text.replace(doc_block(text, *STARTUP, doc=SPEED_DOC), render_startup(stored_startup())))

@@ -8,11 +8,13 @@ directory, one after another. What the notebooks write goes to a temporary folde
 unless ``--results`` names one; ``--out`` keeps the executed notebooks (with their outputs) there. Each
 notebook's wall time is printed, then the total. Exit status 1 when a notebook raised (the failing cell is
 printed) or printed a warning with the file:line it came from (the notebooks' setup shows warnings without it).
+A clean run of every notebook records its time in ``results/test/notebooks.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -24,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 #: A warning printed with the file and line that raised it (``.../reconstruct.py:180: UserWarning: ...``).
 FILE_LINE_WARNING = re.compile(r"\.py:\d+: \w*Warning")
+#: The whole lane's time, date and load (``scripts/docs_tables.py --suite`` renders README's test-time line).
+RECORD = REPO / "results" / "test" / "notebooks.json"
 
 
 def run(path: Path, timeout: int, out: Path | None) -> str | None:
@@ -66,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = [p for p in paths if any(p.stem == n or p.stem.startswith(f"{n}_") for n in args.names)]
         if not paths:
             parser.error(f"no notebook matches {args.names}")
+    started, load = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="melrecon-notebooks-") as tmp:
         os.environ.pop("MELRECON_FAST", None)  # normal mode: what `make lab` gives
         os.environ["MELRECON_RESULTS"] = str(args.results or tmp)
@@ -83,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(problem, file=sys.stderr, flush=True)
     print(f"{len(paths)} notebook(s) in normal mode: {total:.1f} s ({total / 60:.1f} min)"
           + (f"; failed: {', '.join(failed)}" if failed else ""))
+    if not args.names and not failed:  # the whole lane: its time for the README (scripts/docs_tables.py --suite)
+        RECORD.parent.mkdir(parents=True, exist_ok=True)
+        RECORD.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+                                      "seconds": round(total, 1), "count": len(paths),
+                                      "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)},
+                                     indent=2) + "\n")
     return 1 if failed else 0
 
 

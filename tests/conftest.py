@@ -85,3 +85,42 @@ def pytest_collection_modifyitems(config, items):
         group = SERIAL_GROUPS.get(item.path.name)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+#: Where a whole-suite run records its time, counts and the machine's load (``scripts/docs_tables.py --suite``
+#: renders the README's test-time line from it). Written by the controlling process only, and only when the
+#: whole suite ran (no file arguments, ``-k`` or ``-m``), so a partial run never overwrites it.
+SUITE_RECORD = REPO / "results" / "test" / "suite.json"
+
+
+def pytest_sessionstart(session):
+    import time
+
+    session.config._melrecon_suite = (time.time(), os.getloadavg()[0])
+
+
+def _whole_suite(config) -> bool:
+    whole = getattr(config, "args_source", None) == pytest.Config.ArgsSource.TESTPATHS
+    return whole and not config.option.keyword and not config.option.markexpr and not hasattr(config, "workerinput")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    import json
+    import platform
+    import time
+
+    started = getattr(config, "_melrecon_suite", None)
+    if started is None or not _whole_suite(config):
+        return
+    stats = terminalreporter.stats
+    count = lambda key: len([r for r in stats.get(key, []) if getattr(r, "when", "call") in ("call", "setup")])  # noqa: E731
+    record = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started[0])),
+        "seconds": round(time.time() - started[0], 1),
+        "passed": count("passed"), "skipped": count("skipped"), "failed": count("failed"), "errors": count("error"),
+        "workers": getattr(config.option, "numprocesses", None) or 1,
+        "cpus": os.cpu_count(), "load_before": round(started[1], 2), "load_after": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(), "exitstatus": int(exitstatus),
+    }
+    SUITE_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    SUITE_RECORD.write_text(json.dumps(record, indent=2) + "\n")

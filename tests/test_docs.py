@@ -56,6 +56,9 @@ def test_readme_tables_are_generated():
     speed = docs_tables.doc_block(readme, *docs_tables.SPEED, doc=REPO / "README.md")
     assert speed == docs_tables.render_speed(docs_tables.stored_speed()), (
         "README's speed ratios differ from docs/data/speed_ratios.json; run python scripts/docs_tables.py")
+    suite = docs_tables.doc_block(readme, *docs_tables.SUITE, doc=REPO / "README.md")
+    assert suite == docs_tables.render_suite(docs_tables.stored_suite()), (
+        "README's test-time line differs from docs/data/suite.json; run python scripts/docs_tables.py")
     text = docs_tables.SPEED_DOC.read_text()
     assert docs_tables.doc_block(text, *docs_tables.STARTUP, doc=docs_tables.SPEED_DOC) == \
         docs_tables.render_startup(docs_tables.stored_startup()), (
