@@ -27,7 +27,7 @@
 # shell. An ABX test (can listeners tell two conditions apart at all?) is `build_abx` instead of `build_mushra`.
 
 # %% tags=["parameters"]
-# Parameters (CI sets MELRECON_FAST=1: two short clips, four conditions, few iterations, simulated answers).
+# Parameters (CI sets MELRECON_FAST=1: two short clips, four conditions, few iterations, fewer simulated listeners).
 from melrecon.apps.examples import notebook_setup
 
 FAST = notebook_setup()  # True under MELRECON_FAST=1; warnings print without melrecon's file:line
@@ -47,8 +47,7 @@ CONDITIONS = {
 }
 TEST_NAME = "notebook08-fast" if FAST else "notebook08"
 LISTENER = "me"                                     # your name: your answers go to <test folder>/me.json
-SIMULATE = FAST                                     # answer through the widget's Python API (headless runs)
-SIMULATED_LISTENERS = 4 if SIMULATE else 0          # extra simulated listeners, to show the analysis
+SIMULATED_LISTENERS = 3 if FAST else 5             # simulated listeners (their own folder), to show the analysis
 SEED = 0
 
 # %%
@@ -141,9 +140,12 @@ view = take_test(test, LISTENER)
 view
 
 # %% [markdown]
-# Headless runs (`SIMULATE`) answer through the same widget, from Python: `set_rating` is a slider moved, `next`
-# the button pressed. Simulated listeners rate each condition by its Mel SC, with noise; one of them is careless
-# with the hidden reference, which post-screening catches.
+# ## Simulated listeners
+# So that the analysis has answers to show before real ones come in, simulated listeners take the same test
+# through the same widget, from Python (`set_rating` is a slider moved, `next` the button pressed), saving to
+# their own folder, `<test folder>/simulated/`: your answers and the page's downloads stay apart from theirs.
+# They rate each condition by its Mel SC, with noise; the last one is careless with the hidden reference, which
+# post-screening catches.
 
 # %%
 rng = np.random.default_rng(SEED)
@@ -168,11 +170,11 @@ def answer(v, careless=False):
         v.next()
 
 
-if SIMULATE:
-    answer(view)
-    for i in range(SIMULATED_LISTENERS):
-        answer(take_test(test, f"simulated-{i + 1}"), careless=i == SIMULATED_LISTENERS - 1)
-print(f"{view.session.path.name}: {view.session.progress[0]} of {view.session.progress[1]} trials answered")
+simulated = folder / "simulated"
+for i in range(SIMULATED_LISTENERS):
+    answer(take_test(test, f"simulated-{i + 1}", folder=simulated), careless=i == SIMULATED_LISTENERS - 1)
+print(f"{SIMULATED_LISTENERS} simulated listeners answered in {simulated}; {LISTENER}: "
+      f"{view.session.progress[0]} of {view.session.progress[1]} trials answered so far")
 
 # %% [markdown]
 # ## The shareable page
@@ -188,19 +190,24 @@ display(FileLink(os.path.relpath(page)))
 
 # %% [markdown]
 # ## Read the answers back and analyse them
-# `collect` reads every answer file (the notebook's and the page's downloads); `analyse` screens listeners
-# (BS.1534-3: the hidden reference below 90, or the 7 kHz anchor above 90, in more than 15 % of the trials), then
-# gives each condition's mean with its 95 % t-interval and the correlation of the means with the objective scores.
-# `melrecon listen report <test folder>` prints and saves the same.
+# `collect` reads every answer file of a folder (the notebook's and the page's downloads); `analyse` screens
+# listeners (BS.1534-3: the hidden reference below 90, or the 7 kHz anchor above 90, in more than 15 % of the
+# trials), then gives each condition's mean with its 95 % t-interval and the correlation of the means with the
+# objective scores. `melrecon listen report <test folder>` prints and saves the same. First your answers (and the
+# page's downloads put in the test folder), then the simulated listeners'; each report is saved in its folder.
 
 # %%
-answers = collect(folder, test=test)
-print(", ".join(f"{r.listener} ({len(r.answers)} trials, from the {r.source})" for r in answers) or "no answers yet")
-report = analyse(test, answers, scores=scores)
-display(Markdown(report.markdown()))
-fig = report.figure()
-plt.show()
-report.save(folder)
+reports = {}
+for who, where in (("Your answers", folder), ("Simulated listeners", simulated)):
+    answers = collect(where, test=test)
+    listed = ", ".join(f"{r.listener} ({len(r.answers)} trials, from the {r.source})" for r in answers)
+    display(Markdown(f"### {who}: {listed or 'no answers yet'}"))
+    reports[where] = analyse(test, answers, scores=scores)
+    display(Markdown(reports[where].markdown()))
+    fig = reports[where].figure()
+    plt.show()
+    reports[where].save(where)
+report = reports[folder] if collect(folder, test=test) else reports[simulated]  # the unblinded notes: yours first
 
 # %% [markdown]
 # ## Unblinded: what each condition was

@@ -119,8 +119,8 @@ NOTEBOOKS = {
         'order; taken in the notebook with ipywidgets (looping players that switch at the same position, one '
         'slider per condition, answers saved atomically, a restart resumes), a shareable self-contained HTML page '
         'for other listeners, and the analysis: post-screening, means with 95 % t-intervals, Pearson / Spearman '
-        'correlation with PESQ-wb, DNSMOS and Mel SC, a figure and a table (headless runs answer with simulated '
-        'listeners through the widget\'s Python API).'
+        'correlation with PESQ-wb, DNSMOS and Mel SC, a figure and a table, of your answers and of simulated '
+        'listeners\' (who answer through the widget\'s Python API into a folder of their own).'
     ),
 }
 LIST_BEGIN, LIST_END = "<!-- notebook-list -->", "<!-- /notebook-list -->"
@@ -245,9 +245,10 @@ def demo_summary(rows: list[dict]) -> str:
     for p in presets:
         d, g = by[p, "default"], by[p, "GL+GD"]
         mel = "closer" if d["mel_sc"] < g["mel_sc"] else "less closely"
-        pesq = "a higher" if d["pesq"] > g["pesq"] + 0.005 else "a lower" if d["pesq"] < g["pesq"] - 0.005 else "the same"
-        text.append(f"At `{p}` the default level ({d['iters']} iterations against GL+GD's {g['iters']}) fits the Mel {mel} "
-                    f"(Mel SC {d['mel_sc']:.4f} vs {g['mel_sc']:.4f}) at {pesq} PESQ-wb ({d['pesq']:.2f} vs "
+        gap = d["pesq"] - g["pesq"]
+        pesq = "a higher" if gap > 0.005 else "a lower" if gap < -0.005 else "the same"
+        text.append(f"At `{p}` the default level ({d['iters']} iterations against GL+GD's {g['iters']}) fits the Mel "
+                    f"{mel} (Mel SC {d['mel_sc']:.4f} vs {g['mel_sc']:.4f}) at {pesq} PESQ-wb ({d['pesq']:.2f} vs "
                     f"{g['pesq']:.2f}) in {d['seconds']:.1f} s against {g['seconds']:.1f} s.")
     return " ".join(text)
 
@@ -259,7 +260,8 @@ def render_suite(data: dict) -> str:
     minutes = lambda s: f"{int(s // 60)} min {int(round(s % 60))} s"  # noqa: E731
     load = (f", load average {t['load_before']:.1f} before and {t['load_after']:.1f} after"
             if t.get("load_before") is not None else "")
-    line = (f"{data['context']} {t['date']}, {t['cpus']} cores{load}: pytest **{minutes(t['seconds'])}** for {t['passed']} passed and "
+    line = (f"{data['context']} {t['date']}, {t['cpus']} cores{load}: pytest **{minutes(t['seconds'])}** for "
+            f"{t['passed']} passed and "
             f"{t['skipped']} skipped tests ({t['failed'] + t['errors']} failed) on {t['workers']} worker(s)")
     if nb:
         line += (f"; the notebooks' normal-mode lane (`make notebooks-check`, {nb['count']} notebooks) "

@@ -62,8 +62,7 @@ def test_notebook_paired_and_output_free(name):
 
 
 #: Parameters that fast mode may set to something other than a size or a count: (notebook, name) -> why.
-FAST_BEHAVIOUR = {("08_listening_test", "SIMULATE"): "a headless run has no listener: it answers through the "
-                                                      "widget's Python API; in JupyterLab a person answers"}
+FAST_BEHAVIOUR: dict[tuple[str, str], str] = {}
 
 
 def _code(cell) -> str:
@@ -138,10 +137,13 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     if name == "04_mel_conventions":  # the deliberately wrong conventions are explained as such
         text = "".join(o.get("text", "") for o in outputs)
         assert "integer PCM" not in text and "read with other settings" in text
-    if name == "08_listening_test":  # taken headless through the widget, the page written, the answers analysed
+    if name == "08_listening_test":  # taken through the widget by simulated listeners, the page written, analysed
         folder = tmp_path / "listening" / "notebook08-fast"
-        assert all((folder / f).exists() for f in ("test.json", "me.json", "page.html", "report.png"))
-        assert "after post-screening" in (folder / "report.md").read_text()
+        assert all((folder / f).exists() for f in ("test.json", "page.html", "report.md"))
+        assert not (folder / "me.json").exists(), "the notebook answered for its listener"
+        simulated = folder / "simulated"
+        assert (simulated / "simulated-1.json").exists() and (simulated / "report.png").exists()
+        assert "after post-screening" in (simulated / "report.md").read_text()
     if name == "02_griffin_lim_vs_gradient_descent":
         out = tmp_path / "notebooks"
         assert (out / "metrics.md").exists() and (out / "metrics.json").exists()
