@@ -73,6 +73,9 @@ INIT_PHASES = ("pghi", "rtisi")
 #: look-ahead 1: 3.38 at 0, 3.44 at 0.5, 3.57 at 0.9; look-ahead 2: 3.66 at 0.5, 3.78 at 0.9).
 _DEFAULT_ALPHA = 0.9
 
+#: The step's ``present`` flag as host scalars (a frame, or an absent one after the last): no conversion per step.
+_PRESENT = {True: np.float32(1.0), False: np.float32(0.0)}
+
 #: Traces of the streaming step per settings key (a test checks that pushes do not retrace).
 _TRACES: collections.Counter = collections.Counter()
 
@@ -325,12 +328,12 @@ class Streamer:
             check_mel_range(name, cfg, cfg.compression, float(arr.min()), float(arr.max()), True)
         return np.ascontiguousarray(arr.T)
 
-    def _advance(self, col: jax.Array, present: bool) -> None:
+    def _advance(self, col: np.ndarray, present: bool) -> None:
         """One compiled step (a frame, or after the last one an absent frame); keeps its output when the
         frame it commits is a real one. The counters move with the state (a Ctrl-C between two steps of a
         push leaves a consistent stream to flush)."""
         committed = self._steps - self.lookahead  # the frame this step commits
-        self._state, self._last = self._step(self._state, col, jnp.float32(present))
+        self._state, self._last = self._step(self._state, col, _PRESENT[present])
         self._steps += 1
         self._pushed += int(present)
         if committed >= 0:
@@ -345,8 +348,8 @@ class Streamer:
             Frames of the wrong number of bands, non-finite or out-of-range values (nothing is consumed).
         """
         cols = self._check(frames)
-        for col in cols:
-            self._advance(jnp.asarray(col), True)
+        for col in cols:  # host rows: the compiled step takes them without an eager transfer each
+            self._advance(col, True)
         cfg = self.config
         done = max(0, self._pushed - self.lookahead) * cfg.hop_length - cfg.pad
         return self._release(min(done, cfg.n_samples(self._pushed)))
@@ -364,7 +367,7 @@ class Streamer:
         if total < need:
             raise ParameterError(f"the stream has {total} frame(s); config {cfg.name!r} needs at least {need} "
                                  f"frame(s) to describe a signal: push more frames before flush().")
-        absent = jnp.zeros((cfg.n_mels,), jnp.float32)
+        absent = np.zeros((cfg.n_mels,), np.float32)
         for _ in range(self.lookahead):
             self._advance(absent, False)
         out = self._release(cfg.n_samples(total), tail=True)

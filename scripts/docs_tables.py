@@ -396,8 +396,8 @@ def main(argv=None) -> int:
                                         indent=2) + "\n")
     if args.suite:
         tests = json.loads(Path(args.suite).read_text())
-        if tests["failed"] or tests["errors"]:
-            raise SystemExit(f"{args.suite} records failures: store a passing run")
+        if tests["failed"] or tests["errors"] or not tests["passed"]:
+            raise SystemExit(f"{args.suite} records failures or no test run: store a passing run")
         notebooks = Path(args.suite).with_name("notebooks.json")
         SUITE_DATA.write_text(json.dumps({
             "context": args.suite_context or "Measured", "tests": tests,
