@@ -6,6 +6,13 @@ reproduces its errors. The errors of a prediction are largely independent from f
 the Mel spectrogram of a signal varies slowly from frame to frame (the analysis windows of neighbouring
 frames overlap by 3/4 at the ``hifigan`` preset). So the methods here
 
+0. look for a *box blur* of the linear mel (a moving average over 3 frames and 3 bands fills the valleys
+   between harmonics with their peaks' energy; no filter of the log-mel undoes it): such a blur puts a null
+   in the mel's spectrum along time at 1/3 cycle per frame, the *box null*, the power there over the power
+   0.06-0.12 cycle away (clean dev clips 0.12-0.84, box-blurred 0.003-0.017). Below ``BOX_FLOOR`` the linear
+   mel is deconvolved of the box by ``BOX_ITERS`` Richardson-Lucy iterations (multiplicative: it stays
+   positive), across bands too when the same null shows across bands (below ``BOX_BAND_FLOOR``), and
+   everything below is read on the result;
 0. measure the *band spread* of the log-mel ``L``: how blurred it is across bands, the slope of the log power
    spectrum of each loud frame's log-mel taken across bands (median over the frames) against the squared
    band frequency, over 0.15-0.45 cycles per band, divided by ``-4 pi^2``: a Gaussian blur of ``s``
@@ -29,8 +36,8 @@ frames overlap by 3/4 at the ``hifigan`` preset). So the methods here
    ``exp(G_w * L + a (L - G_1 * L))`` (``L`` deblurred; ``G_w``: a Gaussian of ``w`` frames along
    time), capped at the smaller of the item's peak and 1 above the band's largest log within 4 frames.
 
-``tolerance`` sets ``w``, ``sharpen`` sets ``a`` and ``deblur`` the deconvolution width by hand; all
-three 0 (or all three read 0) is the exact method, iterate for iterate. The measured effect is in
+``tolerance`` sets ``w``, ``sharpen`` sets ``a``, ``deblur`` the deconvolution width and ``unbox`` the box's
+size by hand; all four 0 (or all four read 0) is the exact method, iterate for iterate. The measured effect is in
 ``docs/robustness.md``: a box-shaped tolerance set
 ``{A : |log mel(A) - log M| <= tau}`` in place of the exact constraint gained little under noise and
 ruined clean mels; smoothing a noisy target and sharpening a smoothed one gained 0.3-0.6 PESQ-wb.
@@ -69,9 +76,9 @@ from .admm import ADMMGriffinLim
 from .base import Problem
 from .mel_griffin_lim import MelGriffinLim
 
-__all__ = ["roughness", "noise_level", "sharpness", "band_spread", "deblurred_log", "deblurred", "smoothing_width",
-           "sharpening_amount", "choose", "auto_choice", "smoothed_target", "TolerantMelADMM",
-           "TolerantMelGriffinLim"]
+__all__ = ["box_nulls", "unboxed", "roughness", "noise_level", "sharpness", "band_spread", "deblurred_log",
+           "deblurred", "smoothing_width", "sharpening_amount", "choose", "auto_choice", "smoothed_target",
+           "TolerantMelADMM", "TolerantMelGriffinLim"]
 
 #: Noise level that clean mels stay under (the dev set's highest clean value, wind, measured 0.153;
 #: log-domain noise of deviation 0.3 measured 0.31-0.35).
@@ -94,6 +101,85 @@ SHARP_MAX = 2.5
 _RADIUS = 4  # frames each side of the smoothing kernel
 _OVERSHOOT = 1.0  # how far (in log) sharpening may rise above the band's neighbourhood
 _DYNAMIC_RANGE = 1e-3  # bins within 60 dB (in magnitude) of the item's peak count
+
+
+#: A box blur of the linear mel. The box null (module docstring) along time: clean dev clips (hifigan) 0.12-0.84
+#: (a chirp 0.12; windows 3-8 hops long and the seed and librosa presets 0.09-1.7), smoothed along time by 1
+#: frame 0.085-0.32, log-noise 0.3 0.64-1.30, smoothed across bands 0.27-1.10; box-blurred 3 x 3 0.003-0.017.
+#: Across bands, once a box along time is found: box-blurred speech and music 0.005-0.12, noise 0.49-0.72
+#: (deconvolved along time only); clean speech 0.32-7.3.
+BOX_FLOOR = 0.04
+BOX_BAND_FLOOR = 0.2
+#: The box ``"auto"`` looks for, and the Richardson-Lucy iterations that undo it (50: PESQ-wb 2.4-3.6 on three
+#: speech clips at the default level, 200: 3.0-3.8, 500: 3.3-3.8; the box-blurred mel itself 1.3-1.5).
+BOX_SIZE = 3
+BOX_ITERS = 300
+_BOX_MIN = 48  # fewer frames (bands) along an axis: no estimate along it (read as no box)
+_BOX_NEAR, _BOX_RING = 0.02, (0.06, 0.12)  # cycles from 1/3: the null, and the ring it is compared with
+
+
+def _null_ratio(lin: jax.Array, axis: int) -> jax.Array:
+    """Power of ``lin``'s spectrum along ``axis`` (-1: time, Hann-tapered; -2: bands) at 1/3 cycle over the power
+    0.06-0.12 cycle away (averaged over the other axis), per item ``(..., 1, 1)``; 1 where too short or silent."""
+    n = lin.shape[axis]
+    shape = (*lin.shape[:-2], 1, 1)
+    if n < _BOX_MIN:
+        return jnp.ones(shape, jnp.float32)
+    x = lin / jnp.maximum(jnp.mean(lin, axis=(-2, -1), keepdims=True), 1e-30)
+    x = x - jnp.mean(x, axis=axis, keepdims=True)
+    if axis == -1:  # along time, Hann-tapered: a short mel's ends leak into the null otherwise
+        x = x * np.hanning(n).astype(np.float32)
+    power = jnp.mean(jnp.abs(jnp.fft.rfft(x, axis=axis)) ** 2, axis=-1 if axis == -2 else -2)
+    off = np.abs(np.fft.rfftfreq(n) - 1.0 / 3.0)
+    near, ring = off < _BOX_NEAR, (off > _BOX_RING[0]) & (off < _BOX_RING[1])
+    a, b = jnp.mean(power[..., near], axis=-1), jnp.mean(power[..., ring], axis=-1)
+    return jnp.where(b > 0, a / jnp.maximum(b, 1e-30), 1.0).reshape(shape).astype(jnp.float32)
+
+
+def box_nulls(problem: Problem, config: MelConfig) -> tuple[jax.Array, jax.Array]:
+    """The box nulls of the linear mel along time and across bands, per item ``(..., 1, 1)`` (module docstring):
+    near 0 after a moving average over 3 frames (bands), 0.1-1 or more otherwise."""
+    _, valid, _ = _log_and_valid(problem)
+    lin = jnp.where(valid, problem.mel, 0.0)
+    return _null_ratio(lin, -1), _null_ratio(lin, -2)
+
+
+def _unbox_from(time_null: jax.Array, band_null: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The box sizes read from the nulls: ``(frames, bands)``, each ``BOX_SIZE`` or 0."""
+    along = time_null < BOX_FLOOR
+    return (jnp.where(along, float(BOX_SIZE), 0.0).astype(jnp.float32),
+            jnp.where(along & (band_null < BOX_BAND_FLOOR), float(BOX_SIZE), 0.0).astype(jnp.float32))
+
+
+def _moving_average(u: jax.Array, size: int, axis: int) -> jax.Array:
+    """Mean over ``size`` neighbours along ``axis`` (centred; edges repeated, as ``scipy.ndimage.uniform_filter``'s
+    ``mode="nearest"``)."""
+    n, lo = u.shape[axis], size // 2
+    pad = [(0, 0)] * u.ndim
+    pad[axis] = (lo, size - 1 - lo)
+    padded = jnp.pad(u, pad, mode="edge")
+    return sum(jax.lax.slice_in_dim(padded, k, k + n, axis=axis) for k in range(size)) / size
+
+
+def unboxed(problem: Problem, frames: jax.Array, bands: jax.Array, size: int = BOX_SIZE,
+            iters: int = BOX_ITERS) -> Problem:
+    """``problem`` with its linear mel deconvolved of a ``size``-wide moving average along time where ``frames``
+    > 0 and across bands where ``bands`` > 0 (per item ``(..., 1, 1)``), by ``iters`` Richardson-Lucy
+    iterations; exactly ``problem`` where both are 0."""
+    mel, along, across = problem.mel, frames > 0, bands > 0
+
+    def blur(u):
+        u = jnp.where(along, _moving_average(u, size, -1), u)
+        return jnp.where(across, _moving_average(u, size, -2), u)
+
+    def deconvolve(m):
+        step = lambda _, u: u * blur(m / jnp.maximum(blur(u), 1e-30))  # noqa: E731
+        return jax.lax.fori_loop(0, iters, step, m)
+
+    if size < 2:
+        return problem
+    out = jax.lax.cond(jnp.any(along | across), deconvolve, lambda m: m, mel)
+    return problem._replace(mel=jnp.where(along | across, out, mel))
 
 
 def _log_and_valid(problem: Problem):
@@ -262,14 +348,28 @@ def sharpening_amount(problem: Problem, config: MelConfig, sharpen) -> jax.Array
     return choose(problem, config, 0.0, sharpen)["sharpen"]
 
 
-def choose(problem: Problem, config: MelConfig, tolerance, sharpen, deblur="auto") -> dict[str, jax.Array]:
-    """What the automatic choice sees and chooses, per item ``(..., 1, 1)``: ``{"band_spread", "deblur",
-    "noise_level", "sharpness", "tolerance", "sharpen"}`` (a statistic is NaN where no choice needs it).
-    The band deconvolution comes first: the time statistics are read on the deblurred mel (a blur across
-    bands hides the noise the noise level reads). One pass over the mel's differences serves both time
-    choices: the same values as :func:`smoothing_width` and :func:`sharpening_amount`."""
+def choose(problem: Problem, config: MelConfig, tolerance, sharpen, deblur="auto",
+           unbox="auto") -> dict[str, jax.Array]:
+    """What the automatic choice sees and chooses, per item ``(..., 1, 1)``: ``{"box_null", "box_null_bands",
+    "unbox", "unbox_bands", "band_spread", "deblur", "noise_level", "sharpness", "tolerance", "sharpen"}`` (a
+    statistic is NaN where no choice needs it). The box deconvolution comes first, then the band deconvolution:
+    the time statistics are read on the result (a blur across bands hides the noise the noise level reads).
+    One pass over the mel's differences serves both time choices: the same values as :func:`smoothing_width`
+    and :func:`sharpening_amount`."""
+    return _choose(problem, config, tolerance, sharpen, deblur, unbox)[0]
+
+
+def _choose(problem: Problem, config: MelConfig, tolerance, sharpen, deblur, unbox):
+    """:func:`choose`'s values and the problem with its mel deconvolved of the box the choice found."""
     shape = (*problem.mel.shape[:-2], 1, 1)
     nan = jnp.full(shape, jnp.nan, jnp.float32)
+    nulls = box_nulls(problem, config) if unbox == "auto" else (nan, nan)
+    if unbox == "auto":
+        frames, bands = _unbox_from(*nulls)
+    else:
+        frames = bands = jnp.full(shape, float(unbox), jnp.float32)
+    if unbox != 0:
+        problem = unboxed(problem, frames, bands, BOX_SIZE if unbox == "auto" else int(unbox))
     spread = band_spread(problem, config) if deblur == "auto" else nan
     width = _auto(deblur, problem, lambda: _deblur_from(spread))
     seen = deblurred(problem, width) if deblur != 0 else problem
@@ -278,15 +378,16 @@ def choose(problem: Problem, config: MelConfig, tolerance, sharpen, deblur="auto
         noise, sharp = _noise_from(d2, counted, config), _sharpness_from(d1, d2, counted)
     else:
         noise = sharp = nan
-    return {"band_spread": spread, "deblur": width, "noise_level": noise, "sharpness": sharp,
+    return {"box_null": nulls[0], "box_null_bands": nulls[1], "unbox": frames, "unbox_bands": bands,
+            "band_spread": spread, "deblur": width, "noise_level": noise, "sharpness": sharp,
             "tolerance": _auto(tolerance, problem, lambda: _width_from(noise)),
-            "sharpen": _auto(sharpen, problem, lambda: _amount_from(noise, sharp))}
+            "sharpen": _auto(sharpen, problem, lambda: _amount_from(noise, sharp))}, problem
 
 
 def auto_choice(mel, config: MelConfig) -> tuple[dict[str, float], np.ndarray]:
     """What the automatic choice sees in one linear mel ``(n_mels, frames)``, what it chooses, and the
-    target it then fits: ``({"band_spread", "deblur", "noise_level", "sharpness", "tolerance", "sharpen"},
-    target mel)``."""
+    target it then fits: ``({"box_null", "box_null_bands", "unbox", "unbox_bands", "band_spread", "deblur",
+    "noise_level", "sharpness", "tolerance", "sharpen"}, target mel)``."""
     values, target = _auto_choice(jnp.asarray(mel, jnp.float32), config)
     return {k: float(v.reshape(-1)[0]) for k, v in values.items()}, np.asarray(target)
 
@@ -295,9 +396,8 @@ def auto_choice(mel, config: MelConfig) -> tuple[dict[str, float], np.ndarray]:
 def _auto_choice(mel: jax.Array, config: MelConfig) -> tuple[dict[str, jax.Array], jax.Array]:
     """:func:`auto_choice`'s arrays as one compiled program (run eagerly, its ~120 operations were ~120
     programs to trace and compile, or load, on every first call: issue 27)."""
-    problem = Problem(mel=mel, magnitude=None)
-    values = choose(problem, config, "auto", "auto", "auto")
-    return values, smoothed_target(problem, values["tolerance"], values["sharpen"], values["deblur"])
+    values, source = _choose(Problem(mel=mel, magnitude=None), config, "auto", "auto", "auto", "auto")
+    return values, smoothed_target(source, values["tolerance"], values["sharpen"], values["deblur"])
 
 
 def _gaussian(log: jax.Array, valid: jax.Array, width: jax.Array) -> jax.Array:
@@ -348,12 +448,21 @@ def _check_tolerance(name: str, value) -> None:
         raise ParameterError(f"{name}={value!r} must be 'auto' or a number in [0, 50] (e.g. 1.0).")
 
 
+def _check_box(value) -> None:
+    ok = value == "auto" or (not isinstance(value, (bool, str)) and isinstance(value, (int, float)) and value >= 0
+                             and float(value).is_integer() and (value == 0 or (value >= 3 and value % 2 == 1)))
+    if not ok:
+        raise ParameterError(f"unbox={value!r} must be 'auto', 0 (off) or an odd box size >= 3 (e.g. 3: a moving "
+                             f"average over 3 frames and 3 bands).")
+
+
 class TolerantState(NamedTuple):
     inner: Any
     target: jax.Array
     width: jax.Array
     amount: jax.Array
     deblur: jax.Array
+    unbox: jax.Array
 
 
 class _Tolerant:
@@ -366,23 +475,26 @@ class _Tolerant:
         _check_tolerance("tolerance", self.tolerance)
         _check_tolerance("sharpen", self.sharpen)
         _check_tolerance("deblur", self.deblur)
+        _check_box(self.unbox)
 
     def mel_target(self, problem: Problem, state: TolerantState) -> jax.Array:
         """The Mel spectrogram this run fits (the runner scores its iterates against it)."""
         return state.target
 
     def init(self, problem: Problem, config: MelConfig, key: jax.Array, spec: jax.Array | None = None):
-        chosen = choose(problem, config, self.tolerance, self.sharpen, self.deblur)
+        chosen, source = _choose(problem, config, self.tolerance, self.sharpen, self.deblur, self.unbox)
         width, amount, deblur = chosen["tolerance"], chosen["sharpen"], chosen["deblur"]
-        target = smoothed_target(problem, width, amount, deblur)
+        target = smoothed_target(source, width, amount, deblur)
         inner = super().init(problem._replace(mel=target), config, key, spec)
-        return TolerantState(inner=inner, target=target, width=width, amount=amount, deblur=deblur)
+        return TolerantState(inner=inner, target=target, width=width, amount=amount, deblur=deblur,
+                             unbox=chosen["unbox"])
 
     def step(self, problem: Problem, config: MelConfig, state: TolerantState):
         inner, terms = super().step(problem._replace(mel=state.target), config, state.inner)
         terms = {**terms, "tolerance": state.width.reshape(state.width.shape[:-2]),
                  "sharpen": state.amount.reshape(state.amount.shape[:-2]),
-                 "deblur": state.deblur.reshape(state.deblur.shape[:-2])}
+                 "deblur": state.deblur.reshape(state.deblur.shape[:-2]),
+                 "unbox": state.unbox.reshape(state.unbox.shape[:-2])}
         return state._replace(inner=inner), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: TolerantState) -> jax.Array:
@@ -404,13 +516,17 @@ class TolerantMelADMM(_Tolerant, ADMMGriffinLim):
     deblur : "auto" or float
         Width in bands of the Gaussian blur across bands that the log-mel target is deconvolved of
         (before the time smoothing and sharpening); ``"auto"``: from the mel's band spread.
-        ``tolerance=0, sharpen=0, deblur=0``: the exact method.
+    unbox : "auto" or int
+        Size of the moving average (frames and bands) of the linear mel that the target is deconvolved of
+        first (0: none); ``"auto"``: a 3 x 3 (or 3 x 1) box read from the mel's box nulls.
+        ``tolerance=0, sharpen=0, deblur=0, unbox=0``: the exact method.
     Others as :class:`~melrecon.algorithms.ADMMGriffinLim` (Mel-constraint set, zero initial phase).
     """
 
     tolerance: float | str = "auto"
     sharpen: float | str = "auto"
     deblur: float | str = "auto"
+    unbox: int | str = "auto"
     magnitude: str = "mel"
     init_phase: str = "zero"
     name: str = "tolmeladmm"
@@ -424,11 +540,12 @@ class TolerantMelADMM(_Tolerant, ADMMGriffinLim):
 
 @dataclass(frozen=True)
 class TolerantMelGriffinLim(_Tolerant, MelGriffinLim):
-    """``melgl`` towards the noise-aware target; ``tolerance``, ``sharpen`` and ``deblur`` as
+    """``melgl`` towards the noise-aware target; ``tolerance``, ``sharpen``, ``deblur`` and ``unbox`` as
     :class:`TolerantMelADMM`."""
 
     tolerance: float | str = "auto"
     sharpen: float | str = "auto"
     deblur: float | str = "auto"
+    unbox: int | str = "auto"
     name: str = "tolmelgl"
     default_iters = 500

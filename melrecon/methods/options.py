@@ -69,6 +69,8 @@ STAGE_OPTIONS = (
                metavar="auto|X"),
     OptionSpec("deblur", "--deblur", "width (bands) of the deconvolution across bands for mels smoothed across "
                "bands (0: off)", auto_or_float, metavar="auto|X"),
+    OptionSpec("unbox", "--unbox", "size of the moving average (frames and bands) of the linear mel to undo first "
+               "(0: off; auto: a 3 x 3 box read from the mel)", auto_or_float, metavar="auto|K"),
 )
 
 

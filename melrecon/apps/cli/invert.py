@@ -109,6 +109,8 @@ def _summary(dst: Path, result, cfg) -> str:
         path += (f"; read: noise level {read['noise_level']:.2f}, time sharpness {read['sharpness']:.2f}, band "
                  f"spread {read.get('band_spread', 0.0):.2f} -> smoothing {read['tolerance']:.2f}, sharpening "
                  f"{read['sharpen']:.2f}, deblur {read.get('deblur', 0.0):.2f}")
+        if read.get("unbox"):
+            path += f"; undid a {read['unbox']:.0f} x {max(read.get('unbox_bands', 0.0), 1.0):.0f} box blur"
     compiled = ""  # a time shown says whether it includes compilation: the iterations' time never does
     if result.compile_seconds >= COMPILE_NOTE_SECONDS:
         compiled = f", compiled in {result.compile_seconds:.1f} s " + \
