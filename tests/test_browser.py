@@ -171,12 +171,15 @@ def test_workbench_in_jupyterlab(tmp_path):
 
 #: Narrower than this, Chromium drops the play button from an <audio controls> element.
 MIN_PLAYER_WIDTH = 250
+#: Narrowest track of a horizontal slider in a notebook (ipywidgets' default layout left notebook 06's at 124 px).
+MIN_SLIDER_WIDTH = 250
 ALL_NOTEBOOKS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_every_notebook_players_are_wide_enough_to_play(tmp_path):
     """Open every notebook, run all its cells, and measure every rendered <audio>: controls shown, at least
-    MIN_PLAYER_WIDTH px wide, a wav source that loads."""
+    MIN_PLAYER_WIDTH px wide, a wav source that loads; and every horizontal slider's track, at least
+    MIN_SLIDER_WIDTH px wide."""
     watched = [REPO / nb for nb in ALL_NOTEBOOKS] + [REPO / nb.replace(".ipynb", ".py") for nb in ALL_NOTEBOOKS]
     problems, counts = [], {}
     with _lab(tmp_path, watched) as (browser, base, token, log):
@@ -186,6 +189,9 @@ def test_every_notebook_players_are_wide_enough_to_play(tmp_path):
             workspace = Path(nb).stem  # a workspace per notebook: no other notebook is restored beside it
             players = _run_notebook(page, f"{base}/lab/workspaces/{workspace}/tree/{nb}?token={token}", log)
             counts[nb] = len(players)
+            for i, width in enumerate(_slider_tracks(page)):
+                if width < MIN_SLIDER_WIDTH:
+                    problems.append(f"{nb} slider {i}'s track is {width:.0f} px wide (< {MIN_SLIDER_WIDTH})")
             for i, p in enumerate(players):
                 where = f"{nb} player {i} ({p['label']!r})"
                 if not p["controls"]:
@@ -234,6 +240,13 @@ def _run_notebook(page, url: str, log: Path) -> list[dict]:
     wait("every cell to run", all_ran, 420)
     page.wait_for_timeout(500)
     return _measure_players(page, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea audio")
+
+
+def _slider_tracks(page) -> list[float]:
+    """The rendered width of every horizontal ipywidgets slider's track in the open notebook's outputs."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea .widget-hslider .slider-container')]
+        .map(t => { t.scrollIntoView(); return t.getBoundingClientRect().width; })""")
 
 
 def _measure_players(page, selector: str) -> list[dict]:

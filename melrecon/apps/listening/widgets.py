@@ -148,7 +148,7 @@ class MushraView(_View):
         self.sliders = []
         for i in range(len(self.stimulus_ids)):
             slider = W.IntSlider(value=0, min=0, max=100, description=f"condition {i + 1}", continuous_update=False,
-                                 style={"description_width": "90px"}, layout=W.Layout(width="420px"))
+                                 style={"description_width": "90px"}, layout=W.Layout(width="460px"))
             slider.add_class(f"mr-listen-slider-{i + 1}")
             slider.observe(lambda change, i=i: self.touched.add(i), names="value")
             self.sliders.append(slider)

@@ -59,7 +59,7 @@ _STYLE = {"description_width": "110px"}
 def _wide():
     import ipywidgets as W  # noqa: PLC0415 - notebooks extra (see the note above the imports)
 
-    return W.Layout(width="380px")
+    return W.Layout(width="460px")  # a slider's track ~250 px beside its label and readout
 
 
 def _slider(W, cls, description, **kw):
@@ -85,7 +85,7 @@ def _build_inputs(wb, preset: str, method: str) -> None:
 
     wb.clip = W.Dropdown(description="clip", style=_STYLE, layout=_wide())
     wb.upload = W.FileUpload(accept=".wav,.flac,.ogg,.npy,.npz", multiple=False, description="Upload wav / .npy mel")
-    wb.upload.layout = W.Layout(width="380px")
+    wb.upload.layout = W.Layout(width="460px")
     wb.preset = W.Dropdown(options=sorted(PRESETS), value=preset, description="preset", style=_STYLE, layout=_wide())
     wb.method = W.Dropdown(options=list(METHOD_CHOICES), value=method, description="method", style=_STYLE,
                            layout=_wide())
