@@ -215,7 +215,7 @@ def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = None, 
     settings = dict(choice.settings(), seed=int(seed), init_magnitude=init_magnitude, config=cfg.to_dict())
     run = Run(cfg=cfg, stages=choice.stages, name=choice.method, settings=settings, seed=int(seed),
               init_magnitude=init_magnitude, callback=callback, progress=progress, chunk_size=chunk_size,
-              init_phases=choice.init_phases, choice=choice)
+              init_phases=choice.init_phases, race=choice.race, choice=choice)
     return run, init
 
 

@@ -89,7 +89,8 @@ def small_levels(monkeypatch):
     """The real records with small counts (the same dict every pipeline record holds)."""
     for effort, level in registry.PIPELINE_LEVELS.items():
         counts = (4, 3) if effort != "best" else (5, 3)
-        monkeypatch.setitem(registry.PIPELINE_LEVELS, effort, Level(counts, level.init_phase, level.init_phases))
+        monkeypatch.setitem(registry.PIPELINE_LEVELS, effort, Level(counts, level.init_phase, level.init_phases,
+                                                                     level.race))
     describe.cache_clear()
     yield
     describe.cache_clear()

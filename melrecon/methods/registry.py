@@ -8,7 +8,7 @@ first stage starts from, and ``init_phases`` the starting phases a level tries, 
 Mel SC. What the user asked for is turned into stages by :func:`melrecon.methods.resolve.resolve` only.
 
 >>> METHODS["meladmm+melgl"].level("fast")
-Level(counts=(30, 20), init_phase='pghi', init_phases=())
+Level(counts=(30, 20), init_phase='pghi', init_phases=(), race=None)
 >>> [(s.algorithm.name, s.n_iter) for s in METHODS["gl"].stages("balanced")]
 [('fgla', 200)]
 """
@@ -67,11 +67,14 @@ def check_effort(effort: Any) -> str:
 @dataclass(frozen=True)
 class Level:
     """What a method runs at one effort level: one count per stage, the first stage's starting phase where the
-    level sets one (None: the algorithm's own), and the starting phases it tries (empty: one run)."""
+    level sets one (None: the algorithm's own), the starting phases it tries (empty: one run) and how: whole
+    runs, the result of lowest Mel SC kept (``race`` None), or a start race (``race`` = K): the first K steps of
+    the first stage from each starting phase, then one run goes on from the one of lowest Mel SC."""
 
     counts: tuple[int, ...]
     init_phase: str | None = None
     init_phases: tuple[str, ...] = ()
+    race: int | None = None
 
 
 @dataclass(frozen=True)

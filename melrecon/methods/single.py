@@ -40,15 +40,18 @@ class Run:
     progress: bool = False
     chunk_size: int | None = None
     init_phases: tuple[str, ...] = ()  # starting phases to try, the result of lowest Mel SC kept (one run if empty)
+    race: int | None = None  # with init_phases: a start race of this many first-stage steps instead of whole runs
     choice: Any = None  # the resolved Choice (melrecon.methods.resolve) the stages come from
 
     def replace(self, **changes: Any) -> "Run":
         return dataclasses.replace(self, **changes)
 
     def run(self, problem: Problem, *, batched: bool, init_spec=None) -> RunOutput:
-        """The stages on one problem (or one padded batch)."""
+        """The stages on one problem (or one padded batch), begun by the start race where the run has one."""
+        race = (self.init_phases, self.race) if self.init_phases and self.race is not None else None
         return run_stages(problem, self.stages, self.cfg, batched=batched, seed=self.seed, callback=self.callback,
-                          progress=self.progress, chunk_size=self.chunk_size, name=self.name, init_spec=init_spec)
+                          progress=self.progress, chunk_size=self.chunk_size, name=self.name, init_spec=init_spec,
+                          race=race)
 
 
 def problem_of(mel_np: np.ndarray, cfg: MelConfig, init_magnitude: str) -> Problem:
