@@ -18,6 +18,7 @@ import numpy as np
 
 from ..algorithms import Problem
 from ..core.config import MelConfig
+from ..core.pghi import pghi_phase
 from ..core.transforms import istft_compiled, linear_problem
 from .registry import Stage
 from .result import Reconstruction
@@ -83,10 +84,14 @@ def invert_whole(mel_np: np.ndarray, run: Run, *, init: np.ndarray | None = None
     return Reconstruction.from_run(out, audio, config=cfg, method=run.name, settings=run.settings)
 
 
-def phase_array(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
-    """Phases ``(n_freq, n_frames)`` for fresh frames: what the first stage starts from itself (zero, or
-    uniform random from ``seed``)."""
-    if getattr(stages[0].algorithm, "init_phase", "random") == "zero":
+def phase_array(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int,
+                magnitude: Callable[[], Any] | None = None) -> np.ndarray:
+    """Phases ``(n_freq, n_frames)`` for fresh frames: what the first stage starts from itself (zero, PGHI of
+    the magnitude estimate ``magnitude()`` returns, or uniform random from ``seed``)."""
+    start = getattr(stages[0].algorithm, "init_phase", "random")
+    if start == "zero":
         return np.zeros((cfg.n_freq, n_frames), np.float32)
+    if start == "pghi" and magnitude is not None:
+        return np.array(pghi_phase(magnitude(), cfg), np.float32)
     rng = np.random.default_rng(seed)
     return rng.uniform(-np.pi, np.pi, (cfg.n_freq, n_frames)).astype(np.float32)
