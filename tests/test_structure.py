@@ -29,7 +29,7 @@ def test_default_method_is_meladmm_then_melgl():
     (a, na), (b, nb) = build_stages(source="analysis", effort="balanced")
     assert (a.name, a.magnitude, a.init_phase, na, b.name, nb) == ("meladmm", "mel", "zero", 300, "melgl", 200)
     (a, na), (b, nb) = build_stages(source="analysis")  # the default effort
-    assert (a.init_phase, na, nb) == ("zero", 60, 40)
+    assert (a.init_phase, na, nb) == ("pghi", 60, 40)
     (a, na), (b, nb) = build_stages(source="analysis", effort="fast")
     assert (a.init_phase, na, nb) == ("pghi", 30, 20)
     assert inspect.signature(reconstruct).parameters["method"].default is None
