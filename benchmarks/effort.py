@@ -14,13 +14,18 @@ Three parts, each in this one process:
 
 A row is ``METHOD@COUNTS[:OPTION=VALUE,...]``: ``meladmm+melgl@100+50``, ``fgla@64``,
 ``meladmm+melgl@150+100:init=pghi``; the option ``starts=K`` runs K starts (zero phase, PGHI, then random
-phases) as one batch and keeps the one with the lowest Mel spectral convergence (:func:`best_of_starts`).
+phases) as one batch and keeps the one with the lowest Mel spectral convergence (:func:`best_of_starts`);
+``race=K`` runs the method with a start race of K steps between a zero and a PGHI start (the first stage's
+first K steps from each, the one of lower Mel SC goes on: ``Level.race`` in melrecon/methods/registry.py), as
+a level with a race would (:func:`raced`); ``tries=1`` runs it from each start whole, the lower Mel SC kept
+(as the ``best`` level does). ``--category music,noise`` measures other clips of the quality benchmark.
 
 Usage::
 
     python benchmarks/effort.py --quick                 # 4 speech clips, 2 repeats (~5 min on 2 cores)
     python benchmarks/effort.py                         # 17 speech clips, best of 3
     python benchmarks/effort.py --part quality --rows "meladmm+melgl@300+200:starts=4"
+    python benchmarks/effort.py --part quality --no-peer --rows "meladmm+melgl@60+40:race=10"
     python benchmarks/effort.py --levels "fast=meladmm+melgl@40+30;default=meladmm+melgl@100+50"
 
 ``--levels`` names the rows whose targets are checked: ``default`` >= 2x faster than librosa-32 and
@@ -32,6 +37,8 @@ Writes ``results/effort/effort.md`` and ``effort.json``; timings depend on the l
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -56,6 +63,7 @@ from melrecon.apps.metrics import pesq_wb  # noqa: E402
 from melrecon.core.pghi import pghi_phase  # noqa: E402
 from melrecon.core.transforms import decompress, mel_to_linear  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
+from melrecon.methods import registry  # noqa: E402
 
 DEFAULT_ROWS = ("meladmm+melgl@300+200", "meladmm+melgl@150+100", "meladmm+melgl@100+50", "meladmm+melgl@60+40",
                 "meladmm+melgl@40+30", "meladmm+melgl@30+20")
@@ -106,21 +114,50 @@ def best_of_starts(mel, cfg: MelConfig, starts: int, **kw):
     return out.audio[best], out.seconds, dict(mel_sc=[float(v) for v in out.mel_sc], chosen=best)
 
 
+@contextlib.contextmanager
+def raced(method: str, race: int | None):
+    """Within: the named ``method``'s levels try a zero and a PGHI start, with a start race of ``race`` steps
+    (None: whole runs, the lower Mel SC kept), as a level of :data:`melrecon.methods.registry.PIPELINE_LEVELS`
+    that sets them would."""
+    key = method.strip().lower()
+    record = registry.METHODS.get(key)
+    if record is None:
+        raise SystemExit(f"race/tries: {method!r} is not a named method of melrecon.methods.registry.METHODS")
+    levels = {e: registry.Level(record.level(e).counts, init_phases=("zero", "pghi"), race=race)
+              for e in registry.EFFORTS}
+    registry.METHODS[key] = dataclasses.replace(record, levels=levels)
+    registry.method_record.cache_clear()
+    registry.GENERATION[0] += 1
+    try:
+        yield
+    finally:
+        registry.METHODS[key] = record
+        registry.method_record.cache_clear()
+        registry.GENERATION[0] += 1
+
+
 def run_row(row: dict, mel, cfg: MelConfig, length: int | None = None):
     """Audio of one row (and the iteration seconds, extra facts)."""
     opts = dict(row["options"])
     starts = int(opts.pop("starts", 1))
+    race, tries = opts.pop("race", None), opts.pop("tries", None)
     kw = dict(method=row["method"], n_iter=row["n_iter"], progress=False, seed=0, **opts)
     if starts > 1:
         audio, seconds, extra = best_of_starts(mel, cfg, starts, **kw)
         return audio[:length] if length else audio, seconds, extra
+    if race is not None or tries:
+        with raced(row["method"], None if race is None else int(race)):
+            out = reconstruct(mel, cfg, length=length, **kw)
+        return out.audio, out.seconds, dict(mel_sc=float(np.mean(out.mel_sc)), init_phase=out.settings["init_phase"],
+                                            init_phase_mel_sc=out.settings["init_phase_mel_sc"])
     out = reconstruct(mel, cfg, length=length, **kw)
     return out.audio, out.seconds, dict(mel_sc=float(np.mean(out.mel_sc)))
 
 
 # --------------------------------------------------------------------------------------------- quality
-def speech_clips(quick: bool, limit: int | None) -> list[Path]:
-    clips = [c for c in quality.find_clips([], quick) if quality.category(c) == "speech"]
+def speech_clips(quick: bool, limit: int | None, categories=("speech",)) -> list[Path]:
+    """The quality benchmark's clips of ``categories`` (speech unless told)."""
+    clips = [c for c in quality.find_clips([], quick) if quality.category(c) in categories]
     return clips[:limit] if limit else clips
 
 
@@ -157,7 +194,8 @@ def quality_part(clips: list[Path], rows: list[dict], preset: str = "hifigan") -
             res[row["label"]] = dict(pesq=_pesq(x, audio, cfg.sample_rate), seconds=seconds, **extra)
         per_clip[path.stem] = res
         print(f"  {path.stem:34s} {time.perf_counter() - t_clip:5.1f} s  "
-              + "  ".join(f"{k.split('@')[-1]}={v['pesq']:.2f}" for k, v in res.items()), flush=True)
+              + "  ".join(f"{k.split('@')[-1]}={v['pesq']:.2f}" + (f"[{v['init_phase']}]" if "init_phase" in v else "")
+                          for k, v in res.items()), flush=True)
     return per_clip
 
 
@@ -302,6 +340,8 @@ def _args(argv):
     ap.add_argument("--levels", default="", help="';'-separated LEVEL=ROW (fast, default, best) to check")
     ap.add_argument("--compat-levels", default="", help="compat=ROW to check")
     ap.add_argument("--clips", type=int, default=None, help="only the first N speech clips")
+    ap.add_argument("--category", default="speech", help="the quality part's clips: comma-separated categories "
+                    "of benchmarks/quality.py (speech, music, noise, tone; default speech)")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the speed mel (default 10 s)")
     ap.add_argument("--reps", type=int, default=None, help="speed repeats (default 3; 2 with --quick)")
     ap.add_argument("--merge", default=None, help="an effort.json of an earlier run: its parts that this run "
@@ -319,7 +359,8 @@ def report(results: dict, meta: dict, levels: dict, compat_levels: dict) -> list
     q, t = results.get("quality", {}), results.get("speed")
     if q or t:
         rows = summary(q, t)
-        lines += [f"## hifigan: {len(q)} speech clips (PESQ), {meta['seconds']:.0f} s mel (speed, best of "
+        lines += [f"## hifigan: {len(q)} {meta.get('category', 'speech')} clips (PESQ), {meta['seconds']:.0f} s mel "
+                  f"(speed, best of "
                   f"{meta['reps']})", ""] + table(rows, "iteration s / clip") + [""]
         lines += [f"- {c}" for c in checks(rows, levels, q)] + [""]
     cq, ct = results.get("compat_quality", {}), results.get("compat_speed")
@@ -340,11 +381,14 @@ def main(argv=None) -> int:
                 date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 machine=f"{os.cpu_count()} CPU cores, JAX {jax.__version__} on {jax.default_backend()}",
                 load_start=f"{os.getloadavg()[0]:.1f}", seconds=args.seconds, reps=reps)
+    categories = tuple(c.strip() for c in args.category.split(",") if c.strip())
+    meta["category"] = ", ".join(categories)
     clips = speech_clips(args.quick, args.clips) if parts & {"quality", "compat"} else []
     results: dict = {}
     if "quality" in parts:
-        print(f"quality: {len(clips)} speech clips at hifigan", flush=True)
-        results["quality"] = quality_part(clips, rows)
+        chosen = clips if categories == ("speech",) else speech_clips(args.quick, args.clips, categories)
+        print(f"quality: {len(chosen)} {meta['category']} clips at hifigan", flush=True)
+        results["quality"] = quality_part(chosen, rows)
     if "speed" in parts:
         print(f"speed: {args.seconds:.0f} s mel, best of {reps}", flush=True)
         results["speed"] = speed_part(rows, args.seconds, reps)

@@ -100,7 +100,8 @@ def reconstruct(
         A starting point for the first stage instead of the random (or ``init_phase="zero"``) phase: a
         real array of phases in radians, or a complex STFT, shape ``(..., n_fft // 2 + 1, frames)``. A
         name sets the stages' ``init_phase`` option (``"pghi"``: phase-gradient heuristic integration of
-        the magnitude estimate, :mod:`melrecon.core.pghi`; the default method starts from zero phase).
+        the magnitude estimate, :mod:`melrecon.core.pghi`; the default method starts from PGHI at the fast and
+        default efforts, from zero phase at the others).
     length : int, optional
         Output length in samples (default: what the frames describe, ``config.n_samples(frames)``).
     callback : callable, optional
@@ -215,7 +216,7 @@ def check_call(config: MelConfig | str = DEFAULT_PRESET, *, method: Any = None, 
     settings = dict(choice.settings(), seed=int(seed), init_magnitude=init_magnitude, config=cfg.to_dict())
     run = Run(cfg=cfg, stages=choice.stages, name=choice.method, settings=settings, seed=int(seed),
               init_magnitude=init_magnitude, callback=callback, progress=progress, chunk_size=chunk_size,
-              init_phases=choice.init_phases, choice=choice)
+              init_phases=choice.init_phases, race=choice.race, choice=choice)
     return run, init
 
 

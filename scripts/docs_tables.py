@@ -340,6 +340,8 @@ def _level_cell(choice) -> str:
     text = " + ".join(map(str, choice.counts))
     if choice.init_phases:
         phases = " and ".join(p.upper() if p == "pghi" else p for p in choice.init_phases)
+        if choice.race is not None:
+            return f"{text} from the {phases} start of lower Mel SC after a start race of {choice.race} steps"
         return f"{text} from each of {phases} starts, the lower Mel SC kept"
     return text + (f" from a {choice.init_phase.upper()} start" if choice.init_phase == "pghi" else "")
 

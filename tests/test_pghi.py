@@ -113,7 +113,8 @@ def test_options_are_checked_with_the_name_and_the_choices():
 def test_init_names_set_the_first_stages_phase():
     x = _chirp_and_clicks(HIFI.sample_rate, 0.5)
     mel = np.asarray(transforms.mel_spectrogram(x, HIFI))
-    default = reconstruct(mel, HIFI, n_iter=[5, 5], progress=False)
+    assert reconstruct(mel, HIFI, n_iter=[5, 5], progress=False).settings["stages"][0]["init_phase"] == "pghi"
+    default = reconstruct(mel, HIFI, n_iter=[5, 5], effort="balanced", progress=False)  # zero phase at balanced
     assert default.settings["stages"][0]["init_phase"] == "zero"
     assert [s["metric"] for s in default.settings["stages"]] == ["auto", "auto"]
     pghi = reconstruct(mel, HIFI, n_iter=[5, 5], init="pghi", progress=False)
@@ -142,3 +143,15 @@ def librosa_resample(x, sr, target):
     import librosa
 
     return librosa.resample(np.asarray(x, np.float32), orig_sr=sr, target_sr=target)
+
+
+def test_padding_never_reaches_an_items_pghi_phase():
+    """In a padded batch (``frame_mask``) an item's PGHI phase is the one it has alone, its last frame too."""
+    x = _chirp_and_clicks(HIFI.sample_rate, 0.5)
+    mag = jnp.abs(transforms.stft(x, HIFI))
+    frames = mag.shape[-1]
+    padded = jnp.pad(mag, ((0, 0), (0, 7)))
+    mask = (jnp.arange(frames + 7) < frames).astype(jnp.float32)[:, None]
+    alone = pghi_phase(mag, HIFI)
+    np.testing.assert_allclose(pghi_phase(padded, HIFI, frame_mask=mask)[:, :frames], alone, atol=1e-4)
+    assert not np.allclose(pghi_phase(padded, HIFI)[:, frames - 1], alone[:, frames - 1], atol=1e-4)

@@ -89,7 +89,10 @@ def test_cut_output_matches_the_whole_run(two_cores, method, n_iter):
     odd = reconstruct(mel, CFG, length=len(x) + 77, **kw)
     assert odd.audio.shape == (len(x) + 77,)
     sc_cut, sc_whole = (metrics.mel_spectral_convergence(x, y, CFG) for y in (cut.audio, whole.audio))
-    assert sc_cut < 1.25 * sc_whole + 0.005
+    # the seam has an error of its own (~0.01 on this tone, where two pieces' independent PGHI starts meet)
+    # that bounds the cut once the whole run is far below it (0.004 from the default level's PGHI start);
+    # on 10-11 s of speech the pieces' PESQ stays within 0.01 of the whole run's (docs/effort.md)
+    assert sc_cut < 1.25 * sc_whole + 0.01
     assert abs(float(cut.mel_sc) - sc_cut) < 0.05
     # the seam keeps the input's energy: every 20 ms over the overlap (where the crossfade is)
     frame = CFG.sample_rate // 50

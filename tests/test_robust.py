@@ -126,13 +126,16 @@ def _log_mel_distance(clean, audio):
 
 def test_auto_sharpening_recovers_a_time_smoothed_mel(speech_sample):
     """On the bundled speech recording, a mel smoothed along time by 1 frame: the sharpened target gives
-    audio whose mel is closer to the clean one, and a higher PESQ-wb, than the exact method."""
+    audio whose mel is closer to the clean one, and a higher PESQ-wb, than the exact method, both from zero
+    phase (the balanced level's start). From PGHI (the default level's) at 100 + 50 the sharpened target lost
+    PESQ here (3.07 vs 3.25; at 60 + 40 3.09 vs 3.16): docs/effort.md."""
     y, sr = speech_sample
     assert sr == CFG.sample_rate
     clean = np.asarray(decompress(mel_spectrogram(y, CFG), CFG))
     m = compress(degrade.smooth_time(clean, 1.0), CFG)
-    exact = np.asarray(reconstruct(m, CFG, method="meladmm+melgl", n_iter=[100, 50], progress=False).audio)
-    tol = reconstruct(m, CFG, method="tolmeladmm+tolmelgl", n_iter=[100, 50], progress=False)
+    kw = dict(n_iter=[100, 50], init="zero", progress=False)
+    exact = np.asarray(reconstruct(m, CFG, method="meladmm+melgl", **kw).audio)
+    tol = reconstruct(m, CFG, method="tolmeladmm+tolmelgl", **kw)
     assert float(np.asarray(tol.history["sharpen"])[-1]) > 1.0
     assert _log_mel_distance(clean, np.asarray(tol.audio)) < 0.9 * _log_mel_distance(clean, exact)
     pytest.importorskip("pesq")

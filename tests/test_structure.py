@@ -29,7 +29,7 @@ def test_default_method_is_meladmm_then_melgl():
     (a, na), (b, nb) = build_stages(source="analysis", effort="balanced")
     assert (a.name, a.magnitude, a.init_phase, na, b.name, nb) == ("meladmm", "mel", "zero", 300, "melgl", 200)
     (a, na), (b, nb) = build_stages(source="analysis")  # the default effort
-    assert (a.init_phase, na, nb) == ("zero", 60, 40)
+    assert (a.init_phase, na, nb) == ("pghi", 60, 40)
     (a, na), (b, nb) = build_stages(source="analysis", effort="fast")
     assert (a.init_phase, na, nb) == ("pghi", 30, 20)
     assert inspect.signature(reconstruct).parameters["method"].default is None
@@ -51,6 +51,52 @@ def test_best_effort_keeps_the_start_of_lowest_mel_sc(monkeypatch):
     scores = best.settings["init_phase_mel_sc"]
     assert set(scores) == {"zero", "pghi"} and float(best.mel_sc) == pytest.approx(min(scores.values()), rel=1e-6)
     assert best.settings["init_phase"] in scores
+
+
+def test_a_start_race_goes_on_from_the_start_of_lowest_mel_sc(monkeypatch):
+    """A level with a race runs the first stage's first steps from each starting phase and one run goes on from
+    the start of lower Mel SC: the same audio as a plain run from that start, at the level's counts."""
+    from melrecon.methods import registry
+
+    cfg = MelConfig.preset("seed")
+    t = np.arange(4000) / 16000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + 0.5 * np.sin(2 * np.pi * 5 * t))).astype(np.float32)
+    chirp = (0.3 * np.sin(2 * np.pi * (200 + 3000 * t) * t)).astype(np.float32)
+    mels = [np.asarray(melrecon.mel_spectrogram(x, cfg)) for x in (tone, chirp)]
+    monkeypatch.setitem(registry.PIPELINE_LEVELS, "default", registry.Level((6, 4), init_phases=("zero", "pghi"),
+                                                                            race=2))
+    describe.cache_clear()
+    choice = resolve(source="analysis")
+    assert (choice.init_phases, choice.race, choice.settings()["race"]) == (("zero", "pghi"), 2, 2)
+    assert "from the better of zero/pghi after 2 steps" in choice.summary()
+    assert resolve(source="analysis", init_phase="zero").race is None  # a start given: no race
+    kept = []
+    for mel in mels:
+        raced = reconstruct(mel, cfg, source="analysis", progress=False)
+        scores, start = raced.settings["init_phase_mel_sc"], raced.settings["init_phase"]
+        assert set(scores) == {"zero", "pghi"} and scores[start] == min(scores.values())
+        assert raced.settings["race"] == 2 and [(n, b - a) for n, a, b in raced.stage_spans] == [("meladmm", 6),
+                                                                                                   ("melgl", 4)]
+        plain = reconstruct(mel, cfg, source="analysis", init=start, progress=False)  # one start: no race
+        assert "init_phase_mel_sc" not in plain.settings
+        np.testing.assert_allclose(raced.audio, plain.audio, atol=1e-5)
+        kept.append(start)
+    batch = reconstruct(np.stack(mels), cfg, source="analysis", progress=False)  # each item races on its own
+    assert batch.settings["init_phase"] == kept
+    describe.cache_clear()
+
+
+def test_a_start_race_keeps_each_items_own_winner():
+    """The race's per-item choice of a batch: the winner's leaves where it won, the batch-wide leaves kept."""
+    from melrecon.methods.runner import _select
+
+    old = {"z": np.zeros((2, 3, 4)), "shared": np.arange(5.0)}
+    new = {"z": np.ones((2, 3, 4)), "shared": np.arange(5.0)}
+    out = _select(np.array([False, True]), new, old, (2,))
+    np.testing.assert_array_equal(out["z"][0], 0.0)
+    np.testing.assert_array_equal(out["z"][1], 1.0)
+    assert out["shared"].shape == (5,)
+    assert _select(np.array(True), new, old, ()) is new
 
 
 # ------------------------------------------------------------------------------------ init_phase

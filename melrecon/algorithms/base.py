@@ -89,7 +89,8 @@ def initial_spectrogram(problem: Problem, key: jax.Array, spec: jax.Array | None
     if init_phase == "zero":
         return mag.astype(jnp.complex64)
     if init_phase == "pghi":
-        return (mag * jnp.exp(1j * pghi_phase(mag, config))).astype(jnp.complex64)
+        mask = None if problem.layout is None else problem.layout.frame_mask
+        return (mag * jnp.exp(1j * pghi_phase(mag, config, frame_mask=mask))).astype(jnp.complex64)
     angles = random_phase(key, mag.shape)
     return (mag * jnp.exp(1j * angles)).astype(jnp.complex64)
 

@@ -49,11 +49,19 @@ def gaussian_lambda(config: MelConfig) -> float:
     return _LAMBDA.get(config.window, 0.25645) * float(config.win_length) ** 2
 
 
-def phase_gradients(log_mag: jax.Array, config: MelConfig) -> tuple[jax.Array, jax.Array]:
-    """Time-major ``(..., frames, n_freq)`` log-magnitude -> (phase advance per hop, phase step per bin)."""
+def phase_gradients(log_mag: jax.Array, config: MelConfig,
+                    frame_mask: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    """Time-major ``(..., frames, n_freq)`` log-magnitude -> (phase advance per hop, phase step per bin).
+    ``frame_mask`` ``(..., frames, 1)``: 1 on an item's own frames, 0 on a padded batch's padding; an item's
+    last frame then takes the one-sided difference it has alone (the padding never reaches its phase)."""
     n, hop, lam = config.n_fft, config.hop_length, gaussian_lambda(config)
     d_bin = jnp.gradient(log_mag, axis=-1) if log_mag.shape[-1] > 1 else jnp.zeros_like(log_mag)
     d_frame = jnp.gradient(log_mag, axis=-2) if log_mag.shape[-2] > 1 else jnp.zeros_like(log_mag)
+    if frame_mask is not None and log_mag.shape[-2] > 1:
+        valid = frame_mask > 0
+        last = valid & ~jnp.concatenate([valid[..., 1:, :], jnp.zeros_like(valid[..., :1, :])], axis=-2)
+        back = jnp.concatenate([jnp.zeros_like(log_mag[..., :1, :]), jnp.diff(log_mag, axis=-2)], axis=-2)
+        d_frame = jnp.where(last, back, d_frame)
     bins = jnp.arange(log_mag.shape[-1], dtype=jnp.float32)
     along_time = 2.0 * jnp.pi * hop * bins / n + (hop * n / lam) * d_bin
     along_freq = -jnp.pi - (lam / (n * hop)) * d_frame
@@ -74,13 +82,15 @@ def nearest_peak(mag: jax.Array, strong: jax.Array) -> jax.Array:
     return jnp.where((owner < 0) | (owner >= n), idx, owner)
 
 
-def pghi_phase(magnitude: jax.Array, config: MelConfig, tol: float = 1e-5) -> jax.Array:
+def pghi_phase(magnitude: jax.Array, config: MelConfig, tol: float = 1e-5,
+               frame_mask: jax.Array | None = None) -> jax.Array:
     """A phase (radians, same shape as ``magnitude``: ``(..., n_fft // 2 + 1, frames)``) for an STFT
-    magnitude, by frame-wise phase-gradient integration (module docstring). Jittable."""
+    magnitude, by frame-wise phase-gradient integration (module docstring). Jittable. ``frame_mask``
+    ``(..., frames, 1)``: an item's own frames in a padded batch (its phase is then the item's alone)."""
     mag = jnp.swapaxes(jnp.asarray(magnitude, jnp.float32), -1, -2)  # (..., frames, n_freq)
     floor = tol * jnp.max(mag, axis=(-2, -1), keepdims=True)
     strong = mag > floor
-    along_time, along_freq = phase_gradients(jnp.log(jnp.maximum(mag, floor) + 1e-30), config)
+    along_time, along_freq = phase_gradients(jnp.log(jnp.maximum(mag, floor) + 1e-30), config, frame_mask)
     # cumulative frequency-direction phase within each frame (trapezoidal rule), 0 at bin 0
     steps = 0.5 * (along_freq[..., 1:] + along_freq[..., :-1])
     cum = jnp.concatenate([jnp.zeros(steps.shape[:-1] + (1,), steps.dtype), jnp.cumsum(steps, axis=-1)], axis=-1)

@@ -58,8 +58,9 @@ def execute_items(mels: Sequence[np.ndarray], run: Run, plan: Sequence[tuple[int
 
 def best_start(run: Run, execute):
     """``execute(run)``, or, with ``run.init_phases``, once per starting phase of the first stage, keeping for
-    each item the result of lowest Mel SC (``settings["init_phase_mel_sc"]`` lists each one's)."""
-    if not run.init_phases:
+    each item the result of lowest Mel SC (``settings["init_phase_mel_sc"]`` lists each one's). With a start
+    race (``run.race``), one run: its first stage races the starting phases (:meth:`Run.run`, the runner)."""
+    if not run.init_phases or run.race is not None:
         return execute(run)
     (first, n), *rest = run.stages
     tried = {}

@@ -8,7 +8,7 @@ first stage starts from, and ``init_phases`` the starting phases a level tries, 
 Mel SC. What the user asked for is turned into stages by :func:`melrecon.methods.resolve.resolve` only.
 
 >>> METHODS["meladmm+melgl"].level("fast")
-Level(counts=(30, 20), init_phase='pghi', init_phases=())
+Level(counts=(30, 20), init_phase='pghi', init_phases=(), race=None)
 >>> [(s.algorithm.name, s.n_iter) for s in METHODS["gl"].stages("balanced")]
 [('fgla', 200)]
 """
@@ -67,11 +67,14 @@ def check_effort(effort: Any) -> str:
 @dataclass(frozen=True)
 class Level:
     """What a method runs at one effort level: one count per stage, the first stage's starting phase where the
-    level sets one (None: the algorithm's own), and the starting phases it tries (empty: one run)."""
+    level sets one (None: the algorithm's own), the starting phases it tries (empty: one run) and how: whole
+    runs, the result of lowest Mel SC kept (``race`` None), or a start race (``race`` = K): the first K steps of
+    the first stage from each starting phase, then one run goes on from the one of lowest Mel SC."""
 
     counts: tuple[int, ...]
     init_phase: str | None = None
     init_phases: tuple[str, ...] = ()
+    race: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,21 +103,25 @@ class Method:
 
 
 def _meladmm() -> ADMMGriffinLim:
-    # Zero initial phase: deterministic, and on speech at the hifigan preset it averaged higher PESQ
-    # than random phases (4.02 vs 3.97-3.98 over 8 clips) and avoided their occasional poor draw.
-    # A PGHI start (melrecon/core/pghi.py) raised speech further but fell by 1.1 PESQ on one music clip
-    # (music_guitar) at 300 + 200, so only the fast level starts from it and the best level tries both
-    # (docs/effort.md). The Mel-constraint metric is "auto": relative for power-2 mels.
+    # Zero initial phase on its own: deterministic, and on speech at the hifigan preset it averaged higher
+    # PESQ than random phases (4.02 vs 3.97-3.98 over 8 clips) and avoided their occasional poor draw. The
+    # fast and default levels start from PGHI (melrecon/core/pghi.py), which raises speech most at small
+    # budgets; the 1.1 PESQ it once lost on music_guitar at 300 + 200 no longer reproduces (that clip swings
+    # by +-0.4 between budgets from either start), docs/effort.md. The Mel-constraint metric is "auto":
+    # relative for power-2 mels.
     return ADMMGriffinLim(magnitude="mel", init_phase="zero", name="meladmm")
 
 
 #: The levels of the two Mel-constraint pipelines, measured on 17 speech clips at the hifigan preset against
 #: librosa's mel_to_audio (32 iterations, 2.66 PESQ-wb) and the L-BFGS peer (3.61), docs/effort.md: fast 30+20
-#: from a PGHI start 3.79 at ~3.9x librosa's speed; default 60+40 3.76 at ~2.3-2.8x; balanced 300+200 4.02 at
-#: ~0.7x; best 300+950 from a zero and from a PGHI start, the lower Mel SC kept, 4.15 at ~5x balanced's time.
+#: from a PGHI start 3.79 at ~3.9x librosa's speed; default 60+40 from a PGHI start 3.92, no clip below the
+#: peer (from zero: 3.77, one clip below; timed from zero at ~2.3-2.8x, the PGHI start adds ~0.1 s on 10 s);
+#: balanced 300+200 4.03 at ~0.7x; best 300+950 from a zero and from a PGHI start, the lower Mel SC kept, 4.15
+#: at ~5x balanced's time. A start race (Level.race) between zero and PGHI picked PGHI on every dev clip,
+#: speech, music and noise, after 0-15 steps and after whole 60+40 runs alike: the default starts from PGHI.
 PIPELINE_LEVELS = {
     "fast": Level((30, 20), init_phase="pghi"),
-    "default": Level((60, 40)),
+    "default": Level((60, 40), init_phase="pghi"),
     "balanced": Level((300, 200)),
     "best": Level((300, 950), init_phases=("zero", "pghi")),
 }

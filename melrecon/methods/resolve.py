@@ -15,7 +15,8 @@ its engines, the workbench, ``mel_to_audio``, ``Streamer``) hands what the user 
   that many in all, split over the stages in the proportion of the level's counts); the level's counts;
 * **starting phase**: ``init_phase`` when given, else the level's (e.g. PGHI at ``"fast"``), else the
   algorithm's own; **starting phases tried** (``init_phases``): the level's (``"best"`` tries zero and PGHI
-  and keeps the lower Mel SC) unless a starting phase or a starting point is given.
+  and keeps the lower Mel SC) unless a starting phase or a starting point is given; with the level's
+  ``race`` (steps), as a start race: only the first stage's first steps run from each, one run goes on.
 
 >>> c = resolve(source="analysis", effort="best")
 >>> c.method, c.counts, c.init_phases
@@ -105,6 +106,7 @@ class Choice:
     stages: tuple[Stage, ...]
     init_phases: tuple[str, ...] = ()
     reasons: tuple[tuple[str, str], ...] = ()
+    race: int | None = None  # with init_phases: a start race of this many first-stage steps (None: whole runs)
 
     @property
     def counts(self) -> tuple[int, ...]:
@@ -138,13 +140,15 @@ class Choice:
     def summary(self) -> str:
         """One line: what runs and why (the CLI's summary line prints it)."""
         tries = f" from each of {'/'.join(self.init_phases)}" if self.init_phases else ""
+        if self.init_phases and self.race is not None:
+            tries = f" from the better of {'/'.join(self.init_phases)} after {self.race} steps"
         why = "; ".join(f"{k}: {v}" for k, v in self.reasons)
         return f"{self.method} {'+'.join(map(str, self.counts))}{tries} ({why})"
 
     def settings(self) -> dict[str, Any]:
         """The choice as plain values (``Reconstruction.settings``)."""
         return {"method": self.method, "effort": self.effort, "source": self.source,
-                "init_phases": list(self.init_phases), "reasons": dict(self.reasons),
+                "init_phases": list(self.init_phases), "race": self.race, "reasons": dict(self.reasons),
                 "stages": [dict(a.describe(), n_iter=n) for a, n in self.stages]}
 
 
@@ -180,10 +184,12 @@ def resolve(method: Any = None, *, source: str | None = None, path: str | Path |
     reasons.append(("counts", how if how else f"effort {effort}"))
     started = init_given or "init_phase" in options
     tried = () if started or record is None else record.level(effort).init_phases
+    race = record.level(effort).race if tried else None
     if tried:
-        reasons.append(("init_phases", f"effort {effort}: the lower Mel SC kept"))
+        how = "the lower Mel SC kept" if race is None else f"a start race of {race} steps, the lower Mel SC goes on"
+        reasons.append(("init_phases", f"effort {effort}: {how}"))
     name = method.strip().lower() if isinstance(method, str) else "+".join(a.name for a, _ in stages)
-    return Choice(name, source, effort, stages, tuple(tried), tuple(reasons))
+    return Choice(name, source, effort, stages, tuple(tried), tuple(reasons), race)
 
 
 def _items(method: Any, effort: str) -> tuple[list[tuple[Stage, bool]], Method | None]:
@@ -299,7 +305,9 @@ def describe_line(name: str, mark: str = "") -> str:
         level = describe(name, effort)
         text = f"{effort} {'+'.join(map(str, counts))}"
         text += f" ({level.init_phase} start)" if level.init_phase != info.init_phase else ""
-        text += f" (best of {'/'.join(level.init_phases)} starts)" if level.init_phases else ""
+        if level.init_phases:
+            text += (f" (best of {'/'.join(level.init_phases)} starts)" if level.race is None else
+                     f" (start race of {level.race} steps: {'/'.join(level.init_phases)})")
         levels.append(text)
     return f"{name}: {' then '.join(parts)}{mark}\n    iterations by effort: {'; '.join(levels)}"
 

@@ -102,6 +102,11 @@ class Reconstruction:
             evaluations = {k: _item(np.asarray(v), row) for k, v in run.evaluations.items()}
             mel_sc = np.float32(run.best_sc[row])
             spectrogram = np.asarray(run.best_spec)[row, :, :frames]  # the batch's host copy (made once), indexed
+        if run.started is not None:  # a start race (melrecon.methods.runner): what it measured and kept
+            started = run.started if row is None else dict(
+                run.started, init_phase=run.started["init_phase"][row],
+                init_phase_mel_sc={k: v[row] for k, v in run.started["init_phase_mel_sc"].items()})
+            settings = dict(settings, **started)
         return cls(
             audio=audio, sample_rate=config.sample_rate, config=config, method=method, history=history,
             evaluations=evaluations, stage_spans=run.spans, mel_sc=mel_sc, best_iteration=int(run.best_iter),

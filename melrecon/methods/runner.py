@@ -218,6 +218,7 @@ class RunOutput:
     run_s: float
     compile_s: float
     chunk: int
+    started: dict | None = None  # a start race: each starting phase's Mel SC after the race, and the one kept
 
 
 class _NonFinite(Exception):
@@ -247,6 +248,7 @@ class _Loop:
     run_s: float = 0.0
     compile_s: float = 0.0
     spec_tm: Any = None  # the latest time-major estimate (the next stage starts from it)
+    started: dict | None = None  # what a start race measured and kept (:meth:`race`)
 
     def __post_init__(self):
         target = self.problem.magnitude if self.problem.mel is None else self.problem.mel
@@ -320,10 +322,70 @@ class _Loop:
         )
         return self.callback(info) is not False
 
-    def run_stage(self, index: int, algo: Algorithm, n_steps: int, key) -> str | None:
-        """All chunks of one stage; the stop reason (None when the stage completed)."""
-        state = self.start_stage(index, algo, key)
-        remaining = n_steps
+    def race(self, algo: Algorithm, phases: Sequence[str], n_race: int, key) -> Any:
+        """A start race on the first stage: ``n_race`` steps from each starting phase of ``phases``; each item
+        goes on from the state of lowest output Mel SC (the others are dropped). Returns that state."""
+        self.spans.append((algo.name, 0, 0))
+        states, scores, specs, terms_of = [], [], [], []
+        t0 = time.perf_counter()
+        for phase in phases:
+            # init from the phase; the steps of ``algo`` itself (the starting phase is not part of a step), so
+            # the race runs the stage's one compiled loop
+            state = self.cache.init(algo.with_options({"init_phase": phase}), self.cfg, self.problem, key, None,
+                                    self.batched)
+            parts, left = [], n_race
+            while left > 0:
+                n_active = min(self.chunk, left)
+                fn, c_s = self.cache.chunk(algo, self.cfg, self.chunk, self.problem, state, self.batched)
+                self.compile_s += c_s
+                t0 += c_s
+                state, terms = fn(self.problem, state, jnp.int32(n_active))
+                parts.append({k: np.asarray(v)[:n_active] for k, v in jax.device_get(terms).items()})
+                left -= n_active
+            spec, sc = self.cache.evaluate(algo, self.cfg, self.problem, state, self.batched)
+            states.append(state)
+            specs.append(spec)
+            scores.append(np.asarray(sc, np.float32).reshape(self.batch_shape))
+            terms_of.append({k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {})
+        table = np.stack(scores)
+        chosen = np.argmin(np.where(np.isfinite(table), table, np.inf), axis=0)
+        state, spec_now = states[0], specs[0]
+        for j in range(1, len(phases)):
+            if not (chosen == j).any():
+                continue
+            state = _select(chosen == j, states[j], state, self.batch_shape)
+            spec_now = _select(chosen == j, specs[j], spec_now, self.batch_shape)
+        sc_host = np.choose(chosen, table) if self.batch_shape else table[int(chosen)]
+        dt = time.perf_counter() - t0
+        if n_race > 0:
+            for name in terms_of[0]:
+                values = np.stack([t[name] for t in terms_of])  # (phases, steps, *batch)
+                picked = np.take_along_axis(values, chosen[None, None].astype(int), 0)[0] if self.batch_shape \
+                    else values[int(chosen)]
+                self.history[(0, name)].append(picked)
+            self.history[(0, "time")].append(self.run_s + dt * (np.arange(1, n_race + 1) / n_race))
+        self.run_s += dt
+        self.done += n_race
+        self.spans[-1] = (algo.name, 0, self.done)
+        self.spec_tm = spec_now
+        self.record(sc_host, spec_now)
+        names = np.asarray(phases)[chosen]
+        self.started = dict(race=n_race, init_phase=names.tolist() if self.batch_shape else str(names),
+                            init_phase_mel_sc={p: (v.tolist() if self.batch_shape else float(v))
+                                               for p, v in zip(phases, table)})
+        return state
+
+    def run_stage(self, index: int, algo: Algorithm, n_steps: int, key, race=None) -> str | None:
+        """All chunks of one stage; the stop reason (None when the stage completed). ``race``: (starting phases,
+        steps) of a start race that begins the stage (:meth:`race`)."""
+        if race is not None:
+            phases, n_race = race
+            n_race = min(n_race, n_steps)
+            state = self.race(algo, phases, n_race, key)
+            remaining = n_steps - n_race
+        else:
+            state = self.start_stage(index, algo, key)
+            remaining = n_steps
         while remaining > 0:
             n_active = min(self.chunk, remaining)
             state, sc_host = self.run_chunk(index, algo, state, n_active)
@@ -344,8 +406,23 @@ class _Loop:
             best_spec=jnp.swapaxes(self.best_spec, -1, -2), best_sc=self.best_sc, best_iter=self.best_iter,
             history=assemble_history(self.history, self.spans, self.batch_shape),
             evaluations=self.evaluations, spans=self.spans, stop_reason=stop_reason, run_s=self.run_s,
-            compile_s=self.compile_s, chunk=self.chunk,
+            compile_s=self.compile_s, chunk=self.chunk, started=self.started,
         )
+
+
+def _select(mask: np.ndarray, new, old, batch_shape: tuple):
+    """Per item of the batch (``mask`` of ``batch_shape``): ``new``'s leaves where ``mask``, else ``old``'s.
+    A leaf without the batch's leading axes is the same for every item: ``old``'s is kept."""
+    if not batch_shape:
+        return new
+
+    def pick(a, b):
+        if tuple(a.shape[:len(batch_shape)]) != tuple(batch_shape):
+            return b
+        m = jnp.asarray(mask).reshape(mask.shape + (1,) * (a.ndim - mask.ndim))
+        return jnp.where(m, a, b)
+
+    return jax.tree.map(pick, new, old)
 
 
 def _warn_non_finite(loop: _Loop, name: str) -> None:
@@ -375,9 +452,11 @@ def _stage_keys(seed: int, n: int) -> tuple:
 
 def run_stages(problem: Problem, stages: Sequence[Stage], cfg: MelConfig, *, batched: bool = False, seed: int = 0,
                callback: Callable[[Progress], Any] | None = None, progress: bool = False,
-               chunk_size: int | None = None, name: str = "", init_spec=None,
+               chunk_size: int | None = None, name: str = "", init_spec=None, race=None,
                cache: CompileCache = CACHE) -> RunOutput:
-    """Run the stages on one problem (or one padded batch); keep the best estimate by output Mel SC."""
+    """Run the stages on one problem (or one padded batch); keep the best estimate by output Mel SC. ``race``:
+    (starting phases, steps): the first stage begins with a start race (:meth:`_Loop.race`), unless the run
+    starts from ``init_spec``."""
     total = sum(n for _, n in stages)
     bar = None
     if progress:
@@ -390,7 +469,8 @@ def run_stages(problem: Problem, stages: Sequence[Stage], cfg: MelConfig, *, bat
     stop_reason = None
     try:
         for index, (algo, n_steps) in enumerate(stages):
-            stop_reason = loop.run_stage(index, algo, n_steps, keys[index])
+            raced = race if index == 0 and init_spec is None else None
+            stop_reason = loop.run_stage(index, algo, n_steps, keys[index], race=raced)
             if stop_reason is not None:
                 break
     except _NonFinite as exc:

@@ -31,7 +31,7 @@ from ..core.config import MelConfig
 from ..core.transforms import decompress
 from .planner import Plan, segment_offsets
 from .result import Reconstruction
-from .single import Run, invert_whole, phase_array
+from .single import Run, invert_whole, phase_array, problem_of
 
 __all__ = ["invert_segmented", "invert_pieces"]
 
@@ -78,7 +78,9 @@ def _warm_started(mel, run: Run, offsets, plan: Plan):
     for k, s in enumerate(offsets):
         init = None
         if prev is not None:
-            init = phase_array(run.stages, run.cfg, seg_len, run.seed + k)
+            piece = mel[..., s:s + seg_len]
+            init = phase_array(run.stages, run.cfg, seg_len, run.seed + k,
+                               magnitude=lambda: problem_of(piece, run.cfg, run.init_magnitude).magnitude)
             shared = prev_offset + seg_len - s
             init[:, :shared] = np.angle(prev.spectrogram[:, s - prev_offset:])
         res = _segment(mel[..., s:s + seg_len], run.replace(seed=run.seed + k), init, plan.piece)

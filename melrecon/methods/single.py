@@ -18,6 +18,7 @@ import numpy as np
 
 from ..algorithms import Problem
 from ..core.config import MelConfig
+from ..core.pghi import pghi_phase
 from ..core.transforms import istft_compiled, linear_problem
 from .registry import Stage
 from .result import Reconstruction
@@ -40,15 +41,18 @@ class Run:
     progress: bool = False
     chunk_size: int | None = None
     init_phases: tuple[str, ...] = ()  # starting phases to try, the result of lowest Mel SC kept (one run if empty)
+    race: int | None = None  # with init_phases: a start race of this many first-stage steps instead of whole runs
     choice: Any = None  # the resolved Choice (melrecon.methods.resolve) the stages come from
 
     def replace(self, **changes: Any) -> "Run":
         return dataclasses.replace(self, **changes)
 
     def run(self, problem: Problem, *, batched: bool, init_spec=None) -> RunOutput:
-        """The stages on one problem (or one padded batch)."""
+        """The stages on one problem (or one padded batch), begun by the start race where the run has one."""
+        race = (self.init_phases, self.race) if self.init_phases and self.race is not None else None
         return run_stages(problem, self.stages, self.cfg, batched=batched, seed=self.seed, callback=self.callback,
-                          progress=self.progress, chunk_size=self.chunk_size, name=self.name, init_spec=init_spec)
+                          progress=self.progress, chunk_size=self.chunk_size, name=self.name, init_spec=init_spec,
+                          race=race)
 
 
 def problem_of(mel_np: np.ndarray, cfg: MelConfig, init_magnitude: str) -> Problem:
@@ -80,10 +84,14 @@ def invert_whole(mel_np: np.ndarray, run: Run, *, init: np.ndarray | None = None
     return Reconstruction.from_run(out, audio, config=cfg, method=run.name, settings=run.settings)
 
 
-def phase_array(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int) -> np.ndarray:
-    """Phases ``(n_freq, n_frames)`` for fresh frames: what the first stage starts from itself (zero, or
-    uniform random from ``seed``)."""
-    if getattr(stages[0].algorithm, "init_phase", "random") == "zero":
+def phase_array(stages: Sequence[Stage], cfg: MelConfig, n_frames: int, seed: int,
+                magnitude: Callable[[], Any] | None = None) -> np.ndarray:
+    """Phases ``(n_freq, n_frames)`` for fresh frames: what the first stage starts from itself (zero, PGHI of
+    the magnitude estimate ``magnitude()`` returns, or uniform random from ``seed``)."""
+    start = getattr(stages[0].algorithm, "init_phase", "random")
+    if start == "zero":
         return np.zeros((cfg.n_freq, n_frames), np.float32)
+    if start == "pghi" and magnitude is not None:
+        return np.array(pghi_phase(magnitude(), cfg), np.float32)
     rng = np.random.default_rng(seed)
     return rng.uniform(-np.pi, np.pi, (cfg.n_freq, n_frames)).astype(np.float32)

@@ -233,6 +233,8 @@ def ran_settings(settings: dict) -> dict:
     ran["counts"] = [stage["n_iter"] for stage in settings.get("stages", [])]
     if "init_phase_mel_sc" in settings:
         ran["init_phase"] = settings["init_phase"]
+    if settings.get("race") is not None:
+        ran["race"] = settings["race"]
     return ran
 
 

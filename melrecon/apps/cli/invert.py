@@ -104,6 +104,7 @@ def _summary(dst: Path, result, cfg) -> str:
     path += f": {why['method']}" if "method" in why else ""
     if settings.get("init_phase_mel_sc"):
         path += f"; kept the {settings['init_phase']} start of {'/'.join(settings['init_phase_mel_sc'])}"
+        path += f" (a start race of {settings['race']} steps)" if settings.get("race") is not None else ""
     read = settings.get("estimated")
     if read:
         path += (f"; read: noise level {read['noise_level']:.2f}, time sharpness {read['sharpness']:.2f}, band "

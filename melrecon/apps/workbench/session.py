@@ -190,6 +190,7 @@ class Session:
         self._runs += 1
         iters = "+".join(f"{a.name} {n}" for a, n in choice.stages)
         tries = f" x{len(choice.init_phases)} starts" if choice.init_phases else ""
+        tries = f" (start race of {choice.race} steps)" if choice.init_phases and choice.race is not None else tries
         return Request(clip=src, config=cfg, mel=mel, audio=audio, kwargs=kwargs,
                        label=f"#{self._runs} {iters}{tries} ({cfg.name})", total=total)
 
