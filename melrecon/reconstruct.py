@@ -100,8 +100,8 @@ def reconstruct(
         A starting point for the first stage instead of the random (or ``init_phase="zero"``) phase: a
         real array of phases in radians, or a complex STFT, shape ``(..., n_fft // 2 + 1, frames)``. A
         name sets the stages' ``init_phase`` option (``"pghi"``: phase-gradient heuristic integration of
-        the magnitude estimate, :mod:`melrecon.core.pghi`; the default method starts from PGHI at the fast and
-        default efforts, from zero phase at the others).
+        the magnitude estimate, :mod:`melrecon.core.pghi`; the default method starts from PGHI at the fast,
+        default and balanced efforts, and tries both a zero and a PGHI start at the best one).
     length : int, optional
         Output length in samples (default: what the frames describe, ``config.n_samples(frames)``).
     callback : callable, optional

@@ -45,7 +45,7 @@ def test_the_mels_source_chooses_the_default_method():
 def test_one_record_per_method_holds_every_level():
     levels = {e: registry.METHODS[EXACT_METHOD].level(e) for e in registry.EFFORTS}
     assert levels == {"fast": Level((30, 20), "pghi"), "default": Level((60, 40), "pghi"),
-                      "balanced": Level((300, 200)), "best": Level((300, 950), init_phases=("zero", "pghi"))}
+                      "balanced": Level((300, 200), "pghi"), "best": Level((300, 950), init_phases=("zero", "pghi"))}
     assert registry.METHODS[NOISE_AWARE_METHOD].levels is registry.METHODS[EXACT_METHOD].levels
     assert describe("gl+gd", "balanced").counts == (200, 500)  # a chain joins its parts' levels
     assert [streaming_iters(e) for e in registry.EFFORTS] == [STREAMING.level(e).counts[0] for e in registry.EFFORTS]

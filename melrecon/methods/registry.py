@@ -105,7 +105,7 @@ class Method:
 def _meladmm() -> ADMMGriffinLim:
     # Zero initial phase on its own: deterministic, and on speech at the hifigan preset it averaged higher
     # PESQ than random phases (4.02 vs 3.97-3.98 over 8 clips) and avoided their occasional poor draw. The
-    # fast and default levels start from PGHI (melrecon/core/pghi.py), which raises speech most at small
+    # fast, default and balanced levels start from PGHI (melrecon/core/pghi.py), which raises speech most at small
     # budgets; the 1.1 PESQ it once lost on music_guitar at 300 + 200 no longer reproduces (that clip swings
     # by +-0.4 between budgets from either start), docs/effort.md. The Mel-constraint metric is "auto":
     # relative for power-2 mels.
@@ -116,13 +116,14 @@ def _meladmm() -> ADMMGriffinLim:
 #: librosa's mel_to_audio (32 iterations, 2.66 PESQ-wb) and the L-BFGS peer (3.61), docs/effort.md: fast 30+20
 #: from a PGHI start 3.79 at ~3.9x librosa's speed; default 60+40 from a PGHI start 3.92, no clip below the
 #: peer (from zero: 3.77, one clip below; timed from zero at ~2.3-2.8x, the PGHI start adds ~0.1 s on 10 s);
-#: balanced 300+200 4.03 at ~0.7x; best 300+950 from a zero and from a PGHI start, the lower Mel SC kept, 4.15
-#: at ~5x balanced's time. A start race (Level.race) between zero and PGHI picked PGHI on every dev clip,
-#: speech, music and noise, after 0-15 steps and after whole 60+40 runs alike: the default starts from PGHI.
+#: balanced 300+200 from a PGHI start 4.09 (from zero 4.03; music 3.50 against 3.30) at ~0.7x; best 300+950
+#: from a zero and from a PGHI start, the lower Mel SC kept, 4.15 at ~5x balanced's time. A start race
+#: (Level.race) between zero and PGHI picked PGHI on every dev clip, speech, music and noise, after 0-15 steps
+#: and after whole 60+40 runs alike.
 PIPELINE_LEVELS = {
     "fast": Level((30, 20), init_phase="pghi"),
     "default": Level((60, 40), init_phase="pghi"),
-    "balanced": Level((300, 200)),
+    "balanced": Level((300, 200), init_phase="pghi"),
     "best": Level((300, 950), init_phases=("zero", "pghi")),
 }
 
