@@ -27,7 +27,7 @@ PACKAGE = REPO / "melrecon"
 # (the resolver's rules and every entry point asking it: tests/test_resolve.py)
 def test_default_method_is_meladmm_then_melgl():
     (a, na), (b, nb) = build_stages(source="analysis", effort="balanced")
-    assert (a.name, a.magnitude, a.init_phase, na, b.name, nb) == ("meladmm", "mel", "zero", 300, "melgl", 200)
+    assert (a.name, a.magnitude, a.init_phase, na, b.name, nb) == ("meladmm", "mel", "pghi", 300, "melgl", 200)
     (a, na), (b, nb) = build_stages(source="analysis")  # the default effort
     assert (a.init_phase, na, nb) == ("pghi", 60, 40)
     (a, na), (b, nb) = build_stages(source="analysis", effort="fast")
