@@ -7,7 +7,8 @@ preset, the clean Mel spectrogram is degraded (:mod:`melrecon.apps.degrade`): lo
 (x0.9, x1.1: no aligned reference). Each row inverts the degraded mel:
 
 * ``librosa``: ``librosa.feature.inverse.mel_to_audio`` (NNLS, then 32 iterations of fast Griffin-Lim);
-* ``lbfgs``: the L-BFGS peer (linear-Mel MSE, 200 iterations);
+* ``lbfgs``: the L-BFGS peer (linear-Mel MSE, 200 iterations, :data:`PEER_ITERS`; the other rows run at the
+  default effort);
 * ``meladmm+melgl``: the exact Mel-constraint method (the default when this was written);
 * ``tolmeladmm+tolmelgl``: the noise-aware method, its band deconvolution, time smoothing and
   sharpening chosen automatically.
@@ -55,6 +56,8 @@ from melrecon.io import load_audio  # noqa: E402
 
 ROWS = {"librosa": None, "lbfgs": "lbfgs", "meladmm+melgl": "meladmm+melgl",
         "tolmeladmm+tolmelgl (auto)": "tolmeladmm+tolmelgl"}
+#: The L-BFGS peer's iterations (its figures elsewhere: benchmarks/quality.py and effort.py), not an effort level's.
+PEER_ITERS = 200
 QUICK_CONDITIONS = ("clean", "noise 0.3", "time smooth 1", "freq smooth 1", "time+freq smooth 1", "stretch 0.9")
 QUICK_CLIPS = ("speech_reverb_flite_slt.wav", "speech_16k_espeak_f4.wav", "music_piano.wav", "noise_rain.wav")
 MEASURES = ("pesq", "stoi", "dnsmos", "mel_sc_given", "mel_sc_clean", "seconds")
@@ -64,7 +67,8 @@ def invert(row: str, mel_lin: np.ndarray, cfg: MelConfig, length: int) -> tuple[
     if ROWS[row] is None:
         t0 = time.perf_counter()
         return librosa_inverse(mel_lin, cfg, 32, length), time.perf_counter() - t0
-    r = reconstruct(np.asarray(compress(mel_lin, cfg)), cfg, method=ROWS[row], seed=0, progress=False)
+    counts = {"n_iter": PEER_ITERS} if ROWS[row] == "lbfgs" else {}  # the peer at its own budget; ours at the default
+    r = reconstruct(np.asarray(compress(mel_lin, cfg)), cfg, method=ROWS[row], seed=0, progress=False, **counts)
     return np.asarray(r.audio), float(r.seconds)
 
 
