@@ -26,6 +26,10 @@ results/demo/metrics.json --demo-context "..."`` stores a ``make demo`` run ther
 README's drop-in table (between ``<!-- dropin-table -->`` markers) is rendered from ``docs/data/dropin.json``;
 ``--dropin results/dropin/dropin.json`` stores a new ``benchmarks/dropin.py`` run there first.
 
+README's opening figures (between ``<!-- headline -->`` markers) are rendered from ``docs/data/effort_headline.json``
+(a ``benchmarks/effort.py --part quality`` run's speech clips: the default and balanced levels, librosa, the peer)
+and the stored headline ratios.
+
 README's test-time line (between ``<!-- suite-time -->`` markers) is rendered from ``docs/data/suite.json``;
 ``--suite results/test/suite.json --suite-context "..."`` stores the record a whole ``make test`` run writes (and
 ``results/test/notebooks.json``, which ``make notebooks-check`` writes) there first.
@@ -137,6 +141,8 @@ DEMO = ("<!-- demo-table -->", "<!-- /demo-table -->")
 DEMO_DATA = REPO / "docs" / "data" / "demo.json"
 DROPIN = ("<!-- dropin-table -->", "<!-- /dropin-table -->")
 DROPIN_DATA = REPO / "docs" / "data" / "dropin.json"
+HEADLINE = ("<!-- headline -->", "<!-- /headline -->")
+HEADLINE_DATA = REPO / "docs" / "data" / "effort_headline.json"
 SUITE = ("<!-- suite-time -->", "<!-- /suite-time -->")
 SUITE_DATA = REPO / "docs" / "data" / "suite.json"
 #: quality.json row label -> README label (the default's label is built from its name and counts).
@@ -251,6 +257,36 @@ def demo_summary(rows: list[dict]) -> str:
                     f"{mel} (Mel SC {d['mel_sc']:.4f} vs {g['mel_sc']:.4f}) at {pesq} PESQ-wb ({d['pesq']:.2f} vs "
                     f"{g['pesq']:.2f}) in {d['seconds']:.1f} s against {g['seconds']:.1f} s.")
     return " ".join(text)
+
+
+def headline_figures(effort: dict, speed: dict) -> dict:
+    """The README's first figures: speech means of the default and balanced levels, librosa's and the peer's
+    (a stored ``benchmarks/effort.py --part quality`` run), clips below the peer, and the default's speed ratio
+    against librosa's ``mel_to_audio`` (the stored headline ratios)."""
+    clips = effort["per_clip"].values()
+    mean = lambda label: float(np.mean([c[label]["pesq"] for c in clips]))  # noqa: E731
+    default, peer = effort["levels"]["default"], effort["peer"]
+    ratio = next(r["ratio"] for r in speed["rows"] if r.get("kind") == "default")
+    return {"n": len(clips), "default": mean(default), "balanced": mean(effort["levels"]["balanced"]),
+            "librosa": mean(effort["librosa"]), "peer": mean(peer), "ratio": ratio,
+            "below": sum(c[default]["pesq"] < c[peer]["pesq"] for c in clips)}
+
+
+def render_headline(effort: dict, speed: dict) -> str:
+    """README's opening claim (markers included), every figure from the stored runs (:func:`headline_figures`)."""
+    f = headline_figures(effort, speed)
+    below = "none" if f["below"] == 0 else f"{f['below']} of them"
+    return "\n".join([HEADLINE[0], (
+        f"**At its default effort, melrecon is {f['ratio']:.1f}× faster than librosa's `mel_to_audio` and "
+        f"{f['default'] - f['librosa']:+.2f} PESQ-wb better** ({f['default']:.2f} vs {f['librosa']:.2f}, mean of "
+        f"{f['n']} speech clips at the HiFi-GAN setting, {below} below the L-BFGS peer (mean {f['peer']:.2f}); "
+        f"`effort=\"balanced\"` {f['balanced']:.2f}; `{effort['meta']['command'].split(' --out')[0]}`, "
+        f"{effort['meta']['date']}, [docs/effort.md](docs/effort.md); the speed end to end on a 10 s mel in one "
+        f"process: [the headline ratios](#speed-and-scale))."), HEADLINE[1]])
+
+
+def stored_headline() -> tuple[dict, dict]:
+    return json.loads(HEADLINE_DATA.read_text()), stored_speed()
 
 
 def render_suite(data: dict) -> str:
@@ -426,6 +462,7 @@ def main(argv=None) -> int:
     readme = readme.replace(doc_block(readme, *DEMO, doc=README), render_demo(stored_demo()))
     readme = readme.replace(doc_block(readme, *SPEED, doc=README), render_speed(stored_speed()))
     readme = readme.replace(doc_block(readme, *SUITE, doc=README), render_suite(stored_suite()))
+    readme = readme.replace(doc_block(readme, *HEADLINE, doc=README), render_headline(*stored_headline()))
     README.write_text(readme)
     text = SPEED_DOC.read_text()
     SPEED_DOC.write_text(text.replace(doc_block(text, *STARTUP, doc=SPEED_DOC), render_startup(stored_startup())))

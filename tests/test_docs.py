@@ -56,6 +56,9 @@ def test_readme_tables_are_generated():
     speed = docs_tables.doc_block(readme, *docs_tables.SPEED, doc=REPO / "README.md")
     assert speed == docs_tables.render_speed(docs_tables.stored_speed()), (
         "README's speed ratios differ from docs/data/speed_ratios.json; run python scripts/docs_tables.py")
+    headline = docs_tables.doc_block(readme, *docs_tables.HEADLINE, doc=REPO / "README.md")
+    assert headline == docs_tables.render_headline(*docs_tables.stored_headline()), (
+        "README's opening figures differ from docs/data/effort_headline.json; run python scripts/docs_tables.py")
     suite = docs_tables.doc_block(readme, *docs_tables.SUITE, doc=REPO / "README.md")
     assert suite == docs_tables.render_suite(docs_tables.stored_suite()), (
         "README's test-time line differs from docs/data/suite.json; run python scripts/docs_tables.py")
@@ -204,3 +207,18 @@ def test_the_starter_samples_ship_and_the_readme_uses_them():
     readme = (REPO / "README.md").read_text()
     for name in re.findall(r"samples/starter/([\w.-]+)", readme):
         assert (starter / name).exists(), name
+
+
+def test_the_opening_figures_are_of_the_levels_as_they_are():
+    """The stored run behind README's opening figures ran the default and balanced levels' counts and starts
+    (a row without ``init=`` takes the default level's start), so a change of a level fails here until re-taken."""
+    from melrecon.methods.registry import EXACT_METHOD, METHODS
+
+    effort, _ = docs_tables.stored_headline()
+    default_start = METHODS[EXACT_METHOD].level("default").init_phase
+    for effort_name, label in effort["levels"].items():
+        level = METHODS[EXACT_METHOD].level(effort_name)
+        head, _, opts = label.partition(":")
+        assert head == f"{EXACT_METHOD}@{'+'.join(map(str, level.counts))}", (effort_name, label, level)
+        start = dict(o.split("=") for o in opts.split(",") if o).get("init", default_start)
+        assert start == (level.init_phase or "zero"), (effort_name, label, level)
