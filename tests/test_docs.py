@@ -44,24 +44,17 @@ def test_readme_tables_are_generated():
         "README's notebook table is stale; run scripts/docs_tables.py"
     for nb in (REPO / "notebooks").glob("[0-9][0-9]_*.py"):
         assert f"`{nb.stem}`" in block
-    quality = docs_tables.doc_block(readme, *docs_tables.QUALITY, doc=REPO / "README.md")
-    assert quality == docs_tables.render_quality(*docs_tables.stored_quality()), (
-        "README's quality table differs from docs/data/quality_readme.json; run python scripts/docs_tables.py")
-    dropin = docs_tables.doc_block(readme, *docs_tables.DROPIN, doc=REPO / "README.md")
-    assert dropin == docs_tables.render_dropin(docs_tables.stored_dropin()), (
-        "README's drop-in table differs from docs/data/dropin.json; run python scripts/docs_tables.py")
-    demo = docs_tables.doc_block(readme, *docs_tables.DEMO, doc=REPO / "README.md")
-    assert demo == docs_tables.render_demo(docs_tables.stored_demo()), (
-        "README's demo table differs from docs/data/demo.json; run python scripts/docs_tables.py")
-    speed = docs_tables.doc_block(readme, *docs_tables.SPEED, doc=REPO / "README.md")
-    assert speed == docs_tables.render_speed(docs_tables.stored_speed()), (
-        "README's speed ratios differ from docs/data/speed_ratios.json; run python scripts/docs_tables.py")
-    headline = docs_tables.doc_block(readme, *docs_tables.HEADLINE, doc=REPO / "README.md")
-    assert headline == docs_tables.render_headline(*docs_tables.stored_headline()), (
-        "README's opening figures differ from docs/data/effort_headline.json; run python scripts/docs_tables.py")
-    suite = docs_tables.doc_block(readme, *docs_tables.SUITE, doc=REPO / "README.md")
-    assert suite == docs_tables.render_suite(docs_tables.stored_suite()), (
-        "README's test-time line differs from docs/data/suite.json; run python scripts/docs_tables.py")
+    rendered = {  # README's block -> (its rendering from the stored run, the stored file)
+        docs_tables.QUALITY: (docs_tables.render_quality(*docs_tables.stored_quality()), "quality_readme.json"),
+        docs_tables.DROPIN: (docs_tables.render_dropin(docs_tables.stored_dropin()), "dropin.json"),
+        docs_tables.DEMO: (docs_tables.render_demo(docs_tables.stored_demo()), "demo.json"),
+        docs_tables.SPEED: (docs_tables.render_speed(docs_tables.stored_speed()), "speed_ratios.json"),
+        docs_tables.HEADLINE: (docs_tables.render_headline(*docs_tables.stored_headline()), "effort_headline.json"),
+        docs_tables.SUITE: (docs_tables.render_suite(docs_tables.stored_suite()), "suite.json"),
+    }
+    for markers, (expected, stored) in rendered.items():
+        assert docs_tables.doc_block(readme, *markers, doc=REPO / "README.md") == expected, (
+            f"README's {markers[0]} block differs from docs/data/{stored}; run python scripts/docs_tables.py")
     text = docs_tables.SPEED_DOC.read_text()
     assert docs_tables.doc_block(text, *docs_tables.STARTUP, doc=docs_tables.SPEED_DOC) == \
         docs_tables.render_startup(docs_tables.stored_startup()), (
