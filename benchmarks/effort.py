@@ -91,7 +91,6 @@ TARGETS = {"fast": (3.0, 1.0), "compat": (1.0, 0.5)}
 #: good as the faster level below it (speech mean).
 BEST_TARGET = 4.35
 DEFAULT_TARGET = (2.0, 3.95)
-LEVEL_ORDER = ("fast", "default", "balanced", "best")
 
 
 # ------------------------------------------------------------------------------------------------ rows
@@ -342,7 +341,7 @@ def checks(rows: dict[str, dict], levels: dict[str, str], per_clip: dict) -> lis
             ok = ratio >= speed_min and m["margin"] >= pesq_min
             lines.append(f"{level} ({label}): {_f(ratio, '.2f')}x librosa-32 (target {speed_min}x), PESQ "
                          f"{_f(m['margin'], '+.3f')} over it (target +{pesq_min}): {'met' if ok else 'NOT met'}")
-    ranked = [(lv, levels[lv]) for lv in LEVEL_ORDER if lv in levels and levels[lv] in rows]
+    ranked = [(lv, levels[lv]) for lv in registry.EFFORTS if lv in levels and levels[lv] in rows]  # fastest first
     for (lo, a), (hi, b) in zip(ranked, ranked[1:]):
         ok = rows[b]["pesq"] >= rows[a]["pesq"]
         lines.append(f"{hi} ({rows[b]['pesq']:.3f}) at least {lo} ({rows[a]['pesq']:.3f}): "
@@ -354,8 +353,8 @@ def parse_levels(text: str) -> dict[str, str]:
     out = {}
     for item in filter(None, (t.strip() for t in text.split(";"))):
         level, _, label = item.partition("=")
-        if level not in (*TARGETS, *LEVEL_ORDER):
-            raise SystemExit(f"--levels: unknown level {level!r}; known: {', '.join((*LEVEL_ORDER, 'compat'))}")
+        if level not in (*TARGETS, *registry.EFFORTS):
+            raise SystemExit(f"--levels: unknown level {level!r}; known: {', '.join((*registry.EFFORTS, 'compat'))}")
         out[level] = label
     return out
 
