@@ -183,7 +183,7 @@ def reconstruct(
                            bucket_frames=bucket_frames, callback=callback is not None, init=init is not None,
                            batched=mel_np.ndim != 2)
         results = best_start(run, lambda r: execute_single(mel_np, r, plan, init=init, length=length))
-        estimated(results, mel_np, run)
+        estimated(results, run)
     warn_if_no_progress(results)
     return results
 

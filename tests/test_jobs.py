@@ -162,6 +162,26 @@ def test_sigterm_in_batch_stops_cleanly_and_the_rerun_finishes(tmp_path, speech)
     assert _whole_outputs(dst) == expected
 
 
+def test_a_stopped_run_reads_the_files_it_finished_from_the_manifest(tmp_path, speech):
+    # A stop can land after a group's file and its manifest line are written but before the group's records reach
+    # the run's summary (seen once in the SIGTERM test above): the run then adds its own finished lines.
+    from melrecon.apps.batch import BatchSummary, invert_folder
+    from melrecon.apps.batch.jobs import process_owner
+    _folder(tmp_path / "in", speech, n_files=2)
+    since = time.time()
+    done = invert_folder(tmp_path / "in", tmp_path / "out", method="gla", n_iter=2, batch_size=1, progress=False)
+    assert len(done.written) == 2
+    manifest = Manifest(tmp_path / "out").read()
+    read = {}
+    for owner, start in ((process_owner(), since), ("elsewhere:1:1", since), (process_owner(), time.time() + 1)):
+        read[owner, start] = BatchSummary()
+        read[owner, start].add_finished(manifest, tmp_path / "out", owner, start)
+    mine, others, earlier = read.values()
+    assert sorted(mine.written) == sorted(done.written)
+    assert mine.audio_seconds == pytest.approx(done.audio_seconds)
+    assert not others.written and not earlier.written  # another run's lines, or an earlier run's, are not ours
+
+
 _LIMITED = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG instead of killing us

@@ -456,6 +456,11 @@ def _check_box(value) -> None:
                              f"average over 3 frames and 3 bands).")
 
 
+#: What :func:`choose` reads in the mel besides the four choices (``tolerance``, ``sharpen``, ``deblur``, ``unbox``):
+#: a tolerant stage reports them with its choices in every step's terms (a run's history says what it read).
+READINGS = ("noise_level", "sharpness", "band_spread", "box_null", "box_null_bands", "unbox_bands")
+
+
 class TolerantState(NamedTuple):
     inner: Any
     target: jax.Array
@@ -463,12 +468,14 @@ class TolerantState(NamedTuple):
     amount: jax.Array
     deblur: jax.Array
     unbox: jax.Array
+    read: dict  # READINGS, per item (..., 1, 1)
 
 
 class _Tolerant:
     """Shared by the two tolerant methods: the inner method's state plus the target it runs towards."""
 
     family = "projection"
+    readings = READINGS  # step terms that say what was read in the mel (NaN where not read), not losses
 
     def __post_init__(self):
         super().__post_init__()
@@ -487,14 +494,15 @@ class _Tolerant:
         target = smoothed_target(source, width, amount, deblur)
         inner = super().init(problem._replace(mel=target), config, key, spec)
         return TolerantState(inner=inner, target=target, width=width, amount=amount, deblur=deblur,
-                             unbox=chosen["unbox"])
+                             unbox=chosen["unbox"], read={k: chosen[k] for k in READINGS})
 
     def step(self, problem: Problem, config: MelConfig, state: TolerantState):
         inner, terms = super().step(problem._replace(mel=state.target), config, state.inner)
         terms = {**terms, "tolerance": state.width.reshape(state.width.shape[:-2]),
                  "sharpen": state.amount.reshape(state.amount.shape[:-2]),
                  "deblur": state.deblur.reshape(state.deblur.shape[:-2]),
-                 "unbox": state.unbox.reshape(state.unbox.shape[:-2])}
+                 "unbox": state.unbox.reshape(state.unbox.shape[:-2]),
+                 **{k: v.reshape(v.shape[:-2]) for k, v in state.read.items()}}
         return state._replace(inner=inner), terms
 
     def spectrogram(self, problem: Problem, config: MelConfig, state: TolerantState) -> jax.Array:

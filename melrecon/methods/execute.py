@@ -7,8 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..algorithms.tolerant import auto_choice
-from ..core.transforms import decompress
+from ..algorithms.tolerant import READINGS
 from .batching import invert_batches
 from .planner import Plan, plan_single
 from .registry import Stage
@@ -84,10 +83,17 @@ def _listed(results) -> list:
     return results if isinstance(results, list) else [results]
 
 
-def estimated(result: Reconstruction, mel: np.ndarray, run: Run) -> None:
-    """Record in ``result.settings["estimated"]`` what a noise-aware first stage reads in the mel (noise
-    level, time sharpness, band spread and what it chose), for the summary line."""
-    if mel.ndim != 2 or not hasattr(run.stages[0].algorithm, "tolerance"):
+def estimated(result: Reconstruction, run: Run) -> None:
+    """Record in ``result.settings["estimated"]`` what a noise-aware first stage read in the mel and chose (noise
+    level, time sharpness, band spread, box nulls; smoothing, sharpening, deblur, unbox), for the summary line:
+    its last step's terms (the mean over the pieces where the mel was cut), not a second reading."""
+    history = result.history
+    if (not hasattr(run.stages[0].algorithm, "tolerance") or "noise_level" not in history
+            or np.ndim(history["noise_level"]) != 1):  # a batch: one reading per item, no summary line
         return
-    values, _ = auto_choice(np.asarray(decompress(mel, run.cfg)), run.cfg)
-    result.settings = dict(result.settings, estimated={k: round(v, 4) for k, v in values.items()})
+    steps = np.flatnonzero(np.asarray(history["stage_index"]) == 0)
+    if not steps.size:
+        return
+    keys = ("tolerance", "sharpen", "deblur", "unbox", *READINGS)
+    result.settings = dict(result.settings, estimated={k: round(float(np.mean(history[k][steps[-1]])), 4)
+                                                       for k in keys})

@@ -146,26 +146,35 @@ class CompileCache:
             return fn, time.perf_counter() - t0
 
     def init(self, algo, config, problem, key, spec_tm, batched=False):
-        """``algo.init`` (jitted; vmapped over the batch axis for a padded batch) from ``spec_tm``, a time-major
+        """``algo.init`` (vmapped over the batch axis for a padded batch) from ``spec_tm``, a time-major
         estimate to start from (or None), transposed inside the program."""
-        cache_key = (algo, config, batched)
-        fn = self._inits.get(cache_key)
-        if fn is None:
+        def make():
             def init(p, k, s_tm):
                 return algo.init(p, config, k, None if s_tm is None else jnp.swapaxes(s_tm, -1, -2))
 
-            if batched:
-                init = jax.vmap(init, in_axes=(0, None, 0))
-            fn = self._inits[cache_key] = jax.jit(init)
-        return fn(problem, key, spec_tm)
+            return jax.vmap(init, in_axes=(0, None, 0)) if batched else init
+
+        return self._compiled(self._inits, (algo, config, batched), make, problem, key, spec_tm)
 
     def evaluate(self, algo, config, problem, state, batched=False):
         """The time-major estimate of ``state`` and the Mel SC of its output audio."""
-        key = (algo, config, batched)
-        fn = self._evaluators.get(key)
+        return self._compiled(self._evaluators, (algo, config, batched),
+                              lambda: _evaluate_fn(algo, config, batched), problem, state)
+
+    def _compiled(self, store: dict, key: tuple, make, *args):
+        """``make()`` compiled for the shapes of ``args``, once: pieces running in threads would otherwise each
+        trace and compile (or load) the same program at the same time."""
+        key = (*key, _signature(args))
+        fn = store.get(key)
         if fn is None:
-            fn = self._evaluators[key] = jax.jit(_evaluate_fn(algo, config, batched))
-        return fn(problem, state)
+            with self._lock:
+                fn = store.get(key)
+                if fn is None:
+                    fn = jax.jit(make()).lower(*args).compile()
+                    if len(store) > self.max_chunks:
+                        store.pop(next(iter(store)))
+                    store[key] = fn
+        return fn(*args)
 
     def trace_count(self, name: str | None = None) -> int:
         """How many times the chunk loop was traced (for one method name, or in all)."""
@@ -301,7 +310,8 @@ class _Loop:
         self.done += n_active
         start = self.spans[-1][1]
         self.spans[-1] = (algo.name, start, self.done)
-        finite = all(np.isfinite(np.asarray(v)[:n_active]).all() for v in terms.values())
+        readings = getattr(algo, "readings", ())  # what it read in the mel (NaN: not read), not a loss
+        finite = all(np.isfinite(np.asarray(v)[:n_active]).all() for k, v in terms.items() if k not in readings)
         if not finite or not np.isfinite(sc_host).all():
             raise _NonFinite(algo.name)
         self.spec_tm = spec_now

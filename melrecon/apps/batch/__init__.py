@@ -45,7 +45,7 @@ from ...methods.resolve import SOURCES, source_of
 from ...reconstruct import RUN_OPTIONS, check_call
 from .engines import ENGINES, engine_module, engine_options
 from .groups import BatchSummary, DiskFull, EngineError, Job, find_inputs, frames_of, invert_group, load_stats, targets
-from .jobs import Claims, disk_full_message, process_owner
+from .jobs import Claims, Manifest, disk_full_message, process_owner
 
 __all__ = ["invert_folder", "BatchSummary", "find_inputs", "ENGINES", "Job", "invert_group", "frames_of"]
 
@@ -120,7 +120,7 @@ def invert_folder(
     batch_size, max_buckets = check_batching(batch_size, max_buckets)
     dst_root.mkdir(parents=True, exist_ok=True)
 
-    t_start = time.perf_counter()
+    t_start, started_at = time.perf_counter(), time.time()
     summary = BatchSummary(engine=engine)
     found = targets(src_root, dst_root, cfg, mel_key, overwrite, summary, layout, stats)
     paths = {i: (src, dst) for i, (src, dst, _) in found.items()}
@@ -146,6 +146,8 @@ def invert_folder(
     finally:
         if bar is not None:
             bar.close()
+        if summary.interrupted or summary.error:  # files written whole whose records never came back
+            summary.add_finished(Manifest(dst_root).read(), dst_root, job.owner, started_at)
         try:
             claims = Claims(dst_root, owner=job.owner)
             claims.release_all()  # whatever stopped the run, its claims go

@@ -24,7 +24,7 @@ from ...methods.planner import fitted_length, plan_single
 from ...methods.resolve import source_of
 from ...methods.single import Run
 from ..output_guard import convention_fix, convention_quiet, guard_output, prepare_once
-from .jobs import Claims, Manifest, disk_full_message, remove_partial_writes
+from .jobs import Claims, Manifest, disk_full_message, hold_signals, raise_held, remove_partial_writes
 
 __all__ = ["BatchSummary", "DiskFull", "EngineError", "Job", "find_inputs", "frames_of", "invert_group", "targets"]
 
@@ -103,6 +103,15 @@ class BatchSummary:
         if self.interrupted:
             lines.append("  interrupted: run the same command again to finish the rest.")
         return "\n".join(lines)
+
+    def add_finished(self, manifest: dict[str, dict[str, Any]], dst_root: Path, owner: str, since: float) -> None:
+        """Add the outputs this run (``owner``, started at ``since``) wrote whole that its records did not reach
+        (a stop between a group's write and its records' return): the manifest line is written with the file."""
+        for output, rec in manifest.items():
+            path = str(Path(dst_root) / output)
+            if (rec.get("owner") == owner and rec.get("status") == "done" and rec.get("time", 0.0) >= since
+                    and path not in self.written):
+                self.add([dict(rec, output_path=path)], None)
 
     def add(self, records: list[dict[str, Any]], bucket: dict[str, Any] | None) -> None:
         """Fold the records of one group (see :func:`invert_group`) into the summary."""
@@ -199,7 +208,7 @@ class Job:
 
 def _record(job: Job, src: Path, dst: Path, status: str, **extra) -> dict[str, Any]:
     return dict(input=str(src), output=dst.relative_to(job.dst_root).as_posix(), output_path=str(dst),
-                status=status, engine=job.engine, time=time.time(), **extra)
+                status=status, engine=job.engine, owner=job.owner, time=time.time(), **extra)
 
 
 def _write(job: Job, src: Path, dst: Path, res, seconds: float, convention: str | None = None) -> dict[str, Any]:
@@ -259,7 +268,9 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
     """Claim, load, invert and write one planned batch; -> (records, bucket info or None).
 
     ``members`` index ``paths`` (input, output); repeats fill the batch up to its planned size. Raises
-    KeyboardInterrupt when interrupted (nothing of the group is written then).
+    KeyboardInterrupt when interrupted: before the writes, nothing of the group is written; during them, after
+    the file being written and its manifest line (the run's summary then reads the files finished from the
+    manifest: :meth:`BatchSummary.add_finished`).
     """
     claims, manifest = Claims(job.dst_root, owner=job.owner), Manifest(job.dst_root)
     notes: dict[str, str] = {}
@@ -284,14 +295,16 @@ def invert_group(job: Job, padded: int | None, members: list[int], paths: dict[i
             per_item = seconds / len(set(batch_ids))
             for i, res in dict(zip(batch_ids, results)).items():
                 src, dst = paths[i]
-                rec = (_record(job, src, dst, "failed", error=f"{type(res).__name__}: {res}")
-                       if isinstance(res, Exception) else
-                       _write(job, src, dst, res, per_item, conventions.get(str(src), (None,))[0]))
-                if str(src) in notes:
-                    rec["note"] = " ".join(n for n in (notes[str(src)], rec.get("note")) if n)
-                if rec["status"] in ("done", "failed"):
-                    manifest.append({k: v for k, v in rec.items() if k != "output_path"})
-                records.append(rec)
+                with hold_signals() as held:  # a file on disk always has its manifest line
+                    rec = (_record(job, src, dst, "failed", error=f"{type(res).__name__}: {res}")
+                           if isinstance(res, Exception) else
+                           _write(job, src, dst, res, per_item, conventions.get(str(src), (None,))[0]))
+                    if str(src) in notes:
+                        rec["note"] = " ".join(n for n in (notes[str(src)], rec.get("note")) if n)
+                    if rec["status"] in ("done", "failed"):
+                        manifest.append({k: v for k, v in rec.items() if k != "output_path"})
+                    records.append(rec)
+                raise_held(held)
             if not isinstance(results[0], Exception):
                 bucket = {"padded_frames": int(padded or mels[batch_ids[0]].shape[-1]), "size": len(batch_ids),
                           "seconds": seconds, "compile_seconds": results[0].compile_seconds}

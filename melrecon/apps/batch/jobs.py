@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 __all__ = [
-    "Terminated", "terminate_as_interrupt", "terminated", "hold_signals", "EXIT_TERMINATED", "Claims", "Manifest",
-    "disk_full_message", "remove_partial_writes",
+    "Terminated", "terminate_as_interrupt", "terminated", "hold_signals", "raise_held", "EXIT_TERMINATED", "Claims",
+    "Manifest", "disk_full_message", "remove_partial_writes",
 ]
 
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as shells report a process ended by SIGTERM
@@ -86,6 +86,14 @@ def hold_signals() -> Iterator[list[int]]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def raise_held(held: list[int]) -> None:
+    """Stop now if :func:`hold_signals` held a signal: :class:`Terminated` for SIGTERM, else ``KeyboardInterrupt``."""
+    if signal.SIGTERM in held:
+        raise Terminated("terminated by SIGTERM")
+    if held:
+        raise KeyboardInterrupt
 
 
 def disk_full_message(exc: OSError, path) -> str | None:
