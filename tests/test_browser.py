@@ -1,8 +1,9 @@
 """A real browser against a real JupyterLab: open ``notebooks/03_interactive.ipynb`` in headless Chromium, run
 all cells, drag the GD-iterations slider, press Run, and check that the loss plot is redrawn while it runs and
 that the A/B board holds playable ``<audio>`` players. A screenshot goes to ``results/browser/``. Then every
-notebook is opened and run, and every ``<audio>`` it shows is measured: controls, a width at which Chromium
-shows the play button, a wav that loads.
+notebook is opened and run in fast mode, what it shows is checked (``tests.test_notebooks.check_executed``: no
+error, its figures, players and files), and every ``<audio>`` it shows is measured: controls, a width at which
+Chromium shows the play button, a wav that loads.
 
 Needs Chromium at /usr/bin/chromium (``make system-deps``) and the Python ``playwright`` package; no browser
 download. The server (and its kernel) is shut down whatever happens.
@@ -177,9 +178,11 @@ ALL_NOTEBOOKS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "notebook
 
 
 def test_every_notebook_players_are_wide_enough_to_play(tmp_path):
-    """Open every notebook, run all its cells, and measure every rendered <audio>: controls shown, at least
-    MIN_PLAYER_WIDTH px wide, a wav source that loads; and every horizontal slider's track, at least
-    MIN_SLIDER_WIDTH px wide."""
+    """Open every notebook, run all its cells (fast mode), check what it shows (``check_executed``: no error, its
+    figures, players and files), and measure every rendered <audio>: controls shown, at least MIN_PLAYER_WIDTH
+    px wide, a wav source that loads; and every horizontal slider's track, at least MIN_SLIDER_WIDTH px wide."""
+    from tests.test_notebooks import check_executed
+
     watched = [REPO / nb for nb in ALL_NOTEBOOKS] + [REPO / nb.replace(".ipynb", ".py") for nb in ALL_NOTEBOOKS]
     problems, counts = [], {}
     with _lab(tmp_path, watched) as (browser, base, token, log):
@@ -189,6 +192,11 @@ def test_every_notebook_players_are_wide_enough_to_play(tmp_path):
             workspace = Path(nb).stem  # a workspace per notebook: no other notebook is restored beside it
             players = _run_notebook(page, f"{base}/lab/workspaces/{workspace}/tree/{nb}?token={token}", log)
             counts[nb] = len(players)
+            model = page.evaluate("() => jupyterapp.shell.currentWidget.content.model.toJSON()")
+            try:  # what nbclient's headless run checked, on the notebook as run here (fast mode, as there)
+                check_executed(Path(nb).stem, model, tmp_path / "results")
+            except AssertionError as exc:
+                problems.append(f"{nb}: {exc}")
             for i, width in enumerate(_slider_tracks(page)):
                 if width < MIN_SLIDER_WIDTH:
                     problems.append(f"{nb} slider {i}'s track is {width:.0f} px wide (< {MIN_SLIDER_WIDTH})")
