@@ -20,8 +20,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: One JAX compile-cache folder for the session (melrecon/core/cache.py): this process and every subprocess,
 #: Ray worker and notebook kernel it starts inherit it through the environment, so a program compiled by one
-#: is loaded by the next. Stable under .pytest_cache, so a rerun starts warm; a folder already set (CI's) is kept.
-CACHE_DIR = os.environ.setdefault(cache.ENV_VAR, str(REPO / ".pytest_cache" / "melrecon-jax"))
+#: is loaded by the next. It is the machine's melrecon cache (``~/.cache/melrecon/jax``, as every entry point
+#: uses: compile once per machine), so a fresh clone's suite starts warm where melrecon ran before (entries are
+#: keyed by program, JAX version and device: never stale); a folder already set is kept
+#: (``MELRECON_CACHE_DIR=$(mktemp -d) make test`` runs it cold; ``off`` without a cache).
+CACHE_DIR = os.environ.setdefault(cache.ENV_VAR, str(cache.resolve_dir() or ""))
 cache.enable()  # before the first compilation of the session (a test's own mel_spectrogram, say)
 
 
