@@ -1,4 +1,6 @@
-# melrecon: `make demo` and `make test` each set up the environment (once) and run.
+# melrecon: `make demo` and `make test` each set up the environment (once) and run. Setting up ends with the
+# compile warm-up (melrecon/apps/warmup.py: `melrecon invert`'s programs for 1-10 s inputs at the default preset
+# put in the machine's compile cache, ~2 min on 2 cores); `make setup WARMUP=0` skips it.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -10,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,metrics,notebooks]"
+	$(if $(filter 0,$(WARMUP)),,$(PY) -m melrecon.apps.warmup)
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -83,3 +83,23 @@ def test_cli_cache_dir_option(tmp_path):
            "--method", "fgla", "--n-iter", "2", "--quiet", "--cache-dir", str(cache)]
     subprocess.run(cmd, env=_env(MELRECON_CACHE_DIR="off"), check=True, capture_output=True, timeout=300)
     assert (tmp_path / "o.wav").exists() and any(cache.iterdir())  # the option wins over the variable
+
+
+def test_warm_up_compiles_what_a_later_invert_in_the_same_length_bucket_runs(tmp_path):
+    """``make setup``'s warm-up (melrecon/apps/warmup.py) covers every length of its range with the command line's
+    padded lengths, and a file of another length in a warmed bucket traces no chunk loop again."""
+    from melrecon import MelConfig, mel_spectrogram
+    from melrecon.apps.cli import main
+    from melrecon.apps.warmup import _tone, lengths, warm_up
+    from melrecon.methods.planner import padded_length
+    from melrecon.methods.runner import trace_count
+
+    cfg = MelConfig.preset("hifigan")
+    warmed = lengths(cfg, (1.0, 10.0))
+    assert all(padded_length(n) in warmed for n in range(86, 862)) and len(warmed) <= 16
+    rows = warm_up("hifigan", (1.0, 1.0), kinds=("npy",), say=lambda _: None)
+    assert [(r["frames"], r["code"]) for r in rows] == [(96, 0)]
+    before = trace_count()
+    np.save(tmp_path / "m.npy", np.asarray(mel_spectrogram(_tone(cfg, 90), cfg)))  # 90 frames: padded to 96 too
+    assert main(["invert", str(tmp_path / "m.npy"), str(tmp_path / "o.wav"), "--quiet"]) == 0
+    assert trace_count() == before
