@@ -142,3 +142,15 @@ def test_an_empty_input_file_is_called_empty(tmp_path, capsys, name, words):
     (src / name).write_bytes(b"")
     assert main(["batch", str(src), str(tmp_path / "out"), *FAST]) == 1  # the same words in batch's summary
     assert "is empty (0 bytes)" in capsys.readouterr().out
+
+
+def test_summary_says_what_the_run_read_and_leaves_out_what_it_did_not(mels, tmp_path, capsys):
+    """The summary line's readings are the run's own (the noise-aware stage's terms): a choice given on the command
+    line reads nothing, and the line says so instead of printing NaN."""
+    src = str(mels / "log.npy")
+    assert main(["invert", src, str(tmp_path / "a.wav"), "--iters", "3,2"]) == 0
+    auto = capsys.readouterr().out
+    assert "read: noise level" in auto and "band spread" in auto and "nan" not in auto
+    assert main(["invert", src, str(tmp_path / "b.wav"), "--iters", "3,2", "--deblur", "0"]) == 0
+    given = capsys.readouterr().out
+    assert "noise level" in given and "band spread" not in given and "nan" not in given and "deblur 0.00" in given

@@ -8,8 +8,9 @@ The command line pads a mel to one of a few frame counts (:func:`melrecon.method
 the lengths of a range of seconds are a handful of shapes; each is inverted once through the command itself
 (``melrecon invert``, in this process, at the default level) from a wav (an analysis mel) and from a ``.npy`` mel
 (a mel handed in: the noise-aware method), in a temporary folder. A later ``melrecon invert`` of a file in that
-range loads its programs instead of compiling them. Content does not matter to a compiled program: a synthetic
-harmonic tone stands in for speech.
+range loads its programs instead of compiling them, all but two (a wav's analysis mel and the output at the
+file's own length: programs of the exact sample count, not of the padded length). Content does not matter to a
+compiled program: a synthetic harmonic tone stands in for speech.
 """
 
 from __future__ import annotations

@@ -146,9 +146,9 @@ def invert_folder(
     finally:
         if bar is not None:
             bar.close()
-        if summary.interrupted or summary.error:  # files written whole whose records never came back
-            summary.add_finished(Manifest(dst_root).read(), dst_root, job.owner, started_at)
         try:
+            if summary.interrupted or summary.error:  # files written whole whose records never came back
+                summary.add_finished(Manifest(dst_root).read(), dst_root, job.owner, started_at)
             claims = Claims(dst_root, owner=job.owner)
             claims.release_all()  # whatever stopped the run, its claims go
             if not (summary.interrupted or summary.error):

@@ -105,12 +105,16 @@ class BatchSummary:
         return "\n".join(lines)
 
     def add_finished(self, manifest: dict[str, dict[str, Any]], dst_root: Path, owner: str, since: float) -> None:
-        """Add the outputs this run (``owner``, started at ``since``) wrote whole that its records did not reach
-        (a stop between a group's write and its records' return): the manifest line is written with the file."""
+        """Add the outputs this run (``owner``, started at ``since``) wrote whole, or failed, that its records did
+        not reach (a stop between a group's write and its records' return): the manifest line is written with the
+        file."""
+        written = set(self.written)
         for output, rec in manifest.items():
+            if rec.get("owner") != owner or rec.get("time", 0.0) < since:
+                continue
             path = str(Path(dst_root) / output)
-            if (rec.get("owner") == owner and rec.get("status") == "done" and rec.get("time", 0.0) >= since
-                    and path not in self.written):
+            if (rec.get("status") == "done" and path not in written) or \
+                    (rec.get("status") == "failed" and rec.get("input") not in self.failed):
                 self.add([dict(rec, output_path=path)], None)
 
     def add(self, records: list[dict[str, Any]], bucket: dict[str, Any] | None) -> None:

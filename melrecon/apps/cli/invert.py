@@ -106,10 +106,12 @@ def _summary(dst: Path, result, cfg) -> str:
         path += f"; kept the {settings['init_phase']} start of {'/'.join(settings['init_phase_mel_sc'])}"
         path += f" (a start race of {settings['race']} steps)" if settings.get("race") is not None else ""
     read = settings.get("estimated")
-    if read:
-        path += (f"; read: noise level {read['noise_level']:.2f}, time sharpness {read['sharpness']:.2f}, band "
-                 f"spread {read.get('band_spread', 0.0):.2f} -> smoothing {read['tolerance']:.2f}, sharpening "
-                 f"{read['sharpen']:.2f}, deblur {read.get('deblur', 0.0):.2f}")
+    if read:  # a reading is NaN where its choice was given (e.g. --deblur 0 reads no band spread): left out
+        seen = ", ".join(f"{label} {read[key]:.2f}" for key, label in (
+            ("noise_level", "noise level"), ("sharpness", "time sharpness"), ("band_spread", "band spread"))
+            if np.isfinite(read.get(key, np.nan)))
+        path += (f"; read: {seen or 'nothing (every choice given)'} -> smoothing {read['tolerance']:.2f}, "
+                 f"sharpening {read['sharpen']:.2f}, deblur {read.get('deblur', 0.0):.2f}")
         if read.get("unbox"):
             path += f"; undid a {read['unbox']:.0f} x {max(read.get('unbox_bands', 0.0), 1.0):.0f} box blur"
     compiled = ""  # a time shown says whether it includes compilation: the iterations' time never does
