@@ -486,13 +486,14 @@ def decompress(mel: jax.Array, config: MelConfig | str) -> jax.Array:
     return decompress_kernel(mel, get_config(config))
 
 
-def decompress_kernel(mel: jax.Array, cfg: MelConfig) -> jax.Array:
-    mel = jnp.asarray(mel)
+def decompress_kernel(mel: jax.Array, cfg: MelConfig, xp=jnp) -> jax.Array:
+    """:func:`decompress` without checks; ``xp=np`` on the host (no XLA program for a statistic)."""
+    mel = xp.asarray(mel)
     if cfg.compression == "none":
         return mel
     if cfg.compression == "db":
         mel = db_values(mel, cfg)
-    return COMPRESSIONS[cfg.compression].inverse(jnp, mel, cfg.power)
+    return COMPRESSIONS[cfg.compression].inverse(xp, mel, cfg.power)
 
 
 def mel_spectrogram(audio: jax.Array, config: MelConfig | str, *, sample_rate: int | None = None) -> jax.Array:

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from ..core.config import MelConfig
-from ..core.transforms import decompress
+from ..core.transforms import decompress_kernel
 from .planner import Plan, segment_offsets
 from .result import Reconstruction
 from .single import Run, invert_whole, phase_array, problem_of
@@ -146,7 +146,8 @@ def _joined(mel, run: Run, offsets, plan: Plan, results, length, independent: bo
     parts, histories, energy, done = [], [], [], []
     for s, res in zip(offsets, results):
         _stitch(out, spec, res, s, parts[-1]["first_frame"] if parts else None, seg_len, cfg)
-        energy.append(float(np.sum(np.square(np.asarray(decompress(mel[..., s:s + seg_len], cfg), np.float64)))))
+        energy.append(float(np.sum(np.square(decompress_kernel(np.asarray(mel[..., s:s + seg_len], np.float64), cfg,
+                                                               xp=np)))))
         parts.append({"first_frame": s, "frames": seg_len, "mel_sc": float(res.mel_sc)})
         histories.append(res.history)
         done.append(res)
