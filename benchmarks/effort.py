@@ -18,7 +18,9 @@ phases) as one batch and keeps the one with the lowest Mel spectral convergence 
 ``race=K`` runs the method with a start race of K steps between a zero and a PGHI start (the first stage's
 first K steps from each, the one of lower Mel SC goes on: ``Level.race`` in melrecon/methods/registry.py), as
 a level with a race would (:func:`raced`); ``tries=1`` runs it from each start whole, the lower Mel SC kept
-(as the ``best`` level does). ``--category music,noise`` measures other clips of the quality benchmark.
+(as the ``best`` level does). ``--category music,noise`` measures other clips of the quality benchmark, scored by
+ViSQOL's audio mode unless ``--measure pesq`` (PESQ, a speech measure, jumps between neighbouring budgets on
+music while SC, LSD and ViSQOL move together: docs/effort.md, lead 4).
 
 Usage::
 
@@ -61,7 +63,7 @@ import speed  # noqa: E402  (the looped 10 s speech signal)
 from quality import librosa_inverse, seeded_mel_to_audio  # noqa: E402
 
 from melrecon import MelConfig, mel_spectrogram, mel_to_audio, reconstruct  # noqa: E402
-from melrecon.apps.metrics import pesq_wb  # noqa: E402
+from melrecon.apps.metrics import pesq_wb, visqol  # noqa: E402
 from melrecon.core.pghi import pghi_phase  # noqa: E402
 from melrecon.core.transforms import decompress, mel_to_linear  # noqa: E402
 from melrecon.io import load_audio  # noqa: E402
@@ -187,11 +189,21 @@ def _load(path: Path, sr: int) -> np.ndarray:
     return np.asarray(x, np.float32)
 
 
+#: The quality measure of a run (``--measure``): PESQ-wb for speech; ViSQOL's audio mode for music, where PESQ (a
+#: speech measure) jumps by 2 points between neighbouring budgets while SC, LSD and ViSQOL move together
+#: (docs/effort.md, lead 4). The per-clip fields keep the name ``pesq`` whichever measure fills them.
+MEASURES = {"pesq": "PESQ-wb", "visqol": "ViSQOL (audio)"}
+MEASURE = {"name": "pesq"}
+
+
 def _pesq(ref, est, sr) -> float:
+    """The run's measure (:data:`MEASURE`) of ``est`` against ``ref``; NaN where it cannot score the clip."""
     n = min(len(ref), len(est))
     try:
+        if MEASURE["name"] == "visqol":
+            return float(visqol(ref[:n], est[:n], sr))
         return float(pesq_wb(ref[:n], est[:n], sr))
-    except Exception:  # a clip PESQ cannot score
+    except Exception:  # a clip the measure cannot score
         return float("nan")
 
 
@@ -300,8 +312,8 @@ def _f(v, fmt) -> str:
 
 
 def table(rows: dict[str, dict], clip_label: str) -> list[str]:
-    out = [f"| row | mean PESQ-wb | lowest clip | vs librosa-32 | {clip_label} | 10 s end to end (s) | "
-           "speed vs librosa-32 |", "|---|---|---|---|---|---|---|"]
+    out = [f"| row | mean {MEASURES[MEASURE['name']]} | lowest clip | vs librosa-32 | {clip_label} | "
+           "10 s end to end (s) | speed vs librosa-32 |", "|---|---|---|---|---|---|---|"]
     for label, m in rows.items():
         out.append(f"| {label} | {_f(m['pesq'], '.3f')} | {_f(m['low'], '.2f')} | {_f(m['margin'], '+.3f')} | "
                    f"{_f(m['clip_s'], '.2f')} | {_f(m.get('time_s'), '.2f')} | **{_f(m.get('ratio'), '.2f')}x** |")
@@ -339,8 +351,9 @@ def checks(rows: dict[str, dict], levels: dict[str, str], per_clip: dict) -> lis
             speed_min, pesq_min = TARGETS[level]
             ratio = m.get("ratio", float("nan"))
             ok = ratio >= speed_min and m["margin"] >= pesq_min
-            lines.append(f"{level} ({label}): {_f(ratio, '.2f')}x librosa-32 (target {speed_min}x), PESQ "
-                         f"{_f(m['margin'], '+.3f')} over it (target +{pesq_min}): {'met' if ok else 'NOT met'}")
+            lines.append(f"{level} ({label}): {_f(ratio, '.2f')}x librosa-32 (target {speed_min}x), "
+                         f"{MEASURES[MEASURE['name']]} {_f(m['margin'], '+.3f')} over it (target +{pesq_min}): "
+                         f"{'met' if ok else 'NOT met'}")
     ranked = [(lv, levels[lv]) for lv in registry.EFFORTS if lv in levels and levels[lv] in rows]  # fastest first
     for (lo, a), (hi, b) in zip(ranked, ranked[1:]):
         ok = rows[b]["pesq"] >= rows[a]["pesq"]
@@ -379,6 +392,9 @@ def _args(argv):
     ap.add_argument("--clips", type=int, default=None, help="only the first N speech clips")
     ap.add_argument("--category", default="speech", help="the quality part's clips: comma-separated categories "
                     "of benchmarks/quality.py (speech, music, noise, tone; default speech)")
+    ap.add_argument("--measure", choices=sorted(MEASURES), default=None, help="the quality measure: pesq "
+                    "(PESQ-wb) or visqol (ViSQOL's audio mode); default pesq for speech, visqol otherwise (PESQ is "
+                    "a speech measure: on music it jumps between neighbouring budgets, docs/effort.md)")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the speed mel (default 10 s)")
     ap.add_argument("--reps", type=int, default=None, help="speed repeats (default 3; 2 with --quick)")
     ap.add_argument("--merge", default=None, help="an effort.json of an earlier run: its parts that this run "
@@ -396,7 +412,8 @@ def report(results: dict, meta: dict, levels: dict, compat_levels: dict) -> list
     q, t = results.get("quality", {}), results.get("speed")
     if q or t:
         rows = summary(q, t)
-        lines += [f"## hifigan: {len(q)} {meta.get('category', 'speech')} clips (PESQ), {meta['seconds']:.0f} s mel "
+        lines += [f"## hifigan: {len(q)} {meta.get('category', 'speech')} clips ({MEASURES[MEASURE['name']]}), "
+                  f"{meta['seconds']:.0f} s mel "
                   f"(speed, best of "
                   f"{meta['reps']})", ""] + table(rows, "iteration s / clip") + [""]
         lines += [f"- {c}" for c in checks(rows, levels, q)] + [""]
@@ -410,6 +427,7 @@ def report(results: dict, meta: dict, levels: dict, compat_levels: dict) -> list
 
 def main(argv=None) -> int:
     args = _args(argv)
+    MEASURE["name"] = args.measure or ("pesq" if args.category == "speech" else "visqol")
     parts = {p.strip() for p in args.part.split(",")}
     rows = _rows(args.rows, DEFAULT_ROWS) + ([] if args.no_peer else [parse_row(PEER)])
     compat_rows = _rows(args.compat_rows, DEFAULT_COMPAT_ROWS)
