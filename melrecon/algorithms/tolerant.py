@@ -456,8 +456,9 @@ def _check_box(value) -> None:
                              f"average over 3 frames and 3 bands).")
 
 
-#: What :func:`choose` reads in the mel besides the four choices (``tolerance``, ``sharpen``, ``deblur``, ``unbox``):
-#: a tolerant stage reports them with its choices in every step's terms (a run's history says what it read).
+#: The four choices of :func:`choose`, and what it reads in the mel besides them: a tolerant stage reports both in
+#: every step's terms (a run's history says what it read and chose).
+CHOICES = ("tolerance", "sharpen", "deblur", "unbox")
 READINGS = ("noise_level", "sharpness", "band_spread", "box_null", "box_null_bands", "unbox_bands")
 
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..algorithms.tolerant import READINGS
+from ..algorithms.tolerant import CHOICES, READINGS
 from .batching import invert_batches
 from .planner import Plan, plan_single
 from .registry import Stage
@@ -94,6 +94,5 @@ def estimated(result: Reconstruction, run: Run) -> None:
     steps = np.flatnonzero(np.asarray(history["stage_index"]) == 0)
     if not steps.size:
         return
-    keys = ("tolerance", "sharpen", "deblur", "unbox", *READINGS)
     result.settings = dict(result.settings, estimated={k: round(float(np.mean(history[k][steps[-1]])), 4)
-                                                       for k in keys})
+                                                       for k in (*CHOICES, *READINGS)})

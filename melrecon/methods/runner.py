@@ -129,21 +129,9 @@ class CompileCache:
 
         The state is donated: the loop updates it in place instead of holding two copies.
         """
-        key = (algo, config, n_steps, batched, _signature((problem, state)))
-        fn = self._chunks.get(key)
-        if fn is not None:
-            return fn, 0.0
-        with self._lock:  # pieces run in threads (melrecon.methods.planner): one of them compiles, the others wait
-            fn = self._chunks.get(key)
-            if fn is not None:
-                return fn, 0.0
-            t0 = time.perf_counter()
-            jitted = jax.jit(_chunk_fn(algo, config, n_steps, batched, self.traces), donate_argnums=(1,))
-            fn = jitted.lower(problem, state, jnp.int32(0)).compile()
-            if len(self._chunks) > self.max_chunks:
-                self._chunks.pop(next(iter(self._chunks)))
-            self._chunks[key] = fn
-            return fn, time.perf_counter() - t0
+        return self._compiled(self._chunks, (algo, config, n_steps, batched),
+                              lambda: jax.jit(_chunk_fn(algo, config, n_steps, batched, self.traces),
+                                              donate_argnums=(1,)), problem, state, jnp.int32(0))
 
     def init(self, algo, config, problem, key, spec_tm, batched=False):
         """``algo.init`` (vmapped over the batch axis for a padded batch) from ``spec_tm``, a time-major
@@ -152,29 +140,35 @@ class CompileCache:
             def init(p, k, s_tm):
                 return algo.init(p, config, k, None if s_tm is None else jnp.swapaxes(s_tm, -1, -2))
 
-            return jax.vmap(init, in_axes=(0, None, 0)) if batched else init
+            return jax.jit(jax.vmap(init, in_axes=(0, None, 0)) if batched else init)
 
-        return self._compiled(self._inits, (algo, config, batched), make, problem, key, spec_tm)
+        fn, _ = self._compiled(self._inits, (algo, config, batched), make, problem, key, spec_tm)
+        return fn(problem, key, spec_tm)
 
     def evaluate(self, algo, config, problem, state, batched=False):
         """The time-major estimate of ``state`` and the Mel SC of its output audio."""
-        return self._compiled(self._evaluators, (algo, config, batched),
-                              lambda: _evaluate_fn(algo, config, batched), problem, state)
+        fn, _ = self._compiled(self._evaluators, (algo, config, batched),
+                               lambda: jax.jit(_evaluate_fn(algo, config, batched)), problem, state)
+        return fn(problem, state)
 
     def _compiled(self, store: dict, key: tuple, make, *args):
-        """``make()`` compiled for the shapes of ``args``, once: pieces running in threads would otherwise each
-        trace and compile (or load) the same program at the same time."""
+        """``make()`` (a jitted function) compiled for the shapes of ``args``, once, and the seconds spent compiling
+        it now (0 when stored): pieces run in threads (melrecon.methods.planner), one of them compiles, the others
+        wait instead of tracing and compiling (or loading) the same program at the same time."""
         key = (*key, _signature(args))
         fn = store.get(key)
-        if fn is None:
-            with self._lock:
-                fn = store.get(key)
-                if fn is None:
-                    fn = jax.jit(make()).lower(*args).compile()
-                    if len(store) > self.max_chunks:
-                        store.pop(next(iter(store)))
-                    store[key] = fn
-        return fn(*args)
+        if fn is not None:
+            return fn, 0.0
+        with self._lock:
+            fn = store.get(key)
+            if fn is not None:
+                return fn, 0.0
+            t0 = time.perf_counter()
+            fn = make().lower(*args).compile()
+            if len(store) > self.max_chunks:
+                store.pop(next(iter(store)))
+            store[key] = fn
+            return fn, time.perf_counter() - t0
 
     def trace_count(self, name: str | None = None) -> int:
         """How many times the chunk loop was traced (for one method name, or in all)."""
